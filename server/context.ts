@@ -1,0 +1,43 @@
+/**
+ * The dependencies every service receives, built once in main.ts (or by a test), and the
+ * typed Koa state every handler reads.
+ */
+import type { RouterContext } from '@koa/router';
+import type { Config } from './config.ts';
+import type { Database } from './db/pool.ts';
+import type { Secrets } from './crypto/secrets.ts';
+import type { Mailer } from './mail/mailer.ts';
+import type { Metrics } from './metrics.ts';
+import type { Role } from './repositories/orgs.ts';
+
+/** Injectable clock: services read time only through it, so time rules are testable. */
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface Deps {
+  readonly config: Config;
+  readonly db: Database;
+  readonly secrets: Secrets;
+  readonly mailer: Mailer;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+}
+
+export interface SignedInUser {
+  id: string;
+  email: string;
+  displayName: string | null;
+  authSessionId: string;
+}
+
+export interface AppState {
+  requestId: string;
+  user?: SignedInUser;
+  org?: { id: string; role: Role };
+  /** True when the request came with the session cookie (CSRF applies). */
+  cookieAuth?: boolean;
+}
+
+export type AppContext = RouterContext<AppState>;

@@ -1,0 +1,46 @@
+/**
+ * `npm start`: runs the product on embedded defaults unless configured otherwise.
+ * SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the database, exit.
+ */
+import { parseConfig, ConfigError } from './config.ts';
+import { configureLogger, log, errorFields } from './logger.ts';
+import { start } from './start.ts';
+
+let config;
+try {
+  config = parseConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+configureLogger(config.logLevel, config.logFormat);
+
+try {
+  const running = await start(config);
+  log.info('listening', { url: running.url, port: config.port });
+  log.info(`open ${config.publicUrl} in a browser`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), 25_000);
+    force.unref();
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', errorFields(err));
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} catch (err) {
+  log.error('start-up failed', errorFields(err));
+  process.stderr.write(`start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,74 @@
+/**
+ * Session cookie, CSRF and role gates.
+ *
+ * CSRF: a state-changing request authenticated by the session cookie must send the
+ * readable `csrf_token` cookie's value in `x-csrf-token` (double submit); else 403.
+ */
+import type { AppContext, Deps, SignedInUser } from '../context.ts';
+import { authenticate } from '../services/auth.ts';
+import { enterOrg } from '../services/orgs.ts';
+import { forbidden, unauthorized, notFound } from '../errors.ts';
+import { randomToken, safeEqual } from '../crypto/secrets.ts';
+import { z } from 'zod';
+
+type Next = () => Promise<unknown>;
+
+export const SESSION_COOKIE = 'sid';
+export const CSRF_COOKIE = 'csrf_token';
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function cookieOptions(deps: Deps, httpOnly: boolean, maxAgeS?: number) {
+  return { httpOnly, sameSite: 'lax' as const, secure: deps.config.secureCookies, path: '/', overwrite: true, ...(maxAgeS ? { maxAge: maxAgeS * 1000 } : {}) };
+}
+
+/** Sets a fresh CSRF cookie when the client has none; returns its value. */
+export function ensureCsrfCookie(deps: Deps, ctx: AppContext): string {
+  const existing = ctx.cookies.get(CSRF_COOKIE);
+  if (existing && /^[A-Za-z0-9_-]{20,100}$/.test(existing)) return existing;
+  const value = randomToken(24);
+  ctx.cookies.set(CSRF_COOKIE, value, cookieOptions(deps, false));
+  return value;
+}
+
+/** Loads the signed-in user from the session cookie, and enforces CSRF for cookie-authenticated writes. */
+export function sessionLoader(deps: Deps) {
+  return async (ctx: AppContext, next: Next) => {
+    // Behind a TLS-terminating proxy Koa sees http; PUBLIC_URL says what clients use.
+    ctx.cookies.secure = deps.config.secureCookies;
+    const token = ctx.cookies.get(SESSION_COOKIE);
+    if (token) {
+      ctx.state.cookieAuth = true;
+      const user = await authenticate(deps, token);
+      if (user) ctx.state.user = user;
+    }
+    if (ctx.state.cookieAuth && !SAFE.has(ctx.method) && ctx.path.startsWith('/api/')) {
+      const header = ctx.get('x-csrf-token');
+      const cookie = ctx.cookies.get(CSRF_COOKIE) ?? '';
+      if (!header || !cookie || !safeEqual(Buffer.from(header), Buffer.from(cookie))) {
+        throw forbidden('csrf_failed', 'Missing or wrong x-csrf-token header.');
+      }
+    }
+    return next();
+  };
+}
+
+/** The signed-in user, or 401. */
+export function requireUser(ctx: AppContext): SignedInUser {
+  const user = ctx.state.user;
+  if (!user) throw unauthorized();
+  return user;
+}
+
+const orgIdParam = z.uuid();
+
+/** Router middleware for /api/orgs/:orgId/*: signed in, and a member of that org. */
+export function orgMember(deps: Deps) {
+  return async (ctx: AppContext, next: Next) => {
+    const user = requireUser(ctx);
+    const orgId = ctx.params.orgId;
+    if (!orgIdParam.safeParse(orgId).success || !orgId) throw notFound('org_not_found', 'No such organization, or you are not a member.');
+    const role = await enterOrg(deps, user, orgId);
+    ctx.state.org = { id: orgId, role };
+    return next();
+  };
+}

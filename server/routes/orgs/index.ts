@@ -1,0 +1,94 @@
+/** /api/orgs/*: organizations, members, invitations, audit log; /api/invitations/accept. */
+import Router from '@koa/router';
+import type { AppContext, AppState, Deps } from '../../context.ts';
+import { bodyOf } from '../../middleware/core.ts';
+import { parse } from '../../middleware/validate.ts';
+import { orgMember, requireUser } from '../../middleware/auth.ts';
+import * as svc from '../../services/orgs.ts';
+import { createOrgBody, updateOrgBody, memberParams, changeRoleBody, inviteBody, invitationParams, acceptBody, auditQuery } from './schema.ts';
+
+/** The org resolved by orgMember(). */
+function org(ctx: AppContext) {
+  const o = ctx.state.org;
+  if (!o) throw new Error('orgMember middleware missing');
+  return o;
+}
+
+export function orgRoutes(deps: Deps): Router<AppState> {
+  const r = new Router<AppState>();
+  const member = orgMember(deps);
+
+  r.post('/api/orgs', async (ctx) => {
+    const user = requireUser(ctx);
+    const { name } = parse(createOrgBody, bodyOf(ctx));
+    ctx.status = 201;
+    ctx.body = await svc.createOrg(deps, user, name);
+  });
+
+  r.get('/api/orgs', async (ctx) => {
+    ctx.body = { organizations: await svc.myOrgs(deps, requireUser(ctx)) };
+  });
+
+  r.get('/api/orgs/:orgId', member, async (ctx) => {
+    const o = org(ctx);
+    ctx.body = await svc.getOrg(deps, requireUser(ctx), o.id, o.role);
+  });
+
+  r.patch('/api/orgs/:orgId', member, async (ctx) => {
+    const o = org(ctx);
+    const { name } = parse(updateOrgBody, bodyOf(ctx));
+    ctx.body = await svc.renameOrg(deps, requireUser(ctx), o.id, o.role, name);
+  });
+
+  r.get('/api/orgs/:orgId/members', member, async (ctx) => {
+    ctx.body = { members: await svc.listMembers(deps, requireUser(ctx), org(ctx).id) };
+  });
+
+  r.patch('/api/orgs/:orgId/members/:userId', member, async (ctx) => {
+    const o = org(ctx);
+    const { userId } = parse(memberParams, ctx.params);
+    const { role } = parse(changeRoleBody, bodyOf(ctx));
+    ctx.body = await svc.changeRole(deps, requireUser(ctx), o.id, o.role, userId, role);
+  });
+
+  r.delete('/api/orgs/:orgId/members/:userId', member, async (ctx) => {
+    const o = org(ctx);
+    const { userId } = parse(memberParams, ctx.params);
+    await svc.removeMember(deps, requireUser(ctx), o.id, o.role, userId);
+    ctx.status = 204;
+  });
+
+  r.post('/api/orgs/:orgId/invitations', member, async (ctx) => {
+    const o = org(ctx);
+    const { email, role } = parse(inviteBody, bodyOf(ctx));
+    ctx.status = 201;
+    ctx.body = await svc.invite(deps, requireUser(ctx), o.id, o.role, email, role);
+  });
+
+  r.get('/api/orgs/:orgId/invitations', member, async (ctx) => {
+    const o = org(ctx);
+    ctx.body = { invitations: await svc.listInvitations(deps, requireUser(ctx), o.id, o.role) };
+  });
+
+  r.delete('/api/orgs/:orgId/invitations/:id', member, async (ctx) => {
+    const o = org(ctx);
+    const { id } = parse(invitationParams, ctx.params);
+    await svc.revokeInvitation(deps, requireUser(ctx), o.id, o.role, id);
+    ctx.status = 204;
+  });
+
+  r.post('/api/invitations/accept', async (ctx) => {
+    const user = requireUser(ctx);
+    const { token } = parse(acceptBody, bodyOf(ctx));
+    ctx.body = await svc.acceptInvitation(deps, user, token);
+  });
+
+  r.get('/api/orgs/:orgId/audit', member, async (ctx) => {
+    const o = org(ctx);
+    const q = parse(auditQuery, ctx.query);
+    const entries = await svc.listAudit(deps, requireUser(ctx), o.id, o.role, q.limit, q.before ?? null);
+    ctx.body = { entries, next_before: entries.length === q.limit ? entries[entries.length - 1]?.id ?? null : null };
+  });
+
+  return r;
+}

@@ -1,0 +1,15 @@
+-- What the application role may do. recorder_app owns nothing, is not superuser and has
+-- no BYPASSRLS; the login role the API uses is a member of it. Functions are not
+-- executable by PUBLIC; each one the API calls is granted here.
+revoke all on schema public from public;
+grant usage on schema public, app to recorder_app;
+revoke all on all tables in schema public from recorder_app;
+grant select, insert, update, delete on users, login_codes, auth_sessions, rate_limits to recorder_app;
+grant select, update on organizations to recorder_app;
+grant select, update, delete on memberships to recorder_app;
+grant select, insert, update, delete on invitations to recorder_app;
+grant select, insert on audit_log to recorder_app;
+revoke execute on all functions in schema app from public;
+grant execute on function app.current_org_id(), app.current_user_id(), app.current_role_in_org(),
+  app.is_member(), app.is_admin(), app.create_organization(text), app.my_memberships(),
+  app.accept_invitation(bytea) to recorder_app;
