@@ -40,7 +40,10 @@ export async function start(config: Config, opts: { clock?: Clock } = {}): Promi
   log.info(config.smtpUrl ? 'mail goes to SMTP' : 'mail is written to the outbox folder', { dir: mailer.destination });
   const deps: Deps = { config, db, secrets, mailer, metrics, clock: opts.clock ?? systemClock };
   const app = createApp(deps);
-  const server = http.createServer(app.callback());
+  const handle = app.callback();
+  const server = http.createServer((req, res) => {
+    void handle(req, res);
+  });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,0 +1,52 @@
+/**
+ * A database of the test file's own, cloned from the migrated template, plus direct
+ * connections as the owner and as the API's role (for SQL-level RLS tests).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { derivedAppUrl } from '../../server/db/migrate.ts';
+import { Secrets } from '../../server/crypto/secrets.ts';
+import { TEST_SECRET, TEMPLATE_DB } from './constants.ts';
+
+export interface TestDatabase {
+  ownerUrl: string;
+  appUrl: string;
+  drop(): Promise<void>;
+}
+
+export function adminUrl(): string {
+  const url = process.env.TEST_PG_ADMIN_URL;
+  if (!url) throw new Error('TEST_PG_ADMIN_URL is unset: run the tests with `npm test`');
+  return url;
+}
+
+/** Creates `t_<random>` from the template. */
+export async function freshDatabase(): Promise<TestDatabase> {
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  // CREATE DATABASE ... TEMPLATE fails while another file is cloning the template; retry.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.query(`create database ${name} template ${TEMPLATE_DB}`);
+      break;
+    } catch (err) {
+      if (attempt > 50 || (err as { code?: string }).code !== '55006') throw err;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    }
+  }
+  await admin.end();
+  const owner = new URL(adminUrl());
+  owner.pathname = `/${name}`;
+  const ownerUrl = owner.toString();
+  return {
+    ownerUrl,
+    appUrl: derivedAppUrl(ownerUrl, Secrets.load(TEST_SECRET, '/nonexistent')),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl() });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Starts the real product for a test file: its own database, a real SMTP server on
+ * loopback, a temporary DATA_DIR, an adjustable clock and captured log lines.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../server/config.ts';
+import { start, type Running } from '../../server/start.ts';
+import { logSink, configureLogger } from '../../server/logger.ts';
+import type { Clock } from '../../server/context.ts';
+import { freshDatabase, type TestDatabase } from './db.ts';
+import { startSmtp, type Inbox } from './smtp.ts';
+import { TEST_SECRET } from './constants.ts';
+import { HttpClient } from './http.ts';
+
+/** A clock tests move forward by hand. */
+export class TestClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(seconds: number): void {
+    this.offsetMs += seconds * 1000;
+  }
+}
+
+export interface TestServer {
+  url: string;
+  running: Running;
+  db: TestDatabase;
+  inbox: Inbox;
+  clock: TestClock;
+  dataDir: string;
+  logs: string[];
+  client(): HttpClient;
+  /** Signs a new client in as `email` through the real code email. */
+  signIn(email: string): Promise<HttpClient>;
+  close(): Promise<void>;
+}
+
+const logs: string[] = [];
+let captured = false;
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  if (!captured) {
+    captured = true;
+    logSink.write = (line) => {
+      logs.push(line);
+    };
+  }
+  const db = await freshDatabase();
+  const inbox = await startSmtp();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-test-'));
+  const config = parseConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    DATABASE_URL: db.ownerUrl,
+    SMTP_URL: inbox.url,
+    SERVER_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_CODES_PER_CLIENT: '1000',
+    RATE_LIMIT_VERIFY_PER_CLIENT: '1000',
+    ...env,
+  });
+  configureLogger(config.logLevel, 'json');
+  const clock = new TestClock();
+  const running = await start(config, { clock });
+  const ts: TestServer = {
+    url: running.url,
+    running,
+    db,
+    inbox,
+    clock,
+    dataDir,
+    logs,
+    client: () => new HttpClient(running.url),
+    async signIn(email) {
+      const c = new HttpClient(running.url);
+      const since = inbox.messages.length;
+      const res = await c.post('/api/auth/code', { email });
+      if (res.status !== 202) throw new Error(`code request failed: ${res.status}`);
+      const mail = await inbox.waitFor(email, { since });
+      const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1];
+      if (!code) throw new Error('no code in the email');
+      const v = await c.post('/api/auth/verify', { email, code });
+      if (v.status !== 200) throw new Error(`verify failed: ${v.status} ${JSON.stringify(v.body)}`);
+      return c;
+    },
+    async close() {
+      await running.close();
+      await inbox.close();
+      await db.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return ts;
+}
