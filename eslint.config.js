@@ -7,12 +7,11 @@ const browserGlobals = Object.fromEntries(
 );
 
 export default tseslint.config(
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
-  { ignores: ['node_modules/', 'data/', '.tools/', 'test-output/', 'server/web/static/*.bundle.js', 'ops/'] },
+  { ignores: ['eslint.config.js', 'node_modules/', 'data/', '.tools/', 'test-output/', 'server/web/static/*.bundle.js', 'ops/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
