@@ -53,6 +53,8 @@ export function fromPgError(err: unknown): AppError | undefined {
       return notFound('not_found', 'A referenced record does not exist.');
     case '22P02': // invalid_text_representation (e.g. a malformed uuid)
     case '22023':
+    case '22021': // character_not_in_repertoire
+    case '22P05': // untranslatable_character (e.g. NUL in text)
       return badRequest('invalid_input', 'A value has the wrong form.');
     case 'P0001': {
       const m = /^([a-z_]+): (.+)$/.exec(String(err.message));

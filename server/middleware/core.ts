@@ -10,10 +10,14 @@ import type { AppContext, AppState, Deps } from '../context.ts';
 
 type Next = () => Promise<unknown>;
 
-/** Request id (a client's x-request-id is kept when it is a sane token), request log, metrics. */
+/**
+ * Request id, request log, metrics. An incoming x-request-id is kept only behind a trusted
+ * proxy (TRUST_PROXY, which sets it: ops/nginx); from a client it is free text and would
+ * carry whatever the client put there into every log line.
+ */
 export function requestLifecycle(deps: Deps) {
   return async (ctx: AppContext, next: Next) => {
-    const given = ctx.get('x-request-id');
+    const given = deps.config.trustProxy ? ctx.get('x-request-id') : '';
     const requestId = /^[A-Za-z0-9._-]{8,64}$/.test(given) ? given : randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('x-request-id', requestId);
@@ -28,6 +32,7 @@ export function requestLifecycle(deps: Deps) {
         const routeLabel = typeof route === 'string' ? route : ctx.status === 404 ? 'unmatched' : 'other';
         deps.metrics.httpDuration.observe({ route: routeLabel, method: ctx.method, status: String(ctx.status) }, seconds);
         const org = ctx.state.org ? deps.metrics.orgLabel(ctx.state.org.id) : undefined;
+        if (ctx.state.org) deps.metrics.orgRequests.inc({ org: deps.metrics.orgSeries(ctx.state.org.id), code_class: `${Math.floor(ctx.status / 100)}xx` });
         log.info('request', { route: routeLabel, method: ctx.method, status: ctx.status, latency_ms: Math.round(seconds * 1e4) / 10, ...(org ? { org } : {}) });
       }
     });
@@ -42,6 +47,10 @@ export function errorHandler() {
       if (ctx.status === 404 && ctx.body === undefined && ctx.path.startsWith('/api/')) {
         ctx.status = 404;
         ctx.body = { error: { code: 'not_found', message: 'No such endpoint.' } };
+      } else if (ctx.status === 405 && ctx.body === undefined && ctx.path.startsWith('/api/')) {
+        // The router's allowedMethods() answers a known path with a wrong method (Allow is set).
+        ctx.status = 405;
+        ctx.body = { error: { code: 'method_not_allowed', message: 'That method is not allowed here.' } };
       }
     } catch (err) {
       const appErr = err instanceof AppError ? err : fromPgError(err) ?? httpError(err);

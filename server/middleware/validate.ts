@@ -13,3 +13,12 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S
   }
   return r.data;
 }
+
+/**
+ * True when `s` is text a person could type: no control characters (NUL cannot even be
+ * stored in Postgres text) and no lone UTF-16 surrogates (not encodable as UTF-8). Use as
+ * `z.string().refine(isPlainText, 'must be plain text without control characters')` on free text.
+ */
+export function isPlainText(s: string): boolean {
+  return !/\p{Cc}|\p{Cs}/u.test(s);
+}

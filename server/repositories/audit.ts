@@ -48,7 +48,7 @@ export function listAudit(db: Queryable, orgId: string, limit: number, beforeId:
     db,
     `select id::text, actor_user_id, actor_email, action, target_user_id, target_email, details, created_at
        from audit_log where organization_id = $1::uuid and ($3::bigint is null or id < $3::bigint)
-      order by id desc limit $2::int`,
+      order by audit_log.id desc limit $2::int`,
     [orgId, limit, beforeId],
   );
 }

@@ -14,12 +14,13 @@ export interface AuthSessionRow {
 
 const COLS = 'id, user_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip';
 
-export async function insertAuthSession(db: Queryable, s: { userId: string; tokenHash: Buffer; expiresAt: Date; userAgent: string | null; clientIp: string | null }): Promise<AuthSessionRow> {
+/** Stores a new session; `now` (the service clock) starts both its age and its idle clock. */
+export async function insertAuthSession(db: Queryable, s: { userId: string; tokenHash: Buffer; now: Date; expiresAt: Date; userAgent: string | null; clientIp: string | null }): Promise<AuthSessionRow> {
   const row = await maybeOne<AuthSessionRow>(
     db,
-    `insert into auth_sessions (user_id, token_hash, expires_at, user_agent, client_ip)
-     values ($1::uuid, $2::bytea, $3::timestamptz, $4::text, $5::text) returning ${COLS}`,
-    [s.userId, s.tokenHash, s.expiresAt, s.userAgent, s.clientIp],
+    `insert into auth_sessions (user_id, token_hash, created_at, last_seen_at, expires_at, user_agent, client_ip)
+     values ($1::uuid, $2::bytea, $6::timestamptz, $6::timestamptz, $3::timestamptz, $4::text, $5::text) returning ${COLS}`,
+    [s.userId, s.tokenHash, s.expiresAt, s.userAgent, s.clientIp, s.now],
   );
   if (!row) throw new Error('insert returned no row');
   return row;

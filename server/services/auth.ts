@@ -67,6 +67,7 @@ export async function verifyCode(deps: Deps, rawEmail: string, code: string, cli
     const session = await insertAuthSession(tx, {
       userId: user.id,
       tokenHash: sha256(token),
+      now,
       expiresAt: new Date(now.getTime() + deps.config.sessionAbsoluteTtlS * 1000),
       userAgent: userAgent?.slice(0, 300) ?? null,
       clientIp: clientIp.slice(0, 64),

@@ -1,9 +1,10 @@
 /** Request schemas for /api/orgs and /api/invitations. */
 import { z } from 'zod';
 import { email } from '../auth/schema.ts';
+import { isPlainText } from '../../middleware/validate.ts';
 
 export const role = z.enum(['owner', 'admin', 'member']);
-export const orgName = z.string().trim().min(1, 'must not be empty').max(100);
+export const orgName = z.string().trim().min(1, 'must not be empty').max(100).refine(isPlainText, 'must be plain text without control characters');
 export const createOrgBody = z.object({ name: orgName }).strict();
 export const updateOrgBody = z.object({ name: orgName }).strict();
 export const memberParams = z.object({ orgId: z.uuid(), userId: z.uuid() });
