@@ -1,0 +1,63 @@
+/**
+ * Downloadable files from captured tracks: Opus audio → Ogg Opus, VP8 video → WebM. The
+ * one entry point callers need is {@link muxTrack}; it picks the muxer from the chunk
+ * metadata and streams the file (feed it the records of every chunk of the track, in
+ * capture order, as they are decrypted).
+ */
+import type { ChunkMeta, RtpRecord } from '../chunks/container.ts';
+import { oggOpusFromRecords } from './ogg.ts';
+import type { MuxStats } from './rtp.ts';
+import { webmFromRecords } from './webm.ts';
+
+export { oggOpusFromRecords, type OggOpusOptions } from './ogg.ts';
+export { webmFromRecords, type WebmOptions } from './webm.ts';
+export { newMuxStats, parseRtp, RtpParseError, type MuxStats, type RtpPacket } from './rtp.ts';
+
+/** Thrown by {@link muxTrack} for a codec it cannot put in a file. */
+export class UnsupportedCodecError extends Error {
+  /** Stable machine-readable code. */
+  readonly code = 'unsupported_codec';
+  constructor(mimeType: string) {
+    super(`no muxer for ${mimeType}`);
+    this.name = 'UnsupportedCodecError';
+  }
+}
+
+/** Options for {@link muxTrack}. */
+export interface MuxOptions {
+  /** Wall-clock start of the recording (µs since the epoch): every file's t=0, so tracks line up. Default: the track's first packet. */
+  startUs?: bigint | undefined;
+  /** Wall-clock end of the recording (µs): audio is padded to it, video gets it as its Duration. */
+  endUs?: bigint | undefined;
+  /** Filled in while the body is consumed: packets, losses, malformed packets skipped, … */
+  stats?: MuxStats | undefined;
+}
+
+/** A file being produced: what to send as Content-Type, a file extension, and the bytes. */
+export interface MuxedTrack {
+  contentType: 'audio/ogg' | 'video/webm';
+  extension: 'ogg' | 'webm';
+  body: AsyncIterable<Buffer>;
+}
+
+/** The container a track's codec goes into, or undefined when there is none. */
+export function containerFor(meta: ChunkMeta): Pick<MuxedTrack, 'contentType' | 'extension'> | undefined {
+  const mime = meta.mimeType.toLowerCase();
+  if (mime === 'audio/opus') return { contentType: 'audio/ogg', extension: 'ogg' };
+  if (mime === 'video/vp8') return { contentType: 'video/webm', extension: 'webm' };
+  return undefined;
+}
+
+/**
+ * Streams one captured track as a file: audio/opus → Ogg Opus, video/vp8 → WebM. Only
+ * packets of `meta.payloadType` are used. The body never throws on bad packets (they are
+ * skipped and counted); errors from `records` itself (decryption) propagate.
+ * @throws UnsupportedCodecError (synchronously) for any other codec.
+ */
+export function muxTrack(meta: ChunkMeta, records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>, opts: MuxOptions = {}): MuxedTrack {
+  const container = containerFor(meta);
+  if (!container) throw new UnsupportedCodecError(meta.mimeType);
+  const common = { startUs: opts.startUs, endUs: opts.endUs, stats: opts.stats, payloadType: meta.payloadType };
+  const body = container.extension === 'ogg' ? oggOpusFromRecords(records, common) : webmFromRecords(records, { ...common, clockRate: meta.clockRate });
+  return { ...container, body };
+}
