@@ -1,0 +1,92 @@
+/**
+ * Runs the SFU (mediasoup workers + WebSocket signalling) beside the API, in the same
+ * process (`npm start`) or in its own (`node sfu/main.ts`). Wires capture into the
+ * metrics and the logger; never logs media or names.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type http from 'node:http';
+import { createRequire } from 'node:module';
+import type { Config } from './config.ts';
+import type { Database } from './db/pool.ts';
+import type { Metrics } from './metrics.ts';
+import type { Secrets } from './crypto/secrets.ts';
+import type { Storage } from './storage.ts';
+import { CaptureStore } from '../sfu/capture/CaptureStore.ts';
+import { MediaService } from '../sfu/MediaService.ts';
+import { SignalingServer } from '../sfu/signaling/SignalingServer.ts';
+import { log, errorFields } from './logger.ts';
+
+export interface RunningSfu {
+  readonly media: MediaService;
+  /** Ends a live room (after its recording was deleted). */
+  endRoom(sessionId: string): Promise<void>;
+  /** Stops signalling; rooms flush their capture; workers close. */
+  close(): Promise<void>;
+}
+
+/** The mediasoup worker binary to use, or undefined when none is present. */
+export function findWorkerBin(config: Config): string | undefined {
+  if (config.sfu.workerBin) return fs.existsSync(config.sfu.workerBin) ? config.sfu.workerBin : undefined;
+  try {
+    const pkg = createRequire(import.meta.url).resolve('mediasoup/package.json');
+    const bin = path.join(path.dirname(pkg), 'worker', 'out', 'Release', 'mediasoup-worker');
+    return fs.existsSync(bin) ? bin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts the SFU on `server` (signalling at /sfu), or returns undefined when SFU=off, or
+ * SFU=auto and no worker binary exists. @throws when SFU=on and it cannot start.
+ */
+export async function startSfu(config: Config, deps: { db: Database; metrics: Metrics; secrets: Secrets; storage: Storage }, server: http.Server): Promise<RunningSfu | undefined> {
+  if (config.sfu.mode === 'off') return undefined;
+  const workerBin = findWorkerBin(config);
+  if (!workerBin) {
+    if (config.sfu.mode === 'on') throw new Error('SFU=on but no mediasoup worker binary was found (set MEDIASOUP_WORKER_BIN)');
+    log.warn('SFU not started: no mediasoup worker binary (set MEDIASOUP_WORKER_BIN); live sessions are unavailable');
+    return undefined;
+  }
+  const store = new CaptureStore(deps.db.app, deps.storage.objectStore, deps.storage.keyProvider);
+  const media = await MediaService.create({
+    workers: config.sfu.workers,
+    workerBin,
+    listenIp: config.sfu.listenIp,
+    announcedAddress: config.sfu.announcedAddress,
+    rtcPortBase: config.sfu.rtcPortBase,
+    chunkMs: config.sfu.chunkMs,
+    store,
+  });
+  const m = deps.metrics;
+  media.on('workerDied', (index) => {
+    m.sfuWorkerDeaths.inc();
+    log.error('mediasoup worker died; its rooms were closed and it is being replaced', { worker: index });
+  });
+  media.on('roomOpened', (room) => {
+    m.sessionsLive.inc();
+    room.on('chunk', () => m.chunksSealed.inc());
+    room.on('lost', (err) => {
+      m.chunksLost.inc({ reason: 'storage' });
+      log.error('chunk lost', errorFields(err));
+    });
+    room.on('track', (kind) => m.tracksCaptured.inc({ kind }));
+    room.on('error', (err) => log.warn('room error', errorFields(err)));
+  });
+  media.on('roomClosed', () => m.sessionsLive.dec());
+  const signaling = new SignalingServer({ media, store, joinKey: deps.secrets.key('join-token'), onError: (err) => log.error('signalling request failed', errorFields(err)) });
+  signaling.attach(server);
+  log.info('sfu started', { count: config.sfu.workers, port: config.sfu.rtcPortBase });
+  return {
+    media,
+    async endRoom(sessionId) {
+      const room = await media.findRoom(sessionId);
+      await room?.close();
+    },
+    async close() {
+      signaling.close();
+      await media.close();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * Captures one producer into sealed chunks.
+ *
+ * Why a DirectTransport consumer (not a PlainTransport): packets reach Node through the
+ * worker's channel with no UDP socket in between, so nothing is lost to local socket
+ * buffers, no ports are opened, and each packet arrives exactly as the producer sent it
+ * (after SRTP decryption) with its RTP header intact. The cost is one channel message per
+ * packet, which the capture benchmark (npm run bench:capture) measures.
+ *
+ * Every `chunkMs` the packets gathered so far become one chunk: encoded (lib/chunks/
+ * container.ts), sealed with AES-256-GCM under the session key bound to org, session, track
+ * and chunk seq (lib/chunks/seal.ts), written to object storage, then recorded in Postgres.
+ * Flushes run one at a time per track, so chunk order is storage order.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { types as ms } from 'mediasoup';
+import { encodeChunk, type ChunkMeta, type RtpRecord } from '../../lib/chunks/container.ts';
+import { sealChunk } from '../../lib/chunks/seal.ts';
+import { chunkObjectKey, type CaptureStore } from './CaptureStore.ts';
+
+/** What capture needs of the store (the benchmark substitutes its own). */
+export type ChunkSink = Pick<CaptureStore, 'putChunk' | 'closeTrack'>;
+/** The sealing function; the benchmark swaps in a no-op to measure capture alone. */
+export type Sealer = typeof sealChunk;
+
+export interface TrackCaptureEvents {
+  /** A chunk was sealed and stored: bytes of ciphertext. */
+  chunk: [size: number, sealMs: number];
+  /** A chunk could not be stored after retries; its packets are gone. */
+  lost: [error: unknown];
+  closed: [];
+}
+
+export interface TrackCaptureOptions {
+  orgId: string;
+  sessionId: string;
+  trackId: string;
+  meta: ChunkMeta;
+  key: Buffer;
+  store: ChunkSink;
+  chunkMs: number;
+  /** Default: AES-256-GCM sealing (lib/chunks/seal.ts). */
+  seal?: Sealer;
+}
+
+export class TrackCapture extends EventEmitter<TrackCaptureEvents> {
+  readonly trackId: string;
+  readonly #o: TrackCaptureOptions;
+  readonly #consumer: ms.Consumer;
+  #records: RtpRecord[] = [];
+  #seq = 0;
+  #lost = 0;
+  #timer: NodeJS.Timeout;
+  #flushing: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(consumer: ms.Consumer, o: TrackCaptureOptions) {
+    super();
+    this.trackId = o.trackId;
+    this.#o = o;
+    this.#consumer = consumer;
+    consumer.on('rtp', (packet: Buffer) => {
+      // The channel may reuse its read buffer: keep a copy of each packet.
+      this.#records.push({ arrivalUs: BigInt(Date.now()) * 1000n, packet: Buffer.from(packet) });
+    });
+    this.#timer = setInterval(() => void this.#scheduleFlush(), o.chunkMs);
+    this.#timer.unref();
+  }
+
+  /** Starts consuming `producer` on `transport` for capture. */
+  static async create(transport: ms.DirectTransport, producer: ms.Producer, rtpCapabilities: ms.RtpCapabilities, o: TrackCaptureOptions): Promise<TrackCapture> {
+    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: false });
+    const capture = new TrackCapture(consumer, o);
+    consumer.on('producerclose', () => void capture.close());
+    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    return capture;
+  }
+
+  #scheduleFlush(): Promise<void> {
+    // A keyframe at every chunk boundary: a lost video packet freezes at most one chunk, and
+    // each chunk's video can be decoded from its own start.
+    if (this.#consumer.kind === 'video' && !this.#closed) this.#consumer.requestKeyFrame().catch(() => undefined);
+    const records = this.#records;
+    this.#records = [];
+    if (records.length === 0) return this.#flushing;
+    const seq = this.#seq++;
+    this.#flushing = this.#flushing.then(() => this.#flush(seq, records));
+    return this.#flushing;
+  }
+
+  async #flush(seq: number, records: RtpRecord[]): Promise<void> {
+    const { orgId, sessionId, trackId, meta, key, store } = this.#o;
+    const t0 = performance.now();
+    const plaintext = encodeChunk(meta, records);
+    const sealed = (this.#o.seal ?? sealChunk)(key, { organizationId: orgId, sessionId, trackId, seq }, plaintext);
+    const sealMs = performance.now() - t0;
+    const first = records[0]!;
+    const last = records[records.length - 1]!;
+    const rec = {
+      trackId,
+      seq,
+      objectKey: chunkObjectKey(orgId, sessionId, trackId, seq),
+      size: sealed.length,
+      sha256: createHash('sha256').update(sealed).digest(),
+      packets: records.length,
+      firstArrival: new Date(Number(first.arrivalUs / 1000n)),
+      lastArrival: new Date(Number(last.arrivalUs / 1000n)),
+      firstRtpSeq: first.packet.readUInt16BE(2),
+      lastRtpSeq: last.packet.readUInt16BE(2),
+      firstRtpTs: first.packet.readUInt32BE(4),
+      lastRtpTs: last.packet.readUInt32BE(4),
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.putChunk(orgId, sessionId, sealed, rec);
+        this.emit('chunk', sealed.length, sealMs);
+        return;
+      } catch (err) {
+        if (attempt >= 3) {
+          this.#lost++;
+          this.emit('lost', err);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
+  /** Chunks that could not be stored. */
+  get lostChunks(): number {
+    return this.#lost;
+  }
+
+  /**
+   * Stops consuming, writes what was gathered (no chunk is left half-written), and marks the
+   * track ended. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return this.#flushing;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#consumer.close();
+    await this.#scheduleFlush();
+    const { orgId, sessionId, trackId, store } = this.#o;
+    try {
+      await store.closeTrack(orgId, sessionId, trackId, new Date(), this.#lost);
+    } finally {
+      this.emit('closed');
+    }
+  }
+}

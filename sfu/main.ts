@@ -1,0 +1,73 @@
+/**
+ * `node sfu/main.ts`: a standalone SFU node (mediasoup workers + WebSocket signalling at
+ * /sfu on SFU_PORT, /healthz and /metrics beside it). It shares DATABASE_URL and
+ * SERVER_SECRET with the API, which owns migrations. SIGTERM: live rooms write out what
+ * they captured (no chunk half-written), then the process exits.
+ */
+import http from 'node:http';
+import { parseConfig, ConfigError } from '../server/config.ts';
+import { configureLogger, log, errorFields } from '../server/logger.ts';
+import { Secrets } from '../server/crypto/secrets.ts';
+import { openDatabase } from '../server/db/pool.ts';
+import { derivedAppUrl } from '../server/db/migrate.ts';
+import { createMetrics } from '../server/metrics.ts';
+import { openStorage } from '../server/storage.ts';
+import { startSfu } from '../server/sfu.ts';
+
+let config;
+try {
+  config = parseConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+configureLogger(config.logLevel, config.logFormat);
+if (!config.databaseUrl) {
+  process.stderr.write('a standalone SFU needs DATABASE_URL (the API process migrates it)\n');
+  process.exit(2);
+}
+
+try {
+  const secrets = Secrets.load(config.serverSecret, config.dataDir);
+  const db = openDatabase(config.databaseUrl, config.databaseAppUrl ?? derivedAppUrl(config.databaseUrl, secrets), config.databasePoolSize);
+  const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
+  const storage = openStorage(config);
+  const server = http.createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else if (req.url === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"Not found."}}');
+    }
+  });
+  const sfu = await startSfu({ ...config, sfu: { ...config.sfu, mode: 'on' } }, { db, metrics, secrets, storage }, server);
+  await new Promise<void>((resolve) => server.listen(config.sfu.port, config.host, resolve));
+  log.info('sfu listening', { port: config.sfu.port });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    setTimeout(() => process.exit(1), 25_000).unref();
+    server.close();
+    void (async () => {
+      await sfu?.close();
+      storage.close();
+      await db.close();
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} catch (err) {
+  log.error('sfu start-up failed', errorFields(err));
+  process.stderr.write(`sfu start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

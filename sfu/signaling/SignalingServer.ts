@@ -1,0 +1,132 @@
+/**
+ * Browser signalling over WebSocket at `/sfu`. The first message must be `join` with an
+ * API-signed join token; the token alone says which session, participant and role this
+ * connection is. Requests are `{id, method, data}`, answers `{id, ok, data | error}`,
+ * server pushes `{notification, data}`. Malformed input gets an error answer, never a crash.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { verifyJoinToken, JoinTokenError } from '../../lib/tokens.ts';
+import { Peer, SignalError } from '../Peer.ts';
+import type { MediaService } from '../MediaService.ts';
+import type { Room } from '../Room.ts';
+import type { CaptureStore } from '../capture/CaptureStore.ts';
+
+export const SIGNALING_PATH = '/sfu';
+const MAX_MESSAGE = 64 * 1024;
+const MAX_MESSAGES_PER_10S = 300;
+
+export interface SignalingOptions {
+  media: MediaService;
+  store: CaptureStore;
+  joinKey: Buffer;
+  onError?: (err: unknown) => void;
+}
+
+export class SignalingServer {
+  readonly #wss: WebSocketServer;
+  readonly #o: SignalingOptions;
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(o: SignalingOptions) {
+    this.#o = o;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
+    this.#wss.on('connection', (ws) => this.#onConnection(ws));
+    this.#heartbeat = setInterval(() => {
+      for (const ws of this.#wss.clients) {
+        const w = ws as WebSocket & { alive?: boolean };
+        if (w.alive === false) {
+          w.terminate();
+          continue;
+        }
+        w.alive = false;
+        w.ping();
+      }
+    }, 20_000);
+    this.#heartbeat.unref();
+  }
+
+  /** Routes HTTP upgrades for {@link SIGNALING_PATH} on `server` to this signalling server. */
+  attach(server: http.Server): void {
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== SIGNALING_PATH) return;
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit('connection', ws, req));
+    });
+  }
+
+  #onConnection(ws: WebSocket): void {
+    const w = ws as WebSocket & { alive?: boolean };
+    w.alive = true;
+    ws.on('pong', () => (w.alive = true));
+    let peer: Peer | undefined;
+    let room: Room | undefined;
+    let budget = MAX_MESSAGES_PER_10S;
+    const refill = setInterval(() => (budget = MAX_MESSAGES_PER_10S), 10_000);
+    refill.unref();
+    const send = (msg: Record<string, unknown>) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+    };
+    let queue = Promise.resolve();
+
+    ws.on('message', (raw: RawData, isBinary: boolean) => {
+      if (--budget < 0) {
+        ws.close(1008, 'rate limited');
+        return;
+      }
+      // One request at a time per connection, in order.
+      queue = queue.then(async () => {
+        let id: unknown = null;
+        try {
+          if (isBinary) throw new SignalError('invalid_request', 'Text messages only.');
+          const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw).toString('utf8');
+          let msg: unknown;
+          try {
+            msg = JSON.parse(text);
+          } catch {
+            throw new SignalError('invalid_json', 'Not JSON.');
+          }
+          if (typeof msg !== 'object' || msg === null) throw new SignalError('invalid_request', 'Expected an object.');
+          const m = msg as { id?: unknown; method?: unknown; data?: unknown };
+          id = typeof m.id === 'number' || typeof m.id === 'string' ? m.id : null;
+          const data = typeof m.data === 'object' && m.data !== null && !Array.isArray(m.data) ? (m.data as Record<string, unknown>) : {};
+          if (typeof m.method !== 'string') throw new SignalError('invalid_request', 'method required');
+          if (m.method === 'join') {
+            if (peer) throw new SignalError('already_joined', 'Already joined.');
+            const claims = verifyJoinToken(this.#o.joinKey, data.token);
+            if (!(await this.#o.store.sessionOpen(claims.oid, claims.sid))) throw new SignalError('session_ended', 'This session has ended.');
+            room = await this.#o.media.getOrCreateRoom(claims.sid, claims.oid);
+            peer = new Peer({ id: claims.pid, displayName: claims.name, role: claims.role });
+            const p = peer;
+            p.on('notify', (notification, nd) => send({ notification, data: nd }));
+            p.on('closed', () => {
+              if (ws.readyState === ws.OPEN) ws.close(1000, 'closed');
+            });
+            send({ id, ok: true, data: await room.join(p) });
+            return;
+          }
+          if (!peer || !room) throw new SignalError('not_joined', 'Join first.');
+          send({ id, ok: true, data: await room.handle(peer, m.method, data) });
+        } catch (err) {
+          const code = err instanceof SignalError || err instanceof JoinTokenError ? err.code : 'internal';
+          const message = err instanceof SignalError || err instanceof JoinTokenError ? err.message : 'The request failed.';
+          if (code === 'internal') this.#o.onError?.(err);
+          send({ id, ok: false, error: { code, message } });
+        }
+      });
+    });
+    ws.on('close', () => {
+      clearInterval(refill);
+      if (peer && room) room.removePeer(peer);
+    });
+    ws.on('error', () => undefined);
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    clearInterval(this.#heartbeat);
+    for (const ws of this.#wss.clients) ws.close(1001, 'server shutting down');
+    this.#wss.close();
+  }
+}
