@@ -1,0 +1,71 @@
+/**
+ * `node server/jobs/main.ts`: a job worker on its own, e.g. on a GPU host next to the
+ * models. It needs the same DATABASE_URL (owner: the queue's schema), SERVER_SECRET, key
+ * provider and object storage settings as the API; embedded Postgres belongs to `npm start`.
+ * SIGTERM/SIGINT: running jobs are handed back to the queue, then the process exits.
+ */
+import { parseConfig, ConfigError } from '../config.ts';
+import { configureLogger, log, errorFields } from '../logger.ts';
+import { Secrets } from '../crypto/secrets.ts';
+import { migrate } from '../db/migrate.ts';
+import { openDatabase } from '../db/pool.ts';
+import { createMailer } from '../mail/mailer.ts';
+import { createMetrics } from '../metrics.ts';
+import { openStorage } from '../storage.ts';
+import { systemClock, type Deps } from '../context.ts';
+import { startJobs } from './runner.ts';
+
+let config;
+try {
+  config = parseConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+configureLogger(config.logLevel, config.logFormat);
+const ownerUrl = config.databaseUrl;
+if (!ownerUrl) {
+  process.stderr.write('the jobs worker needs DATABASE_URL (the database the API uses)\n');
+  process.exit(2);
+}
+
+try {
+  const secrets = Secrets.load(config.serverSecret, config.dataDir);
+  const appUrl = await migrate({ ownerUrl, appUrl: config.databaseAppUrl, secrets, log: (m) => log.debug(m) });
+  const db = openDatabase(ownerUrl, appUrl, Math.min(config.databasePoolSize, config.jobs.concurrency * 2 + 2));
+  const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
+  const mailer = createMailer(config.smtpUrl, config.mailFrom, config.dataDir, (kind) => metrics.mailFailures.inc({ kind }));
+  const storage = openStorage(config);
+  const deps: Deps = { config, db, secrets, mailer, metrics, clock: systemClock, storage };
+  const jobs = await startJobs(deps, { ownerUrl });
+  log.info('jobs process ready', { pid: process.pid });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), 25_000);
+    force.unref();
+    jobs
+      .stop()
+      .then(async () => {
+        await mailer.close();
+        storage.close();
+        await db.close();
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        log.error('shutdown failed', errorFields(err));
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} catch (err) {
+  log.error('start-up failed', errorFields(err));
+  process.stderr.write(`start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,108 @@
+/**
+ * The job worker: graphile-worker over the owner connection, in-process for `npm start` or
+ * alone in server/jobs/main.ts (GPU hosts).
+ *
+ * Why graphile-worker rather than pg-boss: a Postgres trigger can queue a job with
+ * `graphile_worker.add_job()` in the very transaction that ends a session (the SFU ends
+ * sessions through app.sfu_end_session()), so a session can never end without its job, or
+ * get a job without ending; new jobs reach idle workers at once through LISTEN/NOTIFY; and
+ * jobs are claimed with `FOR UPDATE SKIP LOCKED` and retried with exponential back-off.
+ *
+ * graphile-worker only frees jobs of a crashed worker after 4 hours. Our runs carry their
+ * own lease (transcription_runs.lease_expires_at, renewed by the attempt every third of
+ * TRANSCRIBE_LEASE_S); every worker sweeps for lapsed leases and hands those runs back,
+ * unlocking their jobs, so a killed or pre-empted worker's run is retried within a lease.
+ */
+import pg from 'pg';
+import { Logger, run, runMigrations, type Runner } from 'graphile-worker';
+import * as repo from '../repositories/transcripts.ts';
+import { log, errorFields } from '../logger.ts';
+import { closeEngine } from '../transcription/engine.ts';
+import { runTranscribeJob, TRANSCRIBE_TASK } from './transcribe.ts';
+import type { Deps } from '../context.ts';
+
+export interface JobsRunner {
+  /** Stops taking jobs; running ones are aborted and handed back to the queue. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface JobsOptions {
+  /** The owner connection string (the queue's schema belongs to the owner). */
+  ownerUrl: string;
+}
+
+// graphile-worker's messages may name job ids and payloads; only their level reaches our log.
+const queueLogger = new Logger(() => (level) => {
+  if (level === 'error') log.error('job queue reported an error', { job: 'queue' });
+  else if (level === 'warning') log.warn('job queue reported a warning', { job: 'queue' });
+});
+
+/**
+ * Migrates the queue's schema, queues runs that have no job yet, and starts working the queue.
+ * @throws when the database cannot be reached.
+ */
+export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunner> {
+  const { concurrency, pollIntervalMs } = deps.config.jobs;
+  const { leaseS, maxAttempts } = deps.config.transcription;
+  const pool = new pg.Pool({ connectionString: opts.ownerUrl, max: concurrency + 3, application_name: 'recorder-jobs' });
+  // An idle or checked-out client that loses its connection must not crash the process;
+  // the pool replaces it and the queue retries.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  await runMigrations({ pgPool: pool, logger: queueLogger });
+  /** Queue worker ids of this process's jobs in progress, and every id this process used. */
+  const active = new Set<string>();
+  const used = new Set<string>();
+  const maintain = async () => {
+    try {
+      const requeued = await repo.requeueExpired(pool, [...active]);
+      if (requeued > 0) log.warn('transcription runs whose worker stopped were handed back to the queue', { job: TRANSCRIBE_TASK, count: requeued });
+      await repo.reconcileJobs(pool, maxAttempts);
+    } catch (err) {
+      log.warn('job queue maintenance failed', errorFields(err));
+    }
+  };
+  await maintain();
+  const runner: Runner = await run({
+    pgPool: pool,
+    concurrency,
+    pollInterval: pollIntervalMs,
+    noHandleSignals: true,
+    gracefulShutdownAbortTimeout: 2000,
+    logger: queueLogger,
+    taskList: {
+      [TRANSCRIBE_TASK]: async (payload, helpers) => {
+        const workerId = helpers.job.locked_by ?? `pid-${process.pid}`;
+        active.add(workerId);
+        used.add(workerId);
+        try {
+          await runTranscribeJob(deps, payload, { workerId, attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts, signal: helpers.abortSignal });
+        } finally {
+          active.delete(workerId);
+        }
+      },
+    },
+  });
+  const timer = setInterval(() => void maintain(), Math.max(500, (leaseS * 1000) / 2));
+  timer.unref();
+  deps.metrics.setJobQueueSource(async () =>
+    (await repo.queueStats(pool)).map((s) => ({ queue: s.queue, queued: s.queued, running: s.running, oldestQueuedAgeSeconds: s.oldest_s })),
+  );
+  log.info('job worker started', { worker: concurrency, mode: deps.config.transcription.device });
+  let stopping: Promise<void> | undefined;
+  return {
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(timer);
+        deps.metrics.setJobQueueSource(undefined);
+        await runner.stop('shutdown').catch((err: unknown) => log.warn('job worker did not stop cleanly', errorFields(err)));
+        // Hand back what this process held: jobs it handed back (runs marked queued) are free
+        // at once, not after graphile-worker's 4-hour lock expiry.
+        if (used.size > 0) await pool.query('select graphile_worker.force_unlock_workers($1::text[])', [[...used]]).catch(() => undefined);
+        await closeEngine().catch(() => undefined);
+        await pool.end();
+      })();
+      return stopping;
+    },
+  };
+}
