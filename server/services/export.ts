@@ -1,0 +1,188 @@
+/**
+ * Whole-organisation export (owners and admins): a job that streams the org's archive
+ * (server/lifecycle/archive.ts) through age encryption to the recipient the requester gave
+ * (an X25519 `age1…` key or a passphrase) straight into object storage, with progress in
+ * export_jobs. The file can be downloaded until it expires (EXPORT_TTL_S, default 24 h;
+ * the lifecycle sweep then deletes it); each download is audited. A passphrase lives only in
+ * this process's memory until the job has run; it is never stored.
+ *
+ * Jobs run in the process that accepted them, one at a time (a simple in-process runner); a
+ * job whose process died is marked failed (`interrupted`) by the sweep and can be requested
+ * again.
+ */
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { withTenant, withUser } from '../db/pool.ts';
+import * as repo from '../repositories/lifecycleExport.ts';
+import * as audit from '../repositories/audit.ts';
+import { AppError, conflict, forbidden, notFound } from '../errors.ts';
+import { orgArchive } from '../lifecycle/archive.ts';
+import { ageEncrypt, type AgeRecipient } from '../lifecycle/ageStream.ts';
+import { log, errorFields } from '../logger.ts';
+import type { Deps, SignedInUser } from '../context.ts';
+import type { Role } from '../repositories/orgs.ts';
+
+export interface ExportView {
+  id: string;
+  status: repo.ExportJobRow['status'];
+  recipient_kind: 'x25519' | 'passphrase';
+  recipient: string | null;
+  sessions_total: number;
+  sessions_done: number;
+  bytes_written: number;
+  size_bytes: number | null;
+  error_code: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  expires_at: string | null;
+  download_url: string | null;
+}
+
+const present = (j: repo.ExportJobRow): ExportView => ({
+  id: j.id,
+  status: j.status,
+  recipient_kind: j.recipient_kind,
+  recipient: j.recipient,
+  sessions_total: j.sessions_total,
+  sessions_done: j.sessions_done,
+  bytes_written: Number(j.bytes_written),
+  size_bytes: j.size_bytes === null ? null : Number(j.size_bytes),
+  error_code: j.error_code,
+  created_at: j.created_at.toISOString(),
+  started_at: j.started_at?.toISOString() ?? null,
+  finished_at: j.finished_at?.toISOString() ?? null,
+  expires_at: j.expires_at?.toISOString() ?? null,
+  download_url: j.status === 'done' ? `/api/orgs/${j.organization_id}/exports/${j.id}/download` : null,
+});
+
+function requireAdmin(role: Role): void {
+  if (role !== 'owner' && role !== 'admin') throw forbidden('admin_required', 'Only owners and admins can export the organization.');
+}
+
+interface QueuedJob {
+  id: string;
+  orgId: string;
+  userId: string;
+  to: AgeRecipient;
+}
+
+/** Per-process queue: one export at a time, in order. */
+const queues = new WeakMap<Deps, { tail: Promise<void> }>();
+
+/** Waits for this process's queued and running exports (shutdown, tests). */
+export async function exportsIdle(deps: Deps): Promise<void> {
+  await queues.get(deps)?.tail;
+}
+
+function enqueue(deps: Deps, job: QueuedJob): void {
+  const q = queues.get(deps) ?? { tail: Promise.resolve() };
+  q.tail = q.tail.then(() => runExport(deps, job));
+  queues.set(deps, q);
+}
+
+/**
+ * Starts an export. @throws AppError 403 `admin_required`, 409 `export_in_progress`.
+ */
+export async function createExport(deps: Deps, user: SignedInUser, orgId: string, role: Role, to: AgeRecipient): Promise<ExportView> {
+  requireAdmin(role);
+  const row = await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
+    if (await repo.activeExportJob(tx, orgId)) throw conflict('export_in_progress', 'An export of this organization is already running.');
+    const j = await repo.insertExportJob(tx, { orgId, userId: user.id, kind: to.kind, recipient: to.kind === 'x25519' ? to.recipient : null, now: deps.clock.now() });
+    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'export.requested', details: { export_id: j.id, recipient_kind: to.kind } });
+    return j;
+  });
+  enqueue(deps, { id: row.id, orgId, userId: user.id, to });
+  return present(row);
+}
+
+export async function listExports(deps: Deps, user: SignedInUser, orgId: string, role: Role): Promise<ExportView[]> {
+  requireAdmin(role);
+  const rows = await withTenant(deps.db.app, { orgId, userId: user.id }, (tx) => repo.listExportJobs(tx, orgId));
+  return rows.map(present);
+}
+
+export async function getExport(deps: Deps, user: SignedInUser, orgId: string, role: Role, id: string): Promise<ExportView> {
+  requireAdmin(role);
+  const row = await withTenant(deps.db.app, { orgId, userId: user.id }, (tx) => repo.findExportJob(tx, orgId, id));
+  if (!row) throw notFound('export_not_found', 'No such export.');
+  return present(row);
+}
+
+/**
+ * The encrypted file, audited. @throws AppError 404 `export_not_found`, 409
+ * `export_not_ready`, 410 `export_expired`.
+ */
+export async function downloadExport(deps: Deps, user: SignedInUser, orgId: string, role: Role, id: string): Promise<{ body: Readable; size: number; filename: string }> {
+  requireAdmin(role);
+  const row = await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
+    const j = await repo.findExportJob(tx, orgId, id);
+    if (!j) throw notFound('export_not_found', 'No such export.');
+    if (j.status === 'expired' || (j.expires_at && j.expires_at <= deps.clock.now())) throw new AppError(410, 'export_expired', 'This export has expired; request a new one.');
+    if (j.status !== 'done' || !j.object_key) throw conflict('export_not_ready', 'This export is not finished.');
+    await repo.countExportDownload(tx, id);
+    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'export.downloaded', details: { export_id: id } });
+    return j;
+  });
+  const body = await deps.storage.objectStore.getStream(row.object_key ?? '');
+  return { body, size: Number(row.size_bytes), filename: `recorder-export-${orgId.slice(0, 8)}-${row.created_at.toISOString().slice(0, 10)}.tar.age` };
+}
+
+/** Object key of an export's file (under the org's prefix, so org deletion removes it). */
+export function exportObjectKey(orgId: string, id: string): string {
+  return `orgs/${orgId}/exports/${id}.tar.age`;
+}
+
+async function runExport(deps: Deps, job: QueuedJob): Promise<void> {
+  const scope = { orgId: job.orgId, userId: job.userId };
+  const tx = <T>(fn: (db: pg.PoolClient) => Promise<T>) => withTenant(deps.db.app, scope, fn);
+  try {
+    const total = await tx((db) => repo.countSessions(db, job.orgId));
+    await tx((db) => repo.markExportRunning(db, job.id, deps.clock.now(), total.n));
+    let sessionsDone = 0;
+    let bytes = 0;
+    let lastReport = Date.now();
+    const report = () => tx((db) => repo.recordExportProgress(db, job.id, deps.clock.now(), sessionsDone, bytes));
+    const archive = orgArchive(deps, { orgId: job.orgId, userId: job.userId, exportId: job.id, onSession: async (n) => {
+      sessionsDone = n;
+      await report();
+      lastReport = Date.now();
+    } });
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const b of ageEncrypt(archive, job.to)) {
+        bytes += b.length;
+        if (Date.now() - lastReport > 2000) {
+          lastReport = Date.now();
+          await report();
+        }
+        yield b;
+      }
+    }
+    const key = exportObjectKey(job.orgId, job.id);
+    await deps.storage.objectStore.put(key, Readable.from(counted(), { objectMode: false }));
+    const now = deps.clock.now();
+    await tx(async (db) => {
+      await repo.markExportDone(db, job.id, now, key, bytes, new Date(now.getTime() + deps.config.lifecycle.exportTtlS * 1000));
+      await audit.insertAudit(db, { orgId: job.orgId, actorUserId: job.userId, actorEmail: null, action: 'export.completed', details: { export_id: job.id, size_bytes: bytes, sessions: sessionsDone } });
+    });
+  } catch (err) {
+    const code = typeof (err as { code?: unknown }).code === 'string' && /^[a-z_]{1,64}$/.test((err as { code: string }).code) ? (err as { code: string }).code : 'export_failed';
+    log.error('export failed', { error_code: code, ...errorFields(err) });
+    await tx((db) => repo.markExportFailed(db, job.id, deps.clock.now(), code)).catch((e: unknown) => log.error('export failure not recorded', errorFields(e)));
+  }
+}
+
+/** The sweep: deletes expired export files. Returns how many. */
+export async function expireExports(deps: Deps, now: Date): Promise<number> {
+  const rows = await withUser(deps.db.app, null, (tx) => repo.expiredExports(tx, now));
+  for (const r of rows) {
+    if (r.object_key) await deps.storage.objectStore.delete(r.object_key);
+    await withUser(deps.db.app, null, (tx) => repo.markExportExpired(tx, r.id));
+  }
+  return rows.length;
+}
+
+/** The sweep: jobs with no heartbeat for 10 minutes (their process died) are failed. */
+export async function failStaleExports(deps: Deps, now: Date): Promise<number> {
+  return withUser(deps.db.app, null, (tx) => repo.failStaleExports(tx, new Date(now.getTime() - 10 * 60 * 1000)));
+}
