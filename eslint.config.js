@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const browserGlobals = Object.fromEntries(
-  ['document', 'window', 'fetch', 'location', 'URLSearchParams', 'console', 'Node', 'WebSocket', 'navigator', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'MediaStream', 'AudioContext', 'URL', 'Blob', 'HTMLElement', 'Event', 'performance'].map((g) => [g, 'readonly']),
+  ['document', 'window', 'fetch', 'location', 'URLSearchParams', 'console', 'Node', 'WebSocket', 'navigator', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'MediaStream', 'AudioContext', 'URL', 'Blob', 'HTMLElement', 'Event', 'performance', 'sessionStorage', 'Option'].map((g) => [g, 'readonly']),
 );
 
 export default tseslint.config(
@@ -33,7 +33,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['server/web/static/**/*.js'],
+    files: ['server/web/static/**/*.js', 'web-src/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'module', globals: browserGlobals },
   },

@@ -11,6 +11,7 @@ import { authRoutes } from './routes/auth/index.ts';
 import { orgRoutes } from './routes/orgs/index.ts';
 import { systemRoutes } from './routes/system/index.ts';
 import { webRoutes } from './web/pages.ts';
+import { orgPendingDeletionErrors } from './lifecycle/middleware.ts';
 
 export interface AppOptions {
   /** Extra routers (features that mount their own routes). */
@@ -29,6 +30,8 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
   app.use(securityHeaders(deps));
   app.use(jsonBody(opts.rawBodyPaths ?? []));
   app.use(sessionLoader(deps));
+  // Writes refused because the org is scheduled for deletion: 423 (sql/070_lifecycle.sql).
+  app.use(orgPendingDeletionErrors());
   for (const router of [systemRoutes(deps), authRoutes(deps), orgRoutes(deps), ...(opts.routers ?? []), webRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));

@@ -9,6 +9,7 @@ import type { Secrets } from './crypto/secrets.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { Metrics } from './metrics.ts';
 import type { Role } from './repositories/orgs.ts';
+import type { Storage } from './storage.ts';
 
 /** Injectable clock: services read time only through it, so time rules are testable. */
 export interface Clock {
@@ -23,6 +24,10 @@ export interface Deps {
   readonly mailer: Mailer;
   readonly metrics: Metrics;
   readonly clock: Clock;
+  /** Key provider (wraps session data keys) and object store (sealed media). */
+  readonly storage: Storage;
+  /** Called after a recording's key is erased, e.g. to end its live room on this node. */
+  onSessionErased?: (sessionId: string) => Promise<void>;
 }
 
 export interface SignedInUser {

@@ -12,7 +12,19 @@ import { openDatabase } from './db/pool.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createMetrics } from './metrics.ts';
 import { createApp } from './app.ts';
-import { log } from './logger.ts';
+import { startBilling, STRIPE_WEBHOOK_PATH } from './billing/stripe.ts';
+import { billingRoutes } from './routes/billing/index.ts';
+import { log, errorFields } from './logger.ts';
+import { openStorage } from './storage.ts';
+import { sessionRoutes } from './routes/sessions/index.ts';
+import { startSfu } from './sfu.ts';
+import { startJobs } from './jobs/runner.ts';
+import { transcriptRoutes } from './routes/transcripts/index.ts';
+import { sweepErased } from './services/sessions.ts';
+import { lifecycleRoutes } from './routes/lifecycle/index.ts';
+import { startLifecycleScheduler } from './lifecycle/sweep.ts';
+import { withKeyReload, orgKmsKeyLookup } from './lifecycle/keyring.ts';
+import { ensureWebBundles } from './web/bundle.ts';
 import { systemClock, type Clock, type Deps } from './context.ts';
 
 export interface Running {
@@ -35,11 +47,15 @@ export async function start(config: Config, opts: { clock?: Clock } = {}): Promi
   const appUrl = await migrate({ ownerUrl, appUrl: config.databaseAppUrl, secrets, log: (m) => log.debug(m) });
   log.info('database migrated');
   const db = openDatabase(ownerUrl, appUrl, config.databasePoolSize);
-  const metrics = createMetrics(secrets);
+  const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
   const mailer = createMailer(config.smtpUrl, config.mailFrom, config.dataDir, (kind) => metrics.mailFailures.inc({ kind }));
   log.info(config.smtpUrl ? 'mail goes to SMTP' : 'mail is written to the outbox folder', { dir: mailer.destination });
-  const deps: Deps = { config, db, secrets, mailer, metrics, clock: opts.clock ?? systemClock };
-  const app = createApp(deps);
+  // Key rotation (npm run keys:rotate) is picked up without a restart; orgs may bring their own KMS key.
+  const storage = withKeyReload(config, openStorage(config, { kmsKeyIdFor: orgKmsKeyLookup(() => db.app) }));
+  const deps: Deps = { config, db, secrets, mailer, metrics, clock: opts.clock ?? systemClock, storage };
+  const billing = await startBilling(deps);
+  const app = createApp(deps, { routers: [billingRoutes(deps, billing), sessionRoutes(deps), transcriptRoutes(deps), lifecycleRoutes(deps)], rawBodyPaths: [STRIPE_WEBHOOK_PATH] });
+  await ensureWebBundles();
   const handle = app.callback();
   const server = http.createServer((req, res) => {
     void handle(req, res);
@@ -49,6 +65,23 @@ export async function start(config: Config, opts: { clock?: Clock } = {}): Promi
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  const sfu = await startSfu(config, deps, server);
+  // The job worker (transcription) in this process unless JOBS=off (then server/jobs/main.ts elsewhere).
+  const jobs = config.jobs.mode === 'on' ? await startJobs(deps, { ownerUrl }) : undefined;
+  // Erased recordings: end a live room at once; the sweep removes their stored media.
+  const sweep = () =>
+    sweepErased(deps).catch((err: unknown) => {
+      log.error('media sweep failed', errorFields(err));
+      return 0;
+    });
+  deps.onSessionErased = async (sessionId) => {
+    await sfu?.endRoom(sessionId);
+    void sweep();
+  };
+  const sweepTimer = setInterval(() => void sweep(), 60_000);
+  sweepTimer.unref();
+  // Retention, org and account deletion, audit purge, expired exports (server/lifecycle/sweep.ts).
+  const lifecycle = startLifecycleScheduler(deps);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   let closing: Promise<void> | undefined;
@@ -62,7 +95,14 @@ export async function start(config: Config, opts: { clock?: Clock } = {}): Promi
           server.close(() => resolve());
           server.closeIdleConnections();
         });
-        mailer.close();
+        clearInterval(sweepTimer);
+        await lifecycle.close();
+        // Live rooms finish writing what they captured before the database closes.
+        await sfu?.close();
+        // Running jobs are handed back to the queue for another worker.
+        await jobs?.stop();
+        await mailer.close();
+        storage.close();
         await db.close();
         await embedded?.stop();
       })();

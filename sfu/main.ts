@@ -4,7 +4,6 @@
  * SERVER_SECRET with the API, which owns migrations. SIGTERM: live rooms write out what
  * they captured (no chunk half-written), then the process exits.
  */
-import http from 'node:http';
 import { parseConfig, ConfigError } from '../server/config.ts';
 import { configureLogger, log, errorFields } from '../server/logger.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
@@ -12,7 +11,9 @@ import { openDatabase } from '../server/db/pool.ts';
 import { derivedAppUrl } from '../server/db/migrate.ts';
 import { createMetrics } from '../server/metrics.ts';
 import { openStorage } from '../server/storage.ts';
+import { withKeyReload } from '../server/lifecycle/keyring.ts';
 import { startSfu } from '../server/sfu.ts';
+import { createOpsServer, listen } from '../server/opsServer.ts';
 
 let config;
 try {
@@ -34,21 +35,11 @@ try {
   const secrets = Secrets.load(config.serverSecret, config.dataDir);
   const db = openDatabase(config.databaseUrl, config.databaseAppUrl ?? derivedAppUrl(config.databaseUrl, secrets), config.databasePoolSize);
   const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
-  const storage = openStorage(config);
-  const server = http.createServer((req, res) => {
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    } else if (req.url === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
-    } else {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"Not found."}}');
-    }
-  });
+  // A rotated local KEK (npm run keys:rotate) is picked up without a restart.
+  const storage = withKeyReload(config, openStorage(config));
+  const server = createOpsServer(metrics);
   const sfu = await startSfu({ ...config, sfu: { ...config.sfu, mode: 'on' } }, { db, metrics, secrets, storage }, server);
-  await new Promise<void>((resolve) => server.listen(config.sfu.port, config.host, resolve));
+  await listen(server, config.sfu.port, config.host);
   log.info('sfu listening', { port: config.sfu.port });
   let stopping = false;
   const stop = (signal: string) => {

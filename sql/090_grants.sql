@@ -1,9 +1,9 @@
--- What the application role may do. recorder_app owns nothing, is not superuser and has
+-- What the application role may do for the foundation tables (feature files grant their own).
+-- recorder_app owns nothing, is not superuser and has
 -- no BYPASSRLS; the login role the API uses is a member of it. Functions are not
 -- executable by PUBLIC; each one the API calls is granted here.
 revoke all on schema public from public;
 grant usage on schema public, app to recorder_app;
-revoke all on all tables in schema public from recorder_app;
 grant select, insert, update, delete on users, login_codes, auth_sessions, rate_limits to recorder_app;
 grant select, update on organizations to recorder_app;
 grant select, update, delete on memberships to recorder_app;

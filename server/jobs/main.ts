@@ -12,8 +12,10 @@ import { openDatabase } from '../db/pool.ts';
 import { createMailer } from '../mail/mailer.ts';
 import { createMetrics } from '../metrics.ts';
 import { openStorage } from '../storage.ts';
+import { withKeyReload } from '../lifecycle/keyring.ts';
 import { systemClock, type Deps } from '../context.ts';
 import { startJobs } from './runner.ts';
+import { createOpsServer, listen } from '../opsServer.ts';
 
 let config;
 try {
@@ -38,10 +40,14 @@ try {
   const db = openDatabase(ownerUrl, appUrl, Math.min(config.databasePoolSize, config.jobs.concurrency * 2 + 2));
   const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
   const mailer = createMailer(config.smtpUrl, config.mailFrom, config.dataDir, (kind) => metrics.mailFailures.inc({ kind }));
-  const storage = openStorage(config);
+  // A rotated local KEK (npm run keys:rotate) is picked up without a restart.
+  const storage = withKeyReload(config, openStorage(config));
   const deps: Deps = { config, db, secrets, mailer, metrics, clock: systemClock, storage };
   const jobs = await startJobs(deps, { ownerUrl });
-  log.info('jobs process ready', { pid: process.pid });
+  // Prometheus scrapes job durations, failures and queue gauges here (ops/prometheus).
+  const server = createOpsServer(metrics);
+  await listen(server, config.jobs.metricsPort, config.host);
+  log.info('jobs process ready', { pid: process.pid, port: config.jobs.metricsPort });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -49,6 +55,7 @@ try {
     log.info('shutting down', { signal });
     const force = setTimeout(() => process.exit(1), 25_000);
     force.unref();
+    server.close();
     jobs
       .stop()
       .then(async () => {

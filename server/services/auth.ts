@@ -13,6 +13,7 @@ import { insertAuthSession, findLiveAuthSession, touchAuthSession, listUserAuthS
 import { AppError, notFound } from '../errors.ts';
 import type { Deps, SignedInUser } from '../context.ts';
 import { loginCodeEmail } from '../mail/templates.ts';
+import { restoreChallenge, pendingDeletionError } from './accounts.ts';
 
 /** Normalises an address for lookups: trimmed and lower-cased. */
 export function normalizeEmail(email: string): string {
@@ -64,6 +65,9 @@ export async function verifyCode(deps: Deps, rawEmail: string, code: string, cli
     }
     await markLoginCodeUsed(tx, live.id);
     const user = await upsertUserByEmail(tx, email);
+    // An account pending deletion gets a restore offer instead of a session (services/accounts.ts).
+    const restore = await restoreChallenge(tx, user.id, now);
+    if (restore) return { restore };
     const session = await insertAuthSession(tx, {
       userId: user.id,
       tokenHash: sha256(token),
@@ -78,6 +82,7 @@ export async function verifyCode(deps: Deps, rawEmail: string, code: string, cli
     deps.metrics.codesFailed.inc();
     throw invalidCode();
   }
+  if ('restore' in result && result.restore) throw pendingDeletionError(result.restore);
   return { token, user: { id: result.user.id, email: result.user.email, displayName: result.user.display_name, authSessionId: result.session.id } };
 }
 

@@ -62,6 +62,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: 'info',
     RATE_LIMIT_CODES_PER_CLIENT: '1000',
     RATE_LIMIT_VERIFY_PER_CLIENT: '1000',
+    // The SFU runs only where a test asks for it (SFU=auto + random RTC ports).
+    SFU: 'off',
+    SFU_RTC_PORT: '0',
+    SFU_WORKERS: '1',
     ...env,
   });
   configureLogger(config.logLevel, 'json');
