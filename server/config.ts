@@ -374,3 +374,18 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lifecycle: Object.freeze({ sweepIntervalS: v.LIFECYCLE_SWEEP_INTERVAL_S, exportTtlS: v.EXPORT_TTL_S }),
   });
 }
+
+/**
+ * For process entry points: the parsed config, or every problem on stderr and exit code 2.
+ */
+export function parseConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return parseConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -2,20 +2,11 @@
  * `npm start`: runs the product on embedded defaults unless configured otherwise.
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the database, exit.
  */
-import { parseConfig, ConfigError } from './config.ts';
+import { parseConfigOrExit } from './config.ts';
 import { configureLogger, log, errorFields } from './logger.ts';
 import { start } from './start.ts';
 
-let config;
-try {
-  config = parseConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = parseConfigOrExit();
 configureLogger(config.logLevel, config.logFormat);
 
 try {

@@ -4,7 +4,7 @@
  * SERVER_SECRET with the API, which owns migrations. SIGTERM: live rooms write out what
  * they captured (no chunk half-written), then the process exits.
  */
-import { parseConfig, ConfigError } from '../server/config.ts';
+import { parseConfigOrExit } from '../server/config.ts';
 import { configureLogger, log, errorFields } from '../server/logger.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { openDatabase } from '../server/db/pool.ts';
@@ -15,16 +15,7 @@ import { withKeyReload } from '../server/lifecycle/keyring.ts';
 import { startSfu } from '../server/sfu.ts';
 import { createOpsServer, listen } from '../server/opsServer.ts';
 
-let config;
-try {
-  config = parseConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = parseConfigOrExit();
 configureLogger(config.logLevel, config.logFormat);
 if (!config.databaseUrl) {
   process.stderr.write('a standalone SFU needs DATABASE_URL (the API process migrates it)\n');

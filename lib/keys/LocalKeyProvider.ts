@@ -134,12 +134,16 @@ function ensureCurrentKek(dir: string): void {
   const id = kekId(kek);
   const kekFile = path.join(dir, `kek-${id}`);
   // Write under a temporary name, then link(): the final names appear complete or not at all.
-  publish(dir, kekFile, kek.toString('base64'));
-  if (!publish(dir, current, id)) fs.rmSync(kekFile, { force: true }); // another process won; ours wrapped nothing
+  publishSecretFile(dir, kekFile, kek.toString('base64'));
+  if (!publishSecretFile(dir, current, id)) fs.rmSync(kekFile, { force: true }); // another process won; ours wrapped nothing
 }
 
-/** Writes `content` to `target` atomically with mode 0600; false when `target` already exists. */
-function publish(dir: string, target: string, content: string): boolean {
+/**
+ * Writes `content` to `target` atomically with mode 0600 (temp file, fsync, then link or
+ * rename). Without `replace`, returns false when `target` already exists (another process
+ * won); with it, `target` is replaced.
+ */
+export function publishSecretFile(dir: string, target: string, content: string, replace = false): boolean {
   const tmp = path.join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
   const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
@@ -149,10 +153,11 @@ function publish(dir: string, target: string, content: string): boolean {
     fs.closeSync(fd);
   }
   try {
-    fs.linkSync(tmp, target);
+    if (replace) fs.renameSync(tmp, target);
+    else fs.linkSync(tmp, target);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if (!replace && (err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   } finally {
     fs.rmSync(tmp, { force: true });

@@ -4,7 +4,7 @@
  * provider and object storage settings as the API; embedded Postgres belongs to `npm start`.
  * SIGTERM/SIGINT: running jobs are handed back to the queue, then the process exits.
  */
-import { parseConfig, ConfigError } from '../config.ts';
+import { parseConfigOrExit } from '../config.ts';
 import { configureLogger, log, errorFields } from '../logger.ts';
 import { Secrets } from '../crypto/secrets.ts';
 import { migrate } from '../db/migrate.ts';
@@ -17,16 +17,7 @@ import { systemClock, type Deps } from '../context.ts';
 import { startJobs } from './runner.ts';
 import { createOpsServer, listen } from '../opsServer.ts';
 
-let config;
-try {
-  config = parseConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = parseConfigOrExit();
 configureLogger(config.logLevel, config.logFormat);
 const ownerUrl = config.databaseUrl;
 if (!ownerUrl) {

@@ -15,6 +15,7 @@ import type pg from 'pg';
 import { withUser } from '../db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
 import { kekId, parseWrappedKey, type KeyProvider } from '../../lib/keys/index.ts';
+import { publishSecretFile } from '../../lib/keys/LocalKeyProvider.ts';
 
 export interface RewrapOptions {
   /** The owner pool (the rotation functions are not granted to the API role). */
@@ -103,24 +104,9 @@ export function createNextLocalKek(secretsDir: string): string {
   fs.mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
   const kek = randomBytes(32);
   const id = kekId(kek);
-  const write = (target: string, content: string, replace: boolean) => {
-    const tmp = path.join(secretsDir, `.tmp-${randomBytes(8).toString('hex')}`);
-    const fd = fs.openSync(tmp, 'wx', 0o600);
-    try {
-      fs.writeFileSync(fd, content);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (replace) fs.renameSync(tmp, target);
-    else {
-      fs.linkSync(tmp, target);
-      fs.rmSync(tmp);
-    }
-  };
-  write(path.join(secretsDir, `kek-${id}`), kek.toString('base64'), false);
+  publishSecretFile(secretsDir, path.join(secretsDir, `kek-${id}`), kek.toString('base64'));
   kek.fill(0);
-  write(path.join(secretsDir, 'kek-current'), id, true);
+  publishSecretFile(secretsDir, path.join(secretsDir, 'kek-current'), id, true);
   return id;
 }
 

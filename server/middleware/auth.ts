@@ -5,6 +5,7 @@
  * readable `csrf_token` cookie's value in `x-csrf-token` (double submit); else 403.
  */
 import type { AppContext, Deps, SignedInUser } from '../context.ts';
+import type { Role } from '../repositories/orgs.ts';
 import { authenticate } from '../services/auth.ts';
 import { enterOrg } from '../services/orgs.ts';
 import { forbidden, unauthorized, notFound } from '../errors.ts';
@@ -57,6 +58,13 @@ export function requireUser(ctx: AppContext): SignedInUser {
   const user = ctx.state.user;
   if (!user) throw unauthorized();
   return user;
+}
+
+/** The org resolved by {@link orgMember} for this request. @throws when the middleware is missing (a wiring bug). */
+export function currentOrg(ctx: { state: AppContext['state'] }): { id: string; role: Role } {
+  const o = ctx.state.org;
+  if (!o) throw new Error('orgMember middleware missing');
+  return o;
 }
 
 const orgIdParam = z.uuid();

@@ -4,20 +4,15 @@
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
-import type { AppContext, AppState, Deps } from '../../context.ts';
+import type { AppState, Deps } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { orgMember, requireUser } from '../../middleware/auth.ts';
+import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
 import * as svc from '../../billing/service.ts';
 import { handleStripeWebhook } from '../../billing/webhooks.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from '../../billing/stripe.ts';
 import { checkoutBody, portalBody } from './schema.ts';
 
-function org(ctx: AppContext) {
-  const o = ctx.state.org;
-  if (!o) throw new Error('orgMember middleware missing');
-  return o;
-}
 
 /**
  * Mounts the billing routes. `billing` is undefined when billing is off: every endpoint
@@ -29,19 +24,19 @@ export function billingRoutes(deps: Deps, billing: Billing | undefined): Router<
   const member = orgMember(deps);
 
   r.get('/api/orgs/:orgId/billing', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     ctx.set('cache-control', 'no-store');
     ctx.body = await svc.getBilling(deps, billing, requireUser(ctx), o.id, o.role);
   });
 
   r.post('/api/orgs/:orgId/billing/checkout', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { plan, seats } = parse(checkoutBody, bodyOf(ctx));
     ctx.body = await svc.startCheckout(deps, billing, requireUser(ctx), o.id, o.role, plan, seats);
   });
 
   r.post('/api/orgs/:orgId/billing/portal', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     parse(portalBody, bodyOf(ctx));
     ctx.body = await svc.openPortal(deps, billing, requireUser(ctx), o.id, o.role);
   });

@@ -6,10 +6,10 @@
  * (DELETE /api/me, POST /api/auth/restore) and exports (/api/orgs/:orgId/exports).
  */
 import Router from '@koa/router';
-import type { AppContext, AppState, Deps } from '../../context.ts';
+import type { AppState, Deps } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { orgMember, requireUser, SESSION_COOKIE, cookieOptions, ensureCsrfCookie } from '../../middleware/auth.ts';
+import { currentOrg, orgMember, requireUser, SESSION_COOKIE, cookieOptions, ensureCsrfCookie } from '../../middleware/auth.ts';
 import * as retention from '../../services/retention.ts';
 import * as certificates from '../../services/certificates.ts';
 import * as orgDeletion from '../../services/orgDeletion.ts';
@@ -17,11 +17,6 @@ import * as accounts from '../../services/accounts.ts';
 import * as exports from '../../services/export.ts';
 import { deleteAccountBody, exportBody, exportParams, restoreBody, retentionBody, scheduleDeletionBody, sessionParams } from './schema.ts';
 
-function org(ctx: AppContext) {
-  const o = ctx.state.org;
-  if (!o) throw new Error('orgMember middleware missing');
-  return o;
-}
 
 export function lifecycleRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
@@ -35,42 +30,42 @@ export function lifecycleRoutes(deps: Deps): Router<AppState> {
   });
 
   r.get('/api/orgs/:orgId/retention', member, async (ctx) => {
-    ctx.body = await retention.getRetention(deps, requireUser(ctx), org(ctx).id);
+    ctx.body = await retention.getRetention(deps, requireUser(ctx), currentOrg(ctx).id);
   });
 
   r.put('/api/orgs/:orgId/retention', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { retention_days } = parse(retentionBody, bodyOf(ctx));
     ctx.body = await retention.setRetention(deps, requireUser(ctx), o.id, o.role, retention_days);
   });
 
   r.get('/api/orgs/:orgId/sessions/:id/certificate', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    ctx.body = await certificates.getCertificate(deps, requireUser(ctx), org(ctx).id, id);
+    ctx.body = await certificates.getCertificate(deps, requireUser(ctx), currentOrg(ctx).id, id);
   });
 
   r.get('/api/orgs/:orgId/certificates', member, async (ctx) => {
-    ctx.body = { certificates: await certificates.listCertificates(deps, requireUser(ctx), org(ctx).id) };
+    ctx.body = { certificates: await certificates.listCertificates(deps, requireUser(ctx), currentOrg(ctx).id) };
   });
 
   r.get('/api/orgs/:orgId/deletion', member, async (ctx) => {
-    ctx.body = await orgDeletion.deletionStatus(deps, requireUser(ctx), org(ctx).id);
+    ctx.body = await orgDeletion.deletionStatus(deps, requireUser(ctx), currentOrg(ctx).id);
   });
 
   r.post('/api/orgs/:orgId/deletion', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { confirm_name } = parse(scheduleDeletionBody, bodyOf(ctx));
     ctx.status = 202;
     ctx.body = await orgDeletion.scheduleDeletion(deps, requireUser(ctx), o.id, o.role, confirm_name);
   });
 
   r.delete('/api/orgs/:orgId/deletion', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     ctx.body = await orgDeletion.cancelDeletion(deps, requireUser(ctx), o.id, o.role);
   });
 
   r.post('/api/orgs/:orgId/exports', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const b = parse(exportBody, bodyOf(ctx));
     const to = b.recipient !== undefined ? { kind: 'x25519' as const, recipient: b.recipient } : { kind: 'passphrase' as const, passphrase: b.passphrase ?? '' };
     ctx.status = 202;
@@ -78,18 +73,18 @@ export function lifecycleRoutes(deps: Deps): Router<AppState> {
   });
 
   r.get('/api/orgs/:orgId/exports', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     ctx.body = { exports: await exports.listExports(deps, requireUser(ctx), o.id, o.role) };
   });
 
   r.get('/api/orgs/:orgId/exports/:id', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { id } = parse(exportParams, ctx.params);
     ctx.body = await exports.getExport(deps, requireUser(ctx), o.id, o.role, id);
   });
 
   r.get('/api/orgs/:orgId/exports/:id/download', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { id } = parse(exportParams, ctx.params);
     const file = await exports.downloadExport(deps, requireUser(ctx), o.id, o.role, id);
     ctx.type = 'application/octet-stream';

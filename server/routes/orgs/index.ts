@@ -1,18 +1,12 @@
 /** /api/orgs/*: organizations, members, invitations, audit log; /api/invitations/accept. */
 import Router from '@koa/router';
-import type { AppContext, AppState, Deps } from '../../context.ts';
+import type { AppState, Deps } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { orgMember, requireUser } from '../../middleware/auth.ts';
+import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
 import * as svc from '../../services/orgs.ts';
 import { createOrgBody, updateOrgBody, memberParams, changeRoleBody, inviteBody, invitationParams, acceptBody, auditQuery } from './schema.ts';
 
-/** The org resolved by orgMember(). */
-function org(ctx: AppContext) {
-  const o = ctx.state.org;
-  if (!o) throw new Error('orgMember middleware missing');
-  return o;
-}
 
 export function orgRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
@@ -30,48 +24,48 @@ export function orgRoutes(deps: Deps): Router<AppState> {
   });
 
   r.get('/api/orgs/:orgId', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     ctx.body = await svc.getOrg(deps, requireUser(ctx), o.id, o.role);
   });
 
   r.patch('/api/orgs/:orgId', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { name } = parse(updateOrgBody, bodyOf(ctx));
     ctx.body = await svc.renameOrg(deps, requireUser(ctx), o.id, o.role, name);
   });
 
   r.get('/api/orgs/:orgId/members', member, async (ctx) => {
-    ctx.body = { members: await svc.listMembers(deps, requireUser(ctx), org(ctx).id) };
+    ctx.body = { members: await svc.listMembers(deps, requireUser(ctx), currentOrg(ctx).id) };
   });
 
   r.patch('/api/orgs/:orgId/members/:userId', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { userId } = parse(memberParams, ctx.params);
     const { role } = parse(changeRoleBody, bodyOf(ctx));
     ctx.body = await svc.changeRole(deps, requireUser(ctx), o.id, o.role, userId, role);
   });
 
   r.delete('/api/orgs/:orgId/members/:userId', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { userId } = parse(memberParams, ctx.params);
     await svc.removeMember(deps, requireUser(ctx), o.id, o.role, userId);
     ctx.status = 204;
   });
 
   r.post('/api/orgs/:orgId/invitations', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { email, role } = parse(inviteBody, bodyOf(ctx));
     ctx.status = 201;
     ctx.body = await svc.invite(deps, requireUser(ctx), o.id, o.role, email, role);
   });
 
   r.get('/api/orgs/:orgId/invitations', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     ctx.body = { invitations: await svc.listInvitations(deps, requireUser(ctx), o.id, o.role) };
   });
 
   r.delete('/api/orgs/:orgId/invitations/:id', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const { id } = parse(invitationParams, ctx.params);
     await svc.revokeInvitation(deps, requireUser(ctx), o.id, o.role, id);
     ctx.status = 204;
@@ -84,7 +78,7 @@ export function orgRoutes(deps: Deps): Router<AppState> {
   });
 
   r.get('/api/orgs/:orgId/audit', member, async (ctx) => {
-    const o = org(ctx);
+    const o = currentOrg(ctx);
     const q = parse(auditQuery, ctx.query);
     const entries = await svc.listAudit(deps, requireUser(ctx), o.id, o.role, q.limit, q.before ?? null);
     ctx.body = { entries, next_before: entries.length === q.limit ? entries[entries.length - 1]?.id ?? null : null };

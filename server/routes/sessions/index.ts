@@ -3,47 +3,43 @@ import Router from '@koa/router';
 import type { AppState, Deps } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { orgMember, requireUser } from '../../middleware/auth.ts';
+import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
 import * as svc from '../../services/sessions.ts';
 import { createSessionBody, sessionParams, trackParams, hostJoinBody, guestJoinBody } from './schema.ts';
 
 export function sessionRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
   const member = orgMember(deps);
-  const orgOf = (ctx: { state: AppState }) => {
-    if (!ctx.state.org) throw new Error('orgMember middleware missing');
-    return ctx.state.org;
-  };
 
   r.post('/api/orgs/:orgId/sessions', member, async (ctx) => {
     const { title } = parse(createSessionBody, bodyOf(ctx));
     ctx.status = 201;
-    ctx.body = await svc.createSession(deps, requireUser(ctx), orgOf(ctx).id, title);
+    ctx.body = await svc.createSession(deps, requireUser(ctx), currentOrg(ctx).id, title);
   });
 
   r.get('/api/orgs/:orgId/sessions', member, async (ctx) => {
-    ctx.body = { sessions: await svc.listSessions(deps, requireUser(ctx), orgOf(ctx).id) };
+    ctx.body = { sessions: await svc.listSessions(deps, requireUser(ctx), currentOrg(ctx).id) };
   });
 
   r.get('/api/orgs/:orgId/sessions/:id', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    ctx.body = await svc.getSession(deps, requireUser(ctx), orgOf(ctx).id, id);
+    ctx.body = await svc.getSession(deps, requireUser(ctx), currentOrg(ctx).id, id);
   });
 
   r.post('/api/orgs/:orgId/sessions/:id/guest-link', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    ctx.body = await svc.rotateGuestLink(deps, requireUser(ctx), orgOf(ctx).id, id);
+    ctx.body = await svc.rotateGuestLink(deps, requireUser(ctx), currentOrg(ctx).id, id);
   });
 
   r.post('/api/orgs/:orgId/sessions/:id/join', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
     const { display_name } = parse(hostJoinBody, bodyOf(ctx));
-    ctx.body = await svc.hostJoin(deps, requireUser(ctx), orgOf(ctx).id, id, display_name);
+    ctx.body = await svc.hostJoin(deps, requireUser(ctx), currentOrg(ctx).id, id, display_name);
   });
 
   r.get('/api/orgs/:orgId/sessions/:id/tracks/:trackId/download', member, async (ctx) => {
     const { id, trackId } = parse(trackParams, ctx.params);
-    const file = await svc.downloadTrack(deps, requireUser(ctx), orgOf(ctx).id, id, trackId);
+    const file = await svc.downloadTrack(deps, requireUser(ctx), currentOrg(ctx).id, id, trackId);
     ctx.type = file.contentType;
     ctx.attachment(file.filename);
     ctx.set('cache-control', 'no-store');
@@ -52,7 +48,7 @@ export function sessionRoutes(deps: Deps): Router<AppState> {
 
   r.delete('/api/orgs/:orgId/sessions/:id', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    const o = orgOf(ctx);
+    const o = currentOrg(ctx);
     ctx.body = await svc.deleteSession(deps, requireUser(ctx), o.id, o.role, id);
   });
 

@@ -6,7 +6,7 @@ import Router from '@koa/router';
 import type { AppState, Deps } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { orgMember, requireUser } from '../../middleware/auth.ts';
+import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
 import * as svc from '../../services/transcripts.ts';
 import { exportQuery, settingsBody, transcriptParams } from './schema.ts';
 
@@ -14,21 +14,17 @@ import { exportQuery, settingsBody, transcriptParams } from './schema.ts';
 export function transcriptRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
   const member = orgMember(deps);
-  const orgOf = (ctx: { state: AppState }) => {
-    if (!ctx.state.org) throw new Error('orgMember middleware missing');
-    return ctx.state.org;
-  };
 
   r.get('/api/orgs/:orgId/sessions/:id/transcript', member, async (ctx) => {
     const { id } = parse(transcriptParams, ctx.params);
     ctx.set('cache-control', 'no-store');
-    ctx.body = await svc.getTranscript(deps, requireUser(ctx), orgOf(ctx).id, id);
+    ctx.body = await svc.getTranscript(deps, requireUser(ctx), currentOrg(ctx).id, id);
   });
 
   r.get('/api/orgs/:orgId/sessions/:id/transcript/export', member, async (ctx) => {
     const { id } = parse(transcriptParams, ctx.params);
     const { format } = parse(exportQuery, ctx.query);
-    const file = await svc.exportTranscript(deps, requireUser(ctx), orgOf(ctx).id, id, format);
+    const file = await svc.exportTranscript(deps, requireUser(ctx), currentOrg(ctx).id, id, format);
     ctx.type = file.contentType;
     ctx.attachment(file.filename);
     ctx.set('cache-control', 'no-store');
@@ -38,17 +34,17 @@ export function transcriptRoutes(deps: Deps): Router<AppState> {
   r.post('/api/orgs/:orgId/sessions/:id/transcript/rerun', member, async (ctx) => {
     const { id } = parse(transcriptParams, ctx.params);
     ctx.status = 202;
-    ctx.body = { run: await svc.rerun(deps, requireUser(ctx), orgOf(ctx).id, id) };
+    ctx.body = { run: await svc.rerun(deps, requireUser(ctx), currentOrg(ctx).id, id) };
   });
 
   r.get('/api/orgs/:orgId/settings/transcription', member, async (ctx) => {
-    const o = orgOf(ctx);
+    const o = currentOrg(ctx);
     ctx.body = await svc.getSettings(deps, requireUser(ctx), o.id, o.role);
   });
 
   r.patch('/api/orgs/:orgId/settings/transcription', member, async (ctx) => {
     const change = parse(settingsBody, bodyOf(ctx));
-    const o = orgOf(ctx);
+    const o = currentOrg(ctx);
     ctx.body = await svc.updateSettings(deps, requireUser(ctx), o.id, o.role, change);
   });
 
