@@ -152,7 +152,7 @@ function runChild(spec: Record<string, string>): Promise<{ status: string; error
     // a 40-second one does: +32 MB that no object of the export holds). Pinning it to the
     // size it starts with makes the peak show the export's own memory; an API process may
     // run with the same NODE_OPTIONS.
-    const c = spawn(process.execPath, ['--max-semi-space-size=16', import.meta.filename, '--child', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const c = spawn(process.execPath, [...(process.env.EXPORT_CHILD_FLAGS ?? '--max-semi-space-size=16').split(' ').filter(Boolean), import.meta.filename, '--child', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
     c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}')) : reject(new Error(`export child exited ${code}`))));
