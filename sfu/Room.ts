@@ -210,22 +210,25 @@ export class Room extends EventEmitter<RoomEvents> {
     const kind = producer.kind;
     const p = (async () => {
       const startedAt = new Date();
+      // Capture consumes with the router's capabilities, so stored packets carry the router's
+      // payload type for this codec, not the browser's: record that one everywhere.
+      const routerCodec = this.#router.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase());
+      const payloadType = routerCodec?.preferredPayloadType ?? codec.payloadType;
       const trackId = await this.#o.store.openTrack(this.orgId, this.sessionId, {
         takeId: rec.takeId,
         participantId: peer.id,
         kind,
         mimeType: codec.mimeType.toLowerCase(),
         clockRate: codec.clockRate,
-        payloadType: codec.payloadType,
+        payloadType,
         producerId: producer.id,
         startedAt,
       });
-      const consumerCodec = this.#router.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase());
       const capture = await TrackCapture.create(rec.transport, producer, this.#router.rtpCapabilities, {
         orgId: this.orgId,
         sessionId: this.sessionId,
         trackId,
-        meta: { kind, payloadType: consumerCodec?.preferredPayloadType ?? codec.payloadType, clockRate: codec.clockRate, mimeType: codec.mimeType.toLowerCase() },
+        meta: { kind, payloadType, clockRate: codec.clockRate, mimeType: codec.mimeType.toLowerCase() },
         key: rec.key,
         store: this.#o.store,
         chunkMs: this.#o.chunkMs,

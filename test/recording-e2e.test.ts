@@ -14,6 +14,7 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { parseConfig } from '../server/config.ts';
 import { findWorkerBin } from '../server/sfu.ts';
+import { MODEL_DIR, MODEL_NAME, waitForTranscript } from './helpers/transcription.ts';
 
 const SPEECH = '/usr/share/pocketsphinx/test/data/librivox';
 const HOST_WAV = path.join(SPEECH, 'sense_and_sensibility_01_austen_64kb-0870.wav');
@@ -26,6 +27,7 @@ const missing = [
   !fs.existsSync(CHROMIUM) && 'chromium',
   !fs.existsSync(HOST_WAV) && 'pocketsphinx-testdata',
   !hasCommand('ffprobe') && 'ffmpeg',
+  !fs.existsSync(path.join(MODEL_DIR, MODEL_NAME, 'config.json')) && `the test model ${MODEL_NAME}`,
 ].filter(Boolean);
 if (missing.length) console.log(`!!! SKIPPING the live recording end-to-end test: missing ${missing.join(', ')} !!!`);
 
@@ -44,7 +46,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-e2e-'));
 
 before(async () => {
   if (missing.length) return;
-  ts = await startTestServer({ SFU: 'on', MEDIASOUP_WORKER_BIN: workerBin ?? '', CHUNK_SECONDS: '2' });
+  ts = await startTestServer({ SFU: 'on', MEDIASOUP_WORKER_BIN: workerBin ?? '', CHUNK_SECONDS: '2', MODEL_DIR, TRANSCRIBE_MODEL: MODEL_NAME, JOBS_POLL_INTERVAL_MS: '200' });
 });
 after(async () => {
   for (const b of browsers) await b.close().catch(() => undefined);
@@ -226,6 +228,22 @@ test('two browsers record a session; both tracks download, decode, last as long 
     assert.equal(p.codec, 'vp8');
     assert.ok(Math.abs(p.duration - recorded) < 1.5, `video lasts ${p.duration}s, take ${recorded}s`);
     execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-']);
+  }
+
+  // Ending the session queued its transcription: no one asked, and a transcript of both
+  // speakers appears. (The test model has random weights: its words are gibberish, so this
+  // checks speakers and times, not text.)
+  const tr = (await waitForTranscript(owner, org.id, session.id)) as unknown as {
+    status: string;
+    transcript: { audio_seconds: number; speakers: { name: string }[]; segments: { start: number; end: number; speaker: string }[] } | null;
+  };
+  assert.equal(tr.status, 'done');
+  const segs = tr.transcript?.segments ?? [];
+  assert.deepEqual(new Set(segs.map((x) => x.speaker)), new Set(['host', 'Guest Speaker']), `both speakers are in the transcript (audio ${tr.transcript?.audio_seconds}s)`);
+  for (let i = 0; i < segs.length; i++) {
+    const x = segs[i]!;
+    assert.ok(x.start >= 0 && x.end >= x.start && x.end <= recorded + 1, `segment ${i} [${x.start}, ${x.end}] lies within the ${recorded}s take`);
+    if (i > 0) assert.ok(x.start >= segs[i - 1]!.start, 'segments are in time order');
   }
 
   // Another organisation cannot see or download any of it.
