@@ -24,6 +24,7 @@ import { sweepErased } from './services/sessions.ts';
 import { lifecycleRoutes } from './routes/lifecycle/index.ts';
 import { startLifecycleScheduler } from './lifecycle/sweep.ts';
 import { withKeyReload, orgKmsKeyLookup } from './lifecycle/keyring.ts';
+import { stopExports } from './services/export.ts';
 import { ensureWebBundles } from './web/bundle.ts';
 import { systemClock, type Clock, type Deps } from './context.ts';
 
@@ -101,6 +102,8 @@ export async function start(config: Config, opts: { clock?: Clock } = {}): Promi
         await sfu?.close();
         // Running jobs are handed back to the queue for another worker.
         await jobs?.stop();
+        // A running export's worker thread is stopped (the sweep marks its job interrupted).
+        await stopExports(deps);
         await mailer.close();
         storage.close();
         await db.close();

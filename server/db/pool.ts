@@ -35,6 +35,8 @@ export class RowCountError extends Error {
 export interface Database {
   readonly app: pg.Pool;
   readonly owner: pg.Pool;
+  /** The URLs the pools were opened with (an export's worker thread opens its own). */
+  readonly urls: { readonly owner: string; readonly app: string };
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export function openDatabase(ownerUrl: string, appUrl: string, poolSize: number)
   return {
     app,
     owner,
+    urls: { owner: ownerUrl, app: appUrl },
     async close() {
       await Promise.all([app.end(), owner.end()]);
     },

@@ -26,6 +26,9 @@ import { muxTrack, UnsupportedCodecError } from '../../lib/media/index.ts';
 import { entryHeader, endOfArchive, padding, smallEntry } from './tar.ts';
 import type { Deps } from '../context.ts';
 
+/** What the archive reads through: the app pool, storage and the clock (an export's worker thread has only these). */
+export type ArchiveDeps = Pick<Deps, 'db' | 'storage' | 'clock'>;
+
 const AUDIT_PART = 5000;
 const SESSION_PAGE = 50;
 const CHUNK_PAGE = 500;
@@ -48,7 +51,7 @@ export function slug(s: string, max = 40): string {
 const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`, 'utf8');
 
 /** Yields the archive's bytes. @throws on any read, decryption or storage failure. */
-export async function* orgArchive(deps: Deps, job: ArchiveJob): AsyncGenerator<Buffer> {
+export async function* orgArchive(deps: ArchiveDeps, job: ArchiveJob): AsyncGenerator<Buffer> {
   const scope = { orgId: job.orgId, userId: job.userId };
   const now = deps.clock.now();
   const root = `recorder-export-${job.orgId.slice(0, 8)}-${now.toISOString().slice(0, 10)}`;
@@ -94,7 +97,7 @@ export async function* orgArchive(deps: Deps, job: ArchiveJob): AsyncGenerator<B
   yield endOfArchive();
 }
 
-async function* sessionEntries(deps: Deps, job: ArchiveJob, dir: string, s: repo.ExportSessionRow, now: Date): AsyncGenerator<Buffer> {
+async function* sessionEntries(deps: ArchiveDeps, job: ArchiveJob, dir: string, s: repo.ExportSessionRow, now: Date): AsyncGenerator<Buffer> {
   const scope = { orgId: job.orgId, userId: job.userId };
   const d = await withTenant(deps.db.app, scope, async (tx) => ({
     participants: await sessions.listParticipants(tx, s.id),
@@ -160,7 +163,7 @@ async function* sessionEntries(deps: Deps, job: ArchiveJob, dir: string, s: repo
 }
 
 /** The session's newest transcript in the four formats people use (none: nothing). */
-async function* transcriptEntries(deps: Deps, job: ArchiveJob, dir: string, sessionId: string, key: Buffer): AsyncGenerator<Buffer> {
+async function* transcriptEntries(deps: ArchiveDeps, job: ArchiveJob, dir: string, sessionId: string, key: Buffer): AsyncGenerator<Buffer> {
   const row = await withTenant(deps.db.app, { orgId: job.orgId, userId: job.userId }, (tx) => latestTranscript(tx, sessionId));
   if (!row) return;
   const sealed = await deps.storage.objectStore.get(row.object_key);
@@ -169,7 +172,7 @@ async function* transcriptEntries(deps: Deps, job: ArchiveJob, dir: string, sess
 }
 
 interface TrackCtx {
-  deps: Deps;
+  deps: ArchiveDeps;
   orgId: string;
   userId: string;
   sessionId: string;

@@ -6,18 +6,20 @@
  * the lifecycle sweep then deletes it); each download is audited. A passphrase lives only in
  * this process's memory until the job has run; it is never stored.
  *
- * Jobs run in the process that accepted them, one at a time (a simple in-process runner); a
- * job whose process died is marked failed (`interrupted`) by the sweep and can be requested
- * again.
+ * Jobs run in the process that accepted them, one at a time (a simple in-process runner), each
+ * in a worker thread of its own (./exportWorker.ts) with a bounded V8 heap; this thread keeps
+ * the job row, progress and audit. A job whose process died is marked failed (`interrupted`)
+ * by the sweep and can be requested again.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
 import { withTenant, withUser } from '../db/pool.ts';
 import * as repo from '../repositories/lifecycleExport.ts';
 import * as audit from '../repositories/audit.ts';
 import { AppError, conflict, forbidden, notFound } from '../errors.ts';
-import { orgArchive } from '../lifecycle/archive.ts';
-import { ageEncrypt, type AgeRecipient } from '../lifecycle/ageStream.ts';
+import type { AgeRecipient } from '../lifecycle/ageStream.ts';
+import { errorOf, serialize, type ExportParentMessage, type ExportWorkerData, type ExportWorkerMessage, type QueuedJob } from './exportProtocol.ts';
 import { log, errorFields } from '../logger.ts';
 import type { Deps, SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
@@ -60,24 +62,40 @@ function requireAdmin(role: Role): void {
   if (role !== 'owner' && role !== 'admin') throw forbidden('admin_required', 'Only owners and admins can export the organization.');
 }
 
-interface QueuedJob {
-  id: string;
-  orgId: string;
-  userId: string;
-  to: AgeRecipient;
-}
+/**
+ * V8 heap limits of an export's worker thread. The export's live data is small and flat
+ * (one chunk, one mux window, stream buffers), but an unbounded heap grows lazily the longer
+ * an export runs (old space about +17% over a 1 GB export, young space to its own maximum),
+ * so its memory would track the org's size and the API process's V8 flags. These bound it in
+ * the product itself: 96 MB of old generation (several times what an export keeps live) and
+ * 16 MB of young generation (the size V8 starts with on 64-bit, so it never grows mid-export).
+ */
+const EXPORT_MAX_OLD_GENERATION_MB = 96;
+const EXPORT_MAX_YOUNG_GENERATION_MB = 16;
 
-/** Per-process queue: one export at a time, in order. */
-const queues = new WeakMap<Deps, { tail: Promise<void> }>();
+/** Per-process queue: one export at a time, in order; `running` is the current job's worker. */
+const queues = new WeakMap<Deps, { tail: Promise<void>; running?: Worker; stopped?: boolean }>();
 
 /** Waits for this process's queued and running exports (shutdown, tests). */
 export async function exportsIdle(deps: Deps): Promise<void> {
   await queues.get(deps)?.tail;
 }
 
+/**
+ * Shutdown: stops the running export's worker and starts no queued one. Their jobs stay
+ * unfinished, like those of a process that died; the sweep marks them `interrupted`.
+ */
+export async function stopExports(deps: Deps): Promise<void> {
+  const q = queues.get(deps);
+  if (!q) return;
+  q.stopped = true;
+  await q.running?.terminate();
+  await q.tail;
+}
+
 function enqueue(deps: Deps, job: QueuedJob): void {
   const q = queues.get(deps) ?? { tail: Promise.resolve() };
-  q.tail = q.tail.then(() => runExport(deps, job));
+  q.tail = q.tail.then(() => (q.stopped ? undefined : runExport(deps, job, q)));
   queues.set(deps, q);
 }
 
@@ -133,33 +151,14 @@ export function exportObjectKey(orgId: string, id: string): string {
   return `orgs/${orgId}/exports/${id}.tar.age`;
 }
 
-async function runExport(deps: Deps, job: QueuedJob): Promise<void> {
+async function runExport(deps: Deps, job: QueuedJob, q: { running?: Worker }): Promise<void> {
   const scope = { orgId: job.orgId, userId: job.userId };
   const tx = <T>(fn: (db: pg.PoolClient) => Promise<T>) => withTenant(deps.db.app, scope, fn);
   try {
     const total = await tx((db) => repo.countSessions(db, job.orgId));
     await tx((db) => repo.markExportRunning(db, job.id, deps.clock.now(), total.n));
-    let sessionsDone = 0;
-    let bytes = 0;
-    let lastReport = Date.now();
-    const report = () => tx((db) => repo.recordExportProgress(db, job.id, deps.clock.now(), sessionsDone, bytes));
-    const archive = orgArchive(deps, { orgId: job.orgId, userId: job.userId, exportId: job.id, onSession: async (n) => {
-      sessionsDone = n;
-      await report();
-      lastReport = Date.now();
-    } });
-    async function* counted(): AsyncGenerator<Uint8Array> {
-      for await (const b of ageEncrypt(archive, job.to)) {
-        bytes += b.length;
-        if (Date.now() - lastReport > 2000) {
-          lastReport = Date.now();
-          await report();
-        }
-        yield b;
-      }
-    }
     const key = exportObjectKey(job.orgId, job.id);
-    await deps.storage.objectStore.put(key, Readable.from(counted(), { objectMode: false }));
+    const { sessionsDone, bytes } = await inWorker(deps, { job, key }, q, (p) => tx((db) => repo.recordExportProgress(db, job.id, deps.clock.now(), p.sessionsDone, p.bytes)));
     const now = deps.clock.now();
     await tx(async (db) => {
       await repo.markExportDone(db, job.id, now, key, bytes, new Date(now.getTime() + deps.config.lifecycle.exportTtlS * 1000));
@@ -170,6 +169,46 @@ async function runExport(deps: Deps, job: QueuedJob): Promise<void> {
     log.error('export failed', { error_code: code, ...errorFields(err) });
     await tx((db) => repo.markExportFailed(db, job.id, deps.clock.now(), code)).catch((e: unknown) => log.error('export failure not recorded', errorFields(e)));
   }
+}
+
+/**
+ * Runs the archive → age → object storage stream of one job in a worker thread
+ * (./exportWorker.ts), writing its progress reports with `report`.
+ * @throws what the stream threw, or an Error when the worker died (out of memory, terminated).
+ */
+function inWorker(deps: Deps, run: { job: QueuedJob; key: string }, q: { running?: Worker }, report: (p: { sessionsDone: number; bytes: number }) => Promise<void>): Promise<{ sessionsDone: number; bytes: number }> {
+  const workerData: ExportWorkerData = {
+    config: deps.config,
+    ownerUrl: deps.db.urls.owner,
+    appUrl: deps.db.urls.app,
+    clockOffsetMs: deps.clock.now().getTime() - Date.now(),
+    ...run,
+  };
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./exportWorker.ts', import.meta.url), {
+      workerData,
+      resourceLimits: { maxOldGenerationSizeMb: EXPORT_MAX_OLD_GENERATION_MB, maxYoungGenerationSizeMb: EXPORT_MAX_YOUNG_GENERATION_MB },
+    });
+    q.running = worker;
+    let outcome: { ok: { sessionsDone: number; bytes: number } } | { err: Error } | undefined;
+    worker.on('message', (m: ExportWorkerMessage) => {
+      if (m.type === 'progress') {
+        report(m).then(
+          () => worker.postMessage({ type: 'ack' } satisfies ExportParentMessage),
+          (err: unknown) => worker.postMessage({ type: 'ack', error: serialize(err) } satisfies ExportParentMessage),
+        );
+      } else if (m.type === 'done') outcome ??= { ok: { sessionsDone: m.sessionsDone, bytes: m.bytes } };
+      else outcome ??= { err: errorOf(m.error) };
+    });
+    worker.on('error', (err: Error) => {
+      outcome ??= { err };
+    });
+    worker.on('exit', (code) => {
+      q.running = undefined;
+      if (outcome && 'ok' in outcome && code === 0) resolve(outcome.ok);
+      else reject(outcome && 'err' in outcome ? outcome.err : new Error(`export worker exited with code ${code}`));
+    });
+  });
 }
 
 /** The sweep: deletes expired export files. Returns how many. */
