@@ -5,7 +5,8 @@
  * they captured (no chunk half-written), then the process exits.
  */
 import { parseConfigOrExit } from '../server/config.ts';
-import { configureLogger, log, errorFields } from '../server/logger.ts';
+import { configureLogger, log } from '../server/logger.ts';
+import { exitOnSignals, exitStartupFailed } from '../server/process.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { openDatabase } from '../server/db/pool.ts';
 import { derivedAppUrl } from '../server/db/migrate.ts';
@@ -32,24 +33,13 @@ try {
   const sfu = await startSfu({ ...config, sfu: { ...config.sfu, mode: 'on' } }, { db, metrics, secrets, storage }, server);
   await listen(server, config.sfu.port, config.host);
   log.info('sfu listening', { port: config.sfu.port });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting down', { signal });
-    setTimeout(() => process.exit(1), 25_000).unref();
+  exitOnSignals(async () => {
     server.close();
-    void (async () => {
-      await sfu?.close();
-      storage.close();
-      await db.close();
-      process.exit(0);
-    })();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+    // Live rooms write out what they captured (no chunk half-written) before the pool closes.
+    await sfu?.close();
+    storage.close();
+    await db.close();
+  });
 } catch (err) {
-  log.error('sfu start-up failed', errorFields(err));
-  process.stderr.write(`sfu start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  exitStartupFailed(err, 'sfu start-up');
 }

@@ -5,7 +5,8 @@
  * SIGTERM/SIGINT: running jobs are handed back to the queue, then the process exits.
  */
 import { parseConfigOrExit } from '../config.ts';
-import { configureLogger, log, errorFields } from '../logger.ts';
+import { configureLogger, log } from '../logger.ts';
+import { exitOnSignals, exitStartupFailed } from '../process.ts';
 import { Secrets } from '../crypto/secrets.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/pool.ts';
@@ -39,31 +40,14 @@ try {
   const server = createOpsServer(metrics);
   await listen(server, config.jobs.metricsPort, config.host);
   log.info('jobs process ready', { pid: process.pid, port: config.jobs.metricsPort });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting down', { signal });
-    const force = setTimeout(() => process.exit(1), 25_000);
-    force.unref();
+  exitOnSignals(async () => {
     server.close();
-    jobs
-      .stop()
-      .then(async () => {
-        await mailer.close();
-        storage.close();
-        await db.close();
-        process.exit(0);
-      })
-      .catch((err: unknown) => {
-        log.error('shutdown failed', errorFields(err));
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+    // Running jobs are handed back to the queue for another worker.
+    await jobs.stop();
+    await mailer.close();
+    storage.close();
+    await db.close();
+  });
 } catch (err) {
-  log.error('start-up failed', errorFields(err));
-  process.stderr.write(`start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  exitStartupFailed(err);
 }
