@@ -5,7 +5,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { freshDatabase, type TestDatabase } from './helpers/db.ts';
+import { asTenant, freshDatabase, type TestDatabase } from './helpers/db.ts';
 
 let db: TestDatabase;
 let owner: pg.Client;
@@ -44,15 +44,8 @@ after(async () => {
   await db.drop();
 });
 
-async function asApp<T>(orgId: string, userId: string | null, fn: () => Promise<T>): Promise<T> {
-  await app.query('begin');
-  try {
-    await app.query("select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", [orgId, userId ?? '']);
-    return await fn();
-  } finally {
-    await app.query('rollback');
-  }
-}
+/** As the API role, with this tenant and user, always rolled back. */
+const asApp = <T>(orgId: string | null, userId: string | null, fn: () => Promise<T>): Promise<T> => asTenant(app, orgId, userId, fn);
 
 test('the seed is real: B has a row in every recording table, and B sees them', async () => {
   for (const t of RECORDING_TABLES) {

@@ -50,3 +50,17 @@ export async function freshDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Runs `fn` on `client` (connected as the API's role) inside a transaction with the given
+ * tenant and user set the way withTenant sets them, then always rolls back.
+ */
+export async function asTenant<T>(client: pg.Client, orgId: string | null, userId: string | null, fn: () => Promise<T>): Promise<T> {
+  await client.query('begin');
+  try {
+    await client.query("select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", [orgId ?? '', userId ?? '']);
+    return await fn();
+  } finally {
+    await client.query('rollback');
+  }
+}
