@@ -85,7 +85,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       const since = inbox.messages.length;
       const res = await c.post('/api/auth/code', { email });
       if (res.status !== 202) throw new Error(`code request failed: ${res.status}`);
-      const mail = await inbox.waitFor(email, { since });
+      // The code mail, not another notice to the same address that may arrive meanwhile.
+      const mail = await inbox.waitFor(email, { since, subject: /sign-in code/ });
       const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1];
       if (!code) throw new Error('no code in the email');
       const v = await c.post('/api/auth/verify', { email, code });
