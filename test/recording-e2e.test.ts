@@ -180,6 +180,9 @@ test('two browsers record a session; both tracks download, decode, last as long 
   await hostPage.locator('#start-rec').click();
   await guestPage.locator('#rec-indicator').waitFor({ state: 'visible' });
   await new Promise((r) => setTimeout(r, 9000));
+  // For a person to look at: the live room while recording (test-output/run-*/).
+  const shots = process.env.TEST_OUTPUT_DIR ?? tmp;
+  await hostPage.screenshot({ path: path.join(shots, 'room-recording.png') });
   await hostPage.locator('#stop-rec').click();
   await guestPage.locator('#rec-indicator').waitFor({ state: 'hidden' });
   await hostPage.locator('#end').click();
@@ -245,6 +248,11 @@ test('two browsers record a session; both tracks download, decode, last as long 
     assert.ok(x.start >= 0 && x.end >= x.start && x.end <= recorded + 1, `segment ${i} [${x.start}, ${x.end}] lies within the ${recorded}s take`);
     if (i > 0) assert.ok(x.start >= segs[i - 1]!.start, 'segments are in time order');
   }
+
+  const detailPage = await pageFor(browsers[0]!, owner);
+  await detailPage.goto(`${ts.url}/orgs/${org.id}/sessions/${session.id}`);
+  await detailPage.locator('#tracks').waitFor();
+  await detailPage.screenshot({ path: path.join(shots, 'session-page.png'), fullPage: true });
 
   // Another organisation cannot see or download any of it.
   const stranger = await ts.signIn('stranger@example.com');

@@ -245,6 +245,7 @@ const pages = {
         ? h('table', { id: 'tracks' }, h('thead', {}, h('tr', {}, h('th', {}, 'Take'), h('th', {}, 'Participant'), h('th', {}, 'Kind'), h('th', {}, 'Started'), h('th', {}, 'Size'), h('th', {}, ''))),
             h('tbody', {}, s.tracks.map((t) => h('tr', {}, h('td', {}, t.take), h('td', {}, t.participant), h('td', {}, t.kind), h('td', {}, when(t.started_at)), h('td', {}, `${(t.bytes / 1024).toFixed(0)} KiB${t.lost_chunks ? `, ${t.lost_chunks} chunk(s) lost` : ''}`), h('td', {}, h('a', { href: t.download_url }, 'Download'))))))
         : h('p', { class: 'muted' }, 'Nothing recorded yet.'),
+      h('section', { id: 'transcript' }),
       h('h2', {}, 'Participants'),
       h('ul', { class: 'plain', id: 'participants' }, s.participants.map((p) => h('li', {}, `${p.display_name} (${p.role})`, p.joined_at ? ` · joined ${when(p.joined_at)}` : ''))),
       h('h2', {}, 'Timeline'),
@@ -300,8 +301,9 @@ async function billingSection() {
 // failed with the reason), the conversation with speakers and times, exports and re-run.
 async function transcriptSection(sessionId) {
   const base = `/api/orgs/${orgId}/sessions/${sessionId}/transcript`;
-  const section = h('section', { id: 'transcript' }, h('h2', {}, 'Transcript'));
-  main.append(section);
+  // Filled in place, right below the tracks (the page leaves an empty section there).
+  const section = document.getElementById('transcript') ?? main.appendChild(h('section', { id: 'transcript' }));
+  section.replaceChildren(h('h2', {}, 'Transcript'));
   const clock = (t) => { const s = Math.floor(t); return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`; };
   const show = async () => {
     let t;
