@@ -219,6 +219,7 @@ test('two browsers record a session; both tracks download, decode, last as long 
     const samples = pcm(file);
     const own = matchScore(samples, sources[t.participant as keyof typeof sources]);
     const other = matchScore(samples, sources[t.participant === 'host' ? 'Guest Speaker' : 'host']);
+    console.log(`similarity ${t.participant}: own ${own.toFixed(3)} other ${other.toFixed(3)}`);
     assert.ok(own > 0.8, `${t.participant}'s track matches their speech (score ${own.toFixed(2)})`);
     assert.ok(own > other + 0.1, `${t.participant}'s track is their speech, not the other's (${own.toFixed(2)} vs ${other.toFixed(2)})`);
   }

@@ -98,7 +98,9 @@ async function pickDevices() {
 
 async function join(joinInfo) {
   const cam = $('cam').value;
-  state.stream = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: $('mic').value ? { exact: $('mic').value } : undefined, echoCancellation: true }, video: cam ? { deviceId: { exact: cam }, width: 640, height: 360 } : false });
+  // A recording keeps the voice as it was said: no automatic gain or noise suppression
+  // reshaping it (echo cancellation stays on for people without headphones).
+  state.stream = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: $('mic').value ? { exact: $('mic').value } : undefined, echoCancellation: true, autoGainControl: false, noiseSuppression: false }, video: cam ? { deviceId: { exact: cam }, width: 640, height: 360 } : false });
   $('preview').srcObject = new MediaStream(state.stream.getVideoTracks());
   const url = joinInfo.sfu_url || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sfu`;
   state.ws = new WebSocket(url);
