@@ -14,6 +14,29 @@ create or replace function app.current_user_id() returns uuid
 $$;
 comment on function app.current_user_id() is 'The signed-in user of this transaction; NULL when unset.';
 
+-- The tenant boundary for a table: ENABLE and FORCE row-level security (the owner is
+-- subject to it too). Every file in sql/ that owns tenant tables calls this for them.
+create or replace function app.enforce_tenant_rls(variadic p_tables text[]) returns void
+  language plpgsql volatile set search_path = pg_catalog, public as $$
+declare t text;
+begin
+  foreach t in array p_tables loop
+    execute format('alter table public.%I enable row level security', t);
+    execute format('alter table public.%I force row level security', t);
+  end loop;
+end $$;
+
+-- A `<table>_select` policy: members of the current org read its rows.
+create or replace function app.members_may_read(variadic p_tables text[]) returns void
+  language plpgsql volatile set search_path = pg_catalog, public as $$
+declare t text;
+begin
+  foreach t in array p_tables loop
+    execute format('drop policy if exists %I on public.%I', t || '_select', t);
+    execute format('create policy %I on public.%I for select using (organization_id = app.current_org_id() and (select app.is_member()))', t || '_select', t);
+  end loop;
+end $$;
+
 create or replace function app.current_role_in_org() returns text
   language sql stable security definer set search_path = pg_catalog, public as $$
   select role from public.memberships

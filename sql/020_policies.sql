@@ -1,14 +1,7 @@
 -- Row-level security: the tenant boundary. Every tenant table has ENABLE and FORCE, and
 -- policies comparing organization_id with app.current_org_id(). Re-applied after every
 -- migration run, so policies are always exactly what this file says.
-do $$
-declare t text;
-begin
-  foreach t in array array['organizations', 'memberships', 'invitations', 'audit_log'] loop
-    execute format('alter table public.%I enable row level security', t);
-    execute format('alter table public.%I force row level security', t);
-  end loop;
-end $$;
+select app.enforce_tenant_rls('organizations', 'memberships', 'invitations', 'audit_log');
 
 drop policy if exists organizations_select on organizations;
 create policy organizations_select on organizations for select

@@ -2,16 +2,8 @@
 -- join and the SFU writes captured media metadata. Every function checks that the session
 -- belongs to app.current_org_id(), which the SFU sets from the API-signed join token.
 
-do $$
-declare t text;
-begin
-  foreach t in array array['recording_sessions', 'participants', 'recording_takes', 'tracks', 'chunks', 'session_events'] loop
-    execute format('alter table public.%I enable row level security', t);
-    execute format('alter table public.%I force row level security', t);
-    execute format('drop policy if exists %I on public.%I', t || '_select', t);
-    execute format('create policy %I on public.%I for select using (organization_id = app.current_org_id() and (select app.is_member()))', t || '_select', t);
-  end loop;
-end $$;
+select app.enforce_tenant_rls('recording_sessions', 'participants', 'recording_takes', 'tracks', 'chunks', 'session_events');
+select app.members_may_read('recording_sessions', 'participants', 'recording_takes', 'tracks', 'chunks', 'session_events');
 
 -- Members create and manage sessions; participants are added by members (hosts) through
 -- the API. Takes, tracks, chunks and events are written only by the SFU functions below.

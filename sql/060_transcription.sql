@@ -5,16 +5,8 @@
 -- trigger below, never by a client). Queue maintenance (lease expiry, reconciling runs
 -- with the queue) runs as the owner: those functions are granted to nobody.
 
-do $$
-declare t text;
-begin
-  foreach t in array array['transcription_settings', 'transcription_runs', 'transcripts'] loop
-    execute format('alter table public.%I enable row level security', t);
-    execute format('alter table public.%I force row level security', t);
-    execute format('drop policy if exists %I on public.%I', t || '_select', t);
-    execute format('create policy %I on public.%I for select using (organization_id = app.current_org_id() and (select app.is_member()))', t || '_select', t);
-  end loop;
-end $$;
+select app.enforce_tenant_rls('transcription_settings', 'transcription_runs', 'transcripts');
+select app.members_may_read('transcription_settings', 'transcription_runs', 'transcripts');
 
 drop policy if exists transcription_settings_insert on transcription_settings;
 create policy transcription_settings_insert on transcription_settings for insert

@@ -7,14 +7,7 @@
 -- transaction, and the trigger honours it only when the current role can bypass RLS (the
 -- owner running a definer function). The API role can set the setting but never that role.
 
-do $$
-declare t text;
-begin
-  foreach t in array array['deletion_certificates', 'export_jobs'] loop
-    execute format('alter table public.%I enable row level security', t);
-    execute format('alter table public.%I force row level security', t);
-  end loop;
-end $$;
+select app.enforce_tenant_rls('deletion_certificates', 'export_jobs');
 
 drop policy if exists deletion_certificates_select on deletion_certificates;
 create policy deletion_certificates_select on deletion_certificates for select

@@ -3,14 +3,7 @@
 -- 090_grants.sql, so no revoke there can undo the grants made here; functions created here
 -- revoke PUBLIC's default EXECUTE themselves.
 
-do $$
-declare t text;
-begin
-  foreach t in array array['billing_customers', 'subscriptions', 'usage_events'] loop
-    execute format('alter table public.%I enable row level security', t);
-    execute format('alter table public.%I force row level security', t);
-  end loop;
-end $$;
+select app.enforce_tenant_rls('billing_customers', 'subscriptions', 'usage_events');
 
 drop policy if exists billing_customers_select on billing_customers;
 create policy billing_customers_select on billing_customers for select
