@@ -139,6 +139,15 @@ function readBody(req: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
   });
 }
 
+/** A private file download: attachment with its name, never cached, streamed when `body` is a stream. */
+export function sendAttachment(ctx: AppContext, file: { contentType: string; filename: string; body: NodeJS.ReadableStream | Buffer | string; size?: number }): void {
+  ctx.type = file.contentType;
+  ctx.attachment(file.filename);
+  if (file.size !== undefined) ctx.length = file.size;
+  ctx.set('cache-control', 'no-store');
+  ctx.body = file.body;
+}
+
 /** The body as parsed by {@link jsonBody}. */
 export function bodyOf(ctx: AppContext): unknown {
   return (ctx.request as Koa.Request & { body?: unknown }).body;

@@ -7,7 +7,7 @@
  */
 import Router from '@koa/router';
 import type { AppState, Deps } from '../../context.ts';
-import { bodyOf } from '../../middleware/core.ts';
+import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { currentOrg, orgMember, requireUser, SESSION_COOKIE, cookieOptions, ensureCsrfCookie } from '../../middleware/auth.ts';
 import * as retention from '../../services/retention.ts';
@@ -87,11 +87,7 @@ export function lifecycleRoutes(deps: Deps): Router<AppState> {
     const o = currentOrg(ctx);
     const { id } = parse(exportParams, ctx.params);
     const file = await exports.downloadExport(deps, requireUser(ctx), o.id, o.role, id);
-    ctx.type = 'application/octet-stream';
-    ctx.attachment(file.filename);
-    ctx.length = file.size;
-    ctx.set('cache-control', 'no-store');
-    ctx.body = file.body;
+    sendAttachment(ctx, { ...file, contentType: 'application/octet-stream' });
   });
 
   r.delete('/api/me', async (ctx) => {

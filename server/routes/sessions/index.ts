@@ -1,7 +1,7 @@
 /** /api/orgs/:orgId/sessions/* (members) and /api/join (guests by link). */
 import Router from '@koa/router';
 import type { AppState, Deps } from '../../context.ts';
-import { bodyOf } from '../../middleware/core.ts';
+import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
 import * as svc from '../../services/sessions.ts';
@@ -40,10 +40,7 @@ export function sessionRoutes(deps: Deps): Router<AppState> {
   r.get('/api/orgs/:orgId/sessions/:id/tracks/:trackId/download', member, async (ctx) => {
     const { id, trackId } = parse(trackParams, ctx.params);
     const file = await svc.downloadTrack(deps, requireUser(ctx), currentOrg(ctx).id, id, trackId);
-    ctx.type = file.contentType;
-    ctx.attachment(file.filename);
-    ctx.set('cache-control', 'no-store');
-    ctx.body = file.body;
+    sendAttachment(ctx, file);
   });
 
   r.delete('/api/orgs/:orgId/sessions/:id', member, async (ctx) => {

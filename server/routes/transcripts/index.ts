@@ -4,7 +4,7 @@
  */
 import Router from '@koa/router';
 import type { AppState, Deps } from '../../context.ts';
-import { bodyOf } from '../../middleware/core.ts';
+import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
 import * as svc from '../../services/transcripts.ts';
@@ -25,10 +25,7 @@ export function transcriptRoutes(deps: Deps): Router<AppState> {
     const { id } = parse(transcriptParams, ctx.params);
     const { format } = parse(exportQuery, ctx.query);
     const file = await svc.exportTranscript(deps, requireUser(ctx), currentOrg(ctx).id, id, format);
-    ctx.type = file.contentType;
-    ctx.attachment(file.filename);
-    ctx.set('cache-control', 'no-store');
-    ctx.body = file.body;
+    sendAttachment(ctx, file);
   });
 
   r.post('/api/orgs/:orgId/sessions/:id/transcript/rerun', member, async (ctx) => {
