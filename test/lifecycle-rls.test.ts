@@ -5,25 +5,21 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { asTenant, freshDatabase, type TestDatabase } from './helpers/db.ts';
+import type pg from 'pg';
+import { asTenant, openTwoTenants, type TwoTenants } from './helpers/db.ts';
 
-let db: TestDatabase;
+let tenants: TwoTenants;
 let owner: pg.Client;
 let app: pg.Client;
 const ids = { userA: '', userB: '', memberA: '', orgA: '', orgB: '', sessionA: '', sessionB: '' };
 
 before(async () => {
-  db = await freshDatabase();
-  owner = new pg.Client({ connectionString: db.ownerUrl });
-  await owner.connect();
-  app = new pg.Client({ connectionString: db.appUrl });
-  await app.connect();
-  const u = await owner.query<{ id: string }>(`insert into users (email) values ('a@example.com'), ('b@example.com'), ('m@example.com') returning id`);
-  [ids.userA, ids.userB, ids.memberA] = u.rows.map((r) => r.id) as [string, string, string];
-  const o = await owner.query<{ id: string }>(`insert into organizations (name) values ('A'), ('B') returning id`);
-  [ids.orgA, ids.orgB] = o.rows.map((r) => r.id) as [string, string];
-  await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner'), ($1, $5, 'member')`, [ids.orgA, ids.userA, ids.orgB, ids.userB, ids.memberA]);
+  tenants = await openTwoTenants();
+  ({ owner, app } = tenants);
+  Object.assign(ids, tenants.ids);
+  const m = await owner.query<{ id: string }>(`insert into users (email) values ('m@example.com') returning id`);
+  ids.memberA = m.rows[0]!.id;
+  await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'member')`, [ids.orgA, ids.memberA]);
   for (const [org, user, key] of [[ids.orgA, ids.userA, 'sessionA'], [ids.orgB, ids.userB, 'sessionB']] as const) {
     const s = await owner.query<{ id: string }>(`insert into recording_sessions (organization_id, title, created_by, guest_token_hash, wrapped_key, key_erased_at) values ($1, 'S', $2, gen_random_bytes(32), null, now()) returning id`, [org, user]);
     ids[key] = s.rows[0]?.id ?? '';
@@ -33,9 +29,7 @@ before(async () => {
 });
 
 after(async () => {
-  await app.end();
-  await owner.end();
-  await db.drop();
+  await tenants.close();
 });
 
 /** As the API role, with this tenant and user, always rolled back. */

@@ -4,27 +4,20 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { asTenant, freshDatabase, type TestDatabase } from './helpers/db.ts';
+import type pg from 'pg';
+import { asTenant, openTwoTenants, type TwoTenants } from './helpers/db.ts';
 
-let db: TestDatabase;
+let tenants: TwoTenants;
 let owner: pg.Client;
 let app: pg.Client;
 const ids = { userA: '', userB: '', orgA: '', orgB: '', sessionB: '', participantB: '', takeB: '', trackB: '' };
 const RECORDING_TABLES = ['recording_sessions', 'participants', 'recording_takes', 'tracks', 'chunks', 'session_events'];
 
 before(async () => {
-  db = await freshDatabase();
-  owner = new pg.Client({ connectionString: db.ownerUrl });
-  await owner.connect();
-  app = new pg.Client({ connectionString: db.appUrl });
-  await app.connect();
+  tenants = await openTwoTenants();
+  ({ owner, app } = tenants);
+  Object.assign(ids, tenants.ids);
   const one = async (sql: string, params: unknown[] = []) => ((await owner.query<{ id: string }>(sql, params)).rows[0]!).id;
-  ids.userA = await one(`insert into users (email) values ('a@example.com') returning id`);
-  ids.userB = await one(`insert into users (email) values ('b@example.com') returning id`);
-  ids.orgA = await one(`insert into organizations (name) values ('A') returning id`);
-  ids.orgB = await one(`insert into organizations (name) values ('B') returning id`);
-  await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`, [ids.orgA, ids.userA, ids.orgB, ids.userB]);
   // Org B's session, recorded through the SFU's own functions with B as the tenant.
   ids.sessionB = await one(`insert into recording_sessions (organization_id, title, created_by, guest_token_hash, wrapped_key) values ($1, 'B talk', $2, $3, '{}'::jsonb) returning id`, [ids.orgB, ids.userB, randomBytes(32)]);
   ids.participantB = await one(`insert into participants (organization_id, session_id, user_id, display_name, role) values ($1, $2, $3, 'Bee', 'host') returning id`, [ids.orgB, ids.sessionB, ids.userB]);
@@ -39,9 +32,7 @@ before(async () => {
 });
 
 after(async () => {
-  await app.end();
-  await owner.end();
-  await db.drop();
+  await tenants.close();
 });
 
 /** As the API role, with this tenant and user, always rolled back. */

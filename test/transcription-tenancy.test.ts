@@ -5,27 +5,18 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { asTenant, freshDatabase, type TestDatabase } from './helpers/db.ts';
+import type pg from 'pg';
+import { asTenant, openTwoTenants, type TwoTenants } from './helpers/db.ts';
 
-let db: TestDatabase;
+let tenants: TwoTenants;
 let owner: pg.Client;
 let app: pg.Client;
 const ids = { userA: '', userB: '', orgA: '', orgB: '', sessionA: '', runA: '' };
 
 before(async () => {
-  db = await freshDatabase();
-  owner = new pg.Client({ connectionString: db.ownerUrl });
-  await owner.connect();
-  app = new pg.Client({ connectionString: db.appUrl });
-  await app.connect();
-  const u = await owner.query<{ id: string }>(`insert into users (email) values ('a@example.com'), ('b@example.com') returning id`);
-  ids.userA = u.rows[0]!.id;
-  ids.userB = u.rows[1]!.id;
-  const o = await owner.query<{ id: string }>(`insert into organizations (name) values ('A'), ('B') returning id`);
-  ids.orgA = o.rows[0]!.id;
-  ids.orgB = o.rows[1]!.id;
-  await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`, [ids.orgA, ids.userA, ids.orgB, ids.userB]);
+  tenants = await openTwoTenants();
+  ({ owner, app } = tenants);
+  Object.assign(ids, tenants.ids);
   await owner.query(`insert into transcription_settings (organization_id, auto, language) values ($1, true, 'en')`, [ids.orgA]);
   const s = await owner.query<{ id: string }>(`insert into recording_sessions (organization_id, title, created_by, guest_token_hash) values ($1, 'A talk', $2, $3) returning id`, [ids.orgA, ids.userA, randomBytes(32)]);
   ids.sessionA = s.rows[0]!.id;
@@ -39,9 +30,7 @@ before(async () => {
 });
 
 after(async () => {
-  await app.end();
-  await owner.end();
-  await db.drop();
+  await tenants.close();
 });
 
 /** As the API role, with this tenant and user, always rolled back. */

@@ -64,3 +64,38 @@ export async function asTenant<T>(client: pg.Client, orgId: string | null, userI
     await client.query('rollback');
   }
 }
+
+export interface TwoTenants {
+  db: TestDatabase;
+  /** Connected as the owner (seeding, checking what really is in the tables). */
+  owner: pg.Client;
+  /** Connected as the API's own role: subject to row-level security. */
+  app: pg.Client;
+  /** a@example.com owns org A, b@example.com owns org B. */
+  ids: { userA: string; userB: string; orgA: string; orgB: string };
+  close(): Promise<void>;
+}
+
+/** A fresh database with two organizations, each with its own owner: the cross-tenant fixture. */
+export async function openTwoTenants(): Promise<TwoTenants> {
+  const db = await freshDatabase();
+  const owner = new pg.Client({ connectionString: db.ownerUrl });
+  await owner.connect();
+  const app = new pg.Client({ connectionString: db.appUrl });
+  await app.connect();
+  const u = await owner.query<{ id: string }>(`insert into users (email) values ('a@example.com'), ('b@example.com') returning id`);
+  const o = await owner.query<{ id: string }>(`insert into organizations (name) values ('A'), ('B') returning id`);
+  const ids = { userA: u.rows[0]!.id, userB: u.rows[1]!.id, orgA: o.rows[0]!.id, orgB: o.rows[1]!.id };
+  await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`, [ids.orgA, ids.userA, ids.orgB, ids.userB]);
+  return {
+    db,
+    owner,
+    app,
+    ids,
+    async close() {
+      await app.end();
+      await owner.end();
+      await db.drop();
+    },
+  };
+}
