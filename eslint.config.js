@@ -1,13 +1,47 @@
 // Lint configuration: typescript-eslint's type-aware recommended rules, zero warnings in CI.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettierConfig from 'eslint-config-prettier';
 
 const browserGlobals = Object.fromEntries(
-  ['document', 'window', 'fetch', 'location', 'URLSearchParams', 'console', 'Node', 'WebSocket', 'navigator', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'MediaStream', 'AudioContext', 'URL', 'Blob', 'HTMLElement', 'Event', 'performance', 'sessionStorage', 'Option'].map((g) => [g, 'readonly']),
+  [
+    'document',
+    'window',
+    'fetch',
+    'location',
+    'URLSearchParams',
+    'console',
+    'Node',
+    'WebSocket',
+    'navigator',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'MediaStream',
+    'AudioContext',
+    'URL',
+    'Blob',
+    'HTMLElement',
+    'Event',
+    'performance',
+    'sessionStorage',
+    'Option',
+  ].map((g) => [g, 'readonly']),
 );
 
 export default tseslint.config(
-  { ignores: ['eslint.config.js', 'node_modules/', 'data/', '.tools/', 'test-output/', 'server/web/static/*.bundle.js', 'ops/'] },
+  {
+    ignores: [
+      'eslint.config.js',
+      'node_modules/',
+      'data/',
+      '.tools/',
+      'test-output/',
+      'server/web/static/*.bundle.js',
+      'ops/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -15,7 +49,18 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'error',
     },
@@ -35,6 +80,12 @@ export default tseslint.config(
   {
     files: ['server/web/static/**/*.js', 'web-src/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'module', globals: browserGlobals },
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: browserGlobals,
+    },
   },
+  // Formatting is Prettier's (npm run format; checked by npm run lint): no style rules here.
+  prettierConfig,
 );

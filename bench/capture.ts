@@ -26,7 +26,16 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const LEVELS = (process.env.BENCH_TRACKS ?? '50,100,200,400').split(',').map(Number);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-capture-'));
 
-interface Result { tracks: number; cpuPerSec: number; chunks: number; expectedChunks: number; lost: number; packets: number; sent: number; elapsed: number }
+interface Result {
+  tracks: number;
+  cpuPerSec: number;
+  chunks: number;
+  expectedChunks: number;
+  lost: number;
+  packets: number;
+  sent: number;
+  elapsed: number;
+}
 
 async function run(worker: ms.Worker, tracks: number, seal: Sealer): Promise<Result> {
   const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
@@ -49,11 +58,23 @@ async function run(worker: ms.Worker, tracks: number, seal: Sealer): Promise<Res
   const captures: TrackCapture[] = [];
   for (let i = 0; i < tracks; i++) {
     const ssrc = 1000 + i;
-    const producer = await send.produce({ kind: 'audio', rtpParameters: { codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111 }], encodings: [{ ssrc }] } });
+    const producer = await send.produce({
+      kind: 'audio',
+      rtpParameters: {
+        codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111 }],
+        encodings: [{ ssrc }],
+      },
+    });
     producers.push(producer);
     const c = await TrackCapture.create(capture, producer, router.rtpCapabilities, {
-      orgId: randomUUID(), sessionId: randomUUID(), trackId: randomUUID(),
-      meta: { kind: 'audio', payloadType: 100, clockRate: 48000, mimeType: 'audio/opus' }, key, store: sink, chunkMs: 2000, seal,
+      orgId: randomUUID(),
+      sessionId: randomUUID(),
+      trackId: randomUUID(),
+      meta: { kind: 'audio', payloadType: 100, clockRate: 48000, mimeType: 'audio/opus' },
+      key,
+      store: sink,
+      chunkMs: 2000,
+      seal,
     });
     c.on('lost', () => lost++);
     captures.push(c);
@@ -94,7 +115,16 @@ async function run(worker: ms.Worker, tracks: number, seal: Sealer): Promise<Res
   const total = (performance.now() - t0) / 1000;
   router.close();
   const expected = tracks * Math.floor((elapsed * 1000) / 2000);
-  return { tracks, cpuPerSec: (nodeCpu + workerCpu) / total, chunks, expectedChunks: expected, lost, packets, sent, elapsed: total };
+  return {
+    tracks,
+    cpuPerSec: (nodeCpu + workerCpu) / total,
+    chunks,
+    expectedChunks: expected,
+    lost,
+    packets,
+    sent,
+    elapsed: total,
+  };
 }
 
 if (!workerBin || !fs.existsSync(workerBin)) {
@@ -123,7 +153,9 @@ for (const n of LEVELS) {
   const pct = (sealCores / captureCores) * 100;
   // In-process delivery is lossless: any packet not in a stored chunk was dropped by capture.
   const ok = r.lost === 0 && r.chunks >= r.expectedChunks && r.packets === r.sent;
-  console.log(`${n} tracks: ${r.cpuPerSec.toFixed(3)} cores in all (capture ${captureCores.toFixed(3)}, sealing ${sealCores.toFixed(4)}: +${pct.toFixed(2)}%), chunks ${r.chunks} (>= ${r.expectedChunks}), packets ${r.packets}/${r.sent}, lost chunks ${r.lost}${ok ? '' : '  <- losing'}`);
+  console.log(
+    `${n} tracks: ${r.cpuPerSec.toFixed(3)} cores in all (capture ${captureCores.toFixed(3)}, sealing ${sealCores.toFixed(4)}: +${pct.toFixed(2)}%), chunks ${r.chunks} (>= ${r.expectedChunks}), packets ${r.packets}/${r.sent}, lost chunks ${r.lost}${ok ? '' : '  <- losing'}`,
+  );
   if (!ok) break;
   best = Math.max(best, Math.floor(n / Math.max(r.cpuPerSec, 1e-9)));
   overhead = pct;

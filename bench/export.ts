@@ -36,21 +36,38 @@ import { CaptureStore, chunkObjectKey } from '../sfu/capture/CaptureStore.ts';
 import { encodeChunk, type ChunkMeta, type RtpRecord } from '../lib/chunks/container.ts';
 import { sealChunk } from '../lib/chunks/seal.ts';
 
-const { values: args } = parseArgs({ options: { child: { type: 'string' }, small: { type: 'string', default: '100' }, large: { type: 'string', default: '1000' } } });
+const { values: args } = parseArgs({
+  options: {
+    child: { type: 'string' },
+    small: { type: 'string', default: '100' },
+    large: { type: 'string', default: '1000' },
+  },
+});
 const SECRET = 'bench-export-server-secret-0123456789abcdef';
 const TRACK_MB = 50;
 const PAYLOAD = 320; // bytes per 20 ms Opus frame: 128 kbit/s
 const CHUNK_PACKETS = 200; // 4 s per chunk, the SFU's default CHUNK_SECONDS
 
 function configFor(dataDir: string, databaseUrl: string): Config {
-  return parseConfig({ NODE_ENV: 'production', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, SERVER_SECRET: SECRET, LOG_LEVEL: 'silent', SFU: 'off', JOBS: 'off' });
+  return parseConfig({
+    NODE_ENV: 'production',
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    SERVER_SECRET: SECRET,
+    LOG_LEVEL: 'silent',
+    SFU: 'off',
+    JOBS: 'off',
+  });
 }
 
 function depsFor(config: Config, ownerUrl: string, appUrl: string): Deps {
   const secrets = Secrets.load(config.serverSecret, config.dataDir);
   const metrics = createMetrics(secrets);
   return {
-    config, secrets, metrics, clock: systemClock,
+    config,
+    secrets,
+    metrics,
+    clock: systemClock,
     db: openDatabase(ownerUrl, appUrl, 4),
     mailer: createMailer(undefined, config.mailFrom, config.dataDir),
     storage: openStorage(config),
@@ -58,24 +75,52 @@ function depsFor(config: Config, ownerUrl: string, appUrl: string): Deps {
 }
 
 /** Child: runs one export job of `org` as its owner and reports peak RSS. */
-async function child(spec: { dataDir: string; ownerUrl: string; appUrl: string; org: string; user: string; recipient: string }): Promise<void> {
+async function child(spec: {
+  dataDir: string;
+  ownerUrl: string;
+  appUrl: string;
+  org: string;
+  user: string;
+  recipient: string;
+}): Promise<void> {
   configureLogger('silent', 'json');
   const deps = depsFor(configFor(spec.dataDir, spec.ownerUrl), spec.ownerUrl, spec.appUrl);
   const started = process.hrtime.bigint();
-  const trace = process.env.BENCH_MEM_TRACE ? setInterval(() => {
-    const m = process.memoryUsage();
-    const spaces = v8.getHeapSpaceStatistics().filter((x) => x.space_size > 1e6).map((x) => `${x.space_name.replace('_space', '')} ${(x.space_size / 1e6).toFixed(0)}`).join(', ');
-    process.stderr.write(`rss ${(m.rss / 1e6).toFixed(0)} MB, heap used ${(m.heapUsed / 1e6).toFixed(0)} of ${(m.heapTotal / 1e6).toFixed(0)} (${spaces}), buffers ${(m.arrayBuffers / 1e6).toFixed(0)}\n`);
-  }, 1000) : undefined;
-  const job = await createExport(deps, { id: spec.user, email: 'bench@example.com', displayName: null, authSessionId: randomUUID() }, spec.org, 'owner', { kind: 'x25519', recipient: spec.recipient });
+  const trace = process.env.BENCH_MEM_TRACE
+    ? setInterval(() => {
+        const m = process.memoryUsage();
+        const spaces = v8
+          .getHeapSpaceStatistics()
+          .filter((x) => x.space_size > 1e6)
+          .map((x) => `${x.space_name.replace('_space', '')} ${(x.space_size / 1e6).toFixed(0)}`)
+          .join(', ');
+        process.stderr.write(
+          `rss ${(m.rss / 1e6).toFixed(0)} MB, heap used ${(m.heapUsed / 1e6).toFixed(0)} of ${(m.heapTotal / 1e6).toFixed(0)} (${spaces}), buffers ${(m.arrayBuffers / 1e6).toFixed(0)}\n`,
+        );
+      }, 1000)
+    : undefined;
+  const job = await createExport(
+    deps,
+    { id: spec.user, email: 'bench@example.com', displayName: null, authSessionId: randomUUID() },
+    spec.org,
+    'owner',
+    { kind: 'x25519', recipient: spec.recipient },
+  );
   await exportsIdle(deps);
   clearInterval(trace);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const c = new pg.Client({ connectionString: spec.ownerUrl });
   await c.connect();
-  const row = (await c.query<{ status: string; size_bytes: string; error_code: string | null }>('select status, size_bytes, error_code from export_jobs where id = $1', [job.id])).rows[0];
+  const row = (
+    await c.query<{ status: string; size_bytes: string; error_code: string | null }>(
+      'select status, size_bytes, error_code from export_jobs where id = $1',
+      [job.id],
+    )
+  ).rows[0];
   await c.end();
-  process.stdout.write(`${JSON.stringify({ status: row?.status, error: row?.error_code, size: Number(row?.size_bytes), seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ status: row?.status, error: row?.error_code, size: Number(row?.size_bytes), seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+  );
   deps.storage.close();
   await deps.mailer.close();
   await deps.db.close();
@@ -100,9 +145,18 @@ function* opusPackets(count: number, startUs: bigint): Generator<RtpRecord> {
 }
 
 /** Seeds an org of about `mb` MB of sealed media; returns its id and owner. */
-async function seedOrg(deps: Deps, owner: pg.Client, name: string, mb: number): Promise<{ org: string; user: string; bytes: number }> {
-  const user = (await owner.query<{ id: string }>(`insert into users (email) values ($1) returning id`, [`${name}@bench.example`])).rows[0]?.id ?? '';
-  const org = (await owner.query<{ id: string }>(`insert into organizations (name) values ($1) returning id`, [name])).rows[0]?.id ?? '';
+async function seedOrg(
+  deps: Deps,
+  owner: pg.Client,
+  name: string,
+  mb: number,
+): Promise<{ org: string; user: string; bytes: number }> {
+  const user =
+    (await owner.query<{ id: string }>(`insert into users (email) values ($1) returning id`, [`${name}@bench.example`]))
+      .rows[0]?.id ?? '';
+  const org =
+    (await owner.query<{ id: string }>(`insert into organizations (name) values ($1) returning id`, [name])).rows[0]
+      ?.id ?? '';
   await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner')`, [org, user]);
   const store = new CaptureStore(deps.db.app, deps.storage.objectStore, deps.storage.keyProvider);
   const meta: ChunkMeta = { kind: 'audio', payloadType: 111, clockRate: 48000, mimeType: 'audio/opus' };
@@ -111,23 +165,51 @@ async function seedOrg(deps: Deps, owner: pg.Client, name: string, mb: number): 
   for (let s = 0; s < Math.max(1, Math.round(mb / (2 * TRACK_MB))); s++) {
     const id = randomUUID();
     const dk = await deps.storage.keyProvider.generateDataKey({ organizationId: org, sessionId: id });
-    await owner.query(`insert into recording_sessions (id, organization_id, title, created_by, guest_token_hash, wrapped_key) values ($1, $2, $3, $4, $5, $6)`, [id, org, `Session ${s + 1}`, user, randomBytes(32), JSON.stringify(dk.wrapped)]);
+    await owner.query(
+      `insert into recording_sessions (id, organization_id, title, created_by, guest_token_hash, wrapped_key) values ($1, $2, $3, $4, $5, $6)`,
+      [id, org, `Session ${s + 1}`, user, randomBytes(32), JSON.stringify(dk.wrapped)],
+    );
     const startMs = Date.now() - 3_600_000;
     const take = await store.startTake(org, id, null, new Date(startMs));
     for (const who of ['Host', 'Guest']) {
-      const pid = (await owner.query<{ id: string }>(`insert into participants (organization_id, session_id, display_name, role) values ($1, $2, $3, 'guest') returning id`, [org, id, who])).rows[0]?.id ?? '';
-      const trackId = await store.openTrack(org, id, { takeId: take.takeId, participantId: pid, ...meta, producerId: who, startedAt: new Date(startMs) });
+      const pid =
+        (
+          await owner.query<{ id: string }>(
+            `insert into participants (organization_id, session_id, display_name, role) values ($1, $2, $3, 'guest') returning id`,
+            [org, id, who],
+          )
+        ).rows[0]?.id ?? '';
+      const trackId = await store.openTrack(org, id, {
+        takeId: take.takeId,
+        participantId: pid,
+        ...meta,
+        producerId: who,
+        startedAt: new Date(startMs),
+      });
       let chunk: RtpRecord[] = [];
       let seq = 0;
       const flush = async () => {
-        const sealed = sealChunk(dk.plaintext, { organizationId: org, sessionId: id, trackId, seq }, encodeChunk(meta, chunk));
+        const sealed = sealChunk(
+          dk.plaintext,
+          { organizationId: org, sessionId: id, trackId, seq },
+          encodeChunk(meta, chunk),
+        );
         const first = chunk[0];
         const last = chunk.at(-1);
         if (!first || !last) return;
         await store.putChunk(org, id, sealed, {
-          trackId, seq, objectKey: chunkObjectKey(org, id, trackId, seq), size: sealed.length, sha256: createHash('sha256').update(sealed).digest(), packets: chunk.length,
-          firstArrival: new Date(Number(first.arrivalUs / 1000n)), lastArrival: new Date(Number(last.arrivalUs / 1000n)),
-          firstRtpSeq: first.packet.readUInt16BE(2), lastRtpSeq: last.packet.readUInt16BE(2), firstRtpTs: first.packet.readUInt32BE(4), lastRtpTs: last.packet.readUInt32BE(4),
+          trackId,
+          seq,
+          objectKey: chunkObjectKey(org, id, trackId, seq),
+          size: sealed.length,
+          sha256: createHash('sha256').update(sealed).digest(),
+          packets: chunk.length,
+          firstArrival: new Date(Number(first.arrivalUs / 1000n)),
+          lastArrival: new Date(Number(last.arrivalUs / 1000n)),
+          firstRtpSeq: first.packet.readUInt16BE(2),
+          lastRtpSeq: last.packet.readUInt16BE(2),
+          firstRtpTs: first.packet.readUInt32BE(4),
+          lastRtpTs: last.packet.readUInt32BE(4),
         });
         bytes += sealed.length;
         seq++;
@@ -147,15 +229,30 @@ async function seedOrg(deps: Deps, owner: pg.Client, name: string, mb: number): 
   return { org, user, bytes };
 }
 
-function runChild(spec: Record<string, string>): Promise<{ status: string; error: string | null; size: number; seconds: number; maxRssMb: number }> {
+function runChild(
+  spec: Record<string, string>,
+): Promise<{ status: string; error: string | null; size: number; seconds: number; maxRssMb: number }> {
   return new Promise((resolve, reject) => {
     // No V8 flags by default: the product bounds an export's heap itself (its worker
     // thread's resourceLimits, server/services/export.ts), so the child runs as shipped.
     // EXPORT_CHILD_FLAGS adds node flags to try other settings.
-    const c = spawn(process.execPath, [...(process.env.EXPORT_CHILD_FLAGS ?? '').split(' ').filter(Boolean), import.meta.filename, '--child', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const c = spawn(
+      process.execPath,
+      [
+        ...(process.env.EXPORT_CHILD_FLAGS ?? '').split(' ').filter(Boolean),
+        import.meta.filename,
+        '--child',
+        JSON.stringify(spec),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}')) : reject(new Error(`export child exited ${code}`))));
+    c.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}'))
+        : reject(new Error(`export child exited ${code}`)),
+    );
   });
 }
 
@@ -185,11 +282,22 @@ async function main(): Promise<void> {
     for (const mb of [Number(args.small), Number(args.large)]) {
       const t0 = Date.now();
       const seeded = await seedOrg(deps, owner, `org${mb}`, mb);
-      console.log(`seeded ${(seeded.bytes / 1e6).toFixed(0)} MB of sealed media in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      const r = await runChild({ dataDir, ownerUrl: pgServer.url, appUrl, org: seeded.org, user: seeded.user, recipient });
+      console.log(
+        `seeded ${(seeded.bytes / 1e6).toFixed(0)} MB of sealed media in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
+      const r = await runChild({
+        dataDir,
+        ownerUrl: pgServer.url,
+        appUrl,
+        org: seeded.org,
+        user: seeded.user,
+        recipient,
+      });
       if (r.status !== 'done') throw new Error(`export ${r.status}: ${r.error}`);
       const mbps = seeded.bytes / 1e6 / r.seconds;
-      console.log(`${mb} MB org: exported ${(r.size / 1e6).toFixed(0)} MB (age) in ${r.seconds.toFixed(1)} s, ${mbps.toFixed(1)} MB/s, peak RSS ${r.maxRssMb.toFixed(0)} MB`);
+      console.log(
+        `${mb} MB org: exported ${(r.size / 1e6).toFixed(0)} MB (age) in ${r.seconds.toFixed(1)} s, ${mbps.toFixed(1)} MB/s, peak RSS ${r.maxRssMb.toFixed(0)} MB`,
+      );
       results.push({ mb, maxRssMb: r.maxRssMb, mbps });
       await fs.promises.rm(path.join(dataDir, 'objects', 'orgs', seeded.org), { recursive: true, force: true });
     }
@@ -199,8 +307,14 @@ async function main(): Promise<void> {
     await deps.db.close();
     const [small, large] = results as [(typeof results)[0], (typeof results)[0]];
     const flat = large.maxRssMb <= small.maxRssMb * 1.1;
-    console.log(flat ? 'memory is flat: within 10%' : `MEMORY GREW: ${((large.maxRssMb / small.maxRssMb - 1) * 100).toFixed(0)}% more at ${large.mb} MB`);
-    console.log(`export: ${large.mbps.toFixed(1)} MB/s, peak RSS ${small.maxRssMb.toFixed(0)} MB at ${small.mb === 100 ? '100 MB' : `${small.mb} MB`}, ${large.maxRssMb.toFixed(0)} MB at ${large.mb === 1000 ? '1 GB' : `${large.mb} MB`}`);
+    console.log(
+      flat
+        ? 'memory is flat: within 10%'
+        : `MEMORY GREW: ${((large.maxRssMb / small.maxRssMb - 1) * 100).toFixed(0)}% more at ${large.mb} MB`,
+    );
+    console.log(
+      `export: ${large.mbps.toFixed(1)} MB/s, peak RSS ${small.maxRssMb.toFixed(0)} MB at ${small.mb === 100 ? '100 MB' : `${small.mb} MB`}, ${large.maxRssMb.toFixed(0)} MB at ${large.mb === 1000 ? '1 GB' : `${large.mb} MB`}`,
+    );
     process.exitCode = flat ? 0 : 1;
   } finally {
     await pgServer.stop();

@@ -12,7 +12,12 @@ const secondsArg = process.argv.indexOf('--seconds');
 const seconds = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 1;
 const rawKey = randomBytes(32);
 const key = createSecretKey(rawKey); // as the SFU holds it while recording
-const binding = (seq: number): ChunkBinding => ({ organizationId: '3f1c2d9e-0000-4000-8000-000000000001', sessionId: '3f1c2d9e-0000-4000-8000-000000000002', trackId: '3f1c2d9e-0000-4000-8000-000000000003', seq });
+const binding = (seq: number): ChunkBinding => ({
+  organizationId: '3f1c2d9e-0000-4000-8000-000000000001',
+  sessionId: '3f1c2d9e-0000-4000-8000-000000000002',
+  trackId: '3f1c2d9e-0000-4000-8000-000000000003',
+  seq,
+});
 
 interface Row {
   chunk: string;
@@ -27,7 +32,11 @@ function measure(label: string, bytes: number, op: 'seal' | 'open' | 'seal, Buff
   const plain = randomBytes(bytes);
   const sealed = sealChunk(key, binding(0), plain);
   const run =
-    op === 'open' ? () => openChunk(key, binding(0), sealed) : op === 'seal' ? (seq: number) => sealChunk(key, binding(seq), plain) : (seq: number) => sealChunk(rawKey, binding(seq), plain);
+    op === 'open'
+      ? () => openChunk(key, binding(0), sealed)
+      : op === 'seal'
+        ? (seq: number) => sealChunk(key, binding(seq), plain)
+        : (seq: number) => sealChunk(rawKey, binding(seq), plain);
   for (let i = 0; i < 200; i++) run(i); // warm up
   let n = 0;
   const start = process.hrtime.bigint();
@@ -38,7 +47,14 @@ function measure(label: string, bytes: number, op: 'seal' | 'open' | 'seal, Buff
     elapsed = process.hrtime.bigint() - start;
   }
   const s = Number(elapsed) / 1e9;
-  return { chunk: label, bytes, op, chunks: n, 'MB/s': ((n * bytes) / s / 1e6).toFixed(0), 'µs/chunk': ((s / n) * 1e6).toFixed(1) };
+  return {
+    chunk: label,
+    bytes,
+    op,
+    chunks: n,
+    'MB/s': ((n * bytes) / s / 1e6).toFixed(0),
+    'µs/chunk': ((s / n) * 1e6).toFixed(1),
+  };
 }
 
 // 20 ms Opus frames at 32, 48 and 64 kbit/s are 80, 120 and 160 bytes; 200 of them per 4 s chunk.
@@ -52,10 +68,14 @@ const sizes: [string, number][] = [
 const rows: Row[] = [];
 for (const [label, bytes] of sizes) for (const op of ['seal', 'open'] as const) rows.push(measure(label, bytes, op));
 rows.push(measure('4 s @ 64 kbit/s', 32_000, 'seal, Buffer key'));
-console.log(`AES-256-GCM chunk sealing, node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, one core, ${seconds}s per row, load average ${os.loadavg()[0]?.toFixed(1)}, envelope overhead ${SEAL_OVERHEAD} B`);
+console.log(
+  `AES-256-GCM chunk sealing, node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, one core, ${seconds}s per row, load average ${os.loadavg()[0]?.toFixed(1)}, envelope overhead ${SEAL_OVERHEAD} B`,
+);
 console.table(rows);
 const perChunk = rows.find((r) => r.chunk === '4 s @ 64 kbit/s' && r.op === 'seal');
 if (perChunk) {
   const us = Number(perChunk['µs/chunk']);
-  console.log(`One core seals ~${Math.floor((4e6 / us)).toLocaleString('en')} concurrent 64 kbit/s tracks (4 s chunks) at 100% CPU.`);
+  console.log(
+    `One core seals ~${Math.floor(4e6 / us).toLocaleString('en')} concurrent 64 kbit/s tracks (4 s chunks) at 100% CPU.`,
+  );
 }

@@ -46,7 +46,9 @@ let at = 1;
 for (let r = 0; r < Number(values.repeat); r++) {
   for (const id of ['0870', '0880', '0890', '0920', '0930']) {
     const s = speechFile(id);
-    const captured = await captureRtp(['-i', s.file, '-ac', '1', '-c:a', 'libopus', '-b:a', '32k'], { baseUs: base + BigInt(Math.round(at * 1e6)) });
+    const captured = await captureRtp(['-i', s.file, '-ac', '1', '-c:a', 'libopus', '-b:a', '32k'], {
+      baseUs: base + BigInt(Math.round(at * 1e6)),
+    });
     payloadType = captured.meta.payloadType;
     records.push(...captured.records);
     at += s.seconds + 2;
@@ -58,20 +60,39 @@ const devices = values.device ? [values.device as 'cpu' | 'cuda'] : (['cpu', 'cu
 for (const device of devices) {
   let model: SpeechModel;
   try {
-    model = await SpeechModel.load({ modelDir: path.dirname(modelPath), name: path.basename(modelPath), device, dtype: 'auto', words: true });
+    model = await SpeechModel.load({
+      modelDir: path.dirname(modelPath),
+      name: path.basename(modelPath),
+      device,
+      dtype: 'auto',
+      words: true,
+    });
   } catch {
     console.log(`transcribe: ${device} unavailable on this host`);
     continue;
   }
   // One warm-up window so one-time graph optimisation does not count.
   await model.transcribe(new Float32Array(16000), 'en');
-  const track = { trackId: 't', participantId: 'p', speaker: 'bench', take: 1, offsetS: 0, originUs: base, payloadType, records: () => records };
+  const track = {
+    trackId: 't',
+    participantId: 'p',
+    speaker: 'bench',
+    take: 1,
+    offsetS: 0,
+    originUs: base,
+    payloadType,
+    records: () => records,
+  };
   const started = performance.now();
   const result = await transcribeTracks({ vad, model }, [track], { language: 'en' });
   const wall = (performance.now() - started) / 1000;
   const rtf = (stage: number) => (stage > 0 ? result.audioSeconds / stage : Infinity).toFixed(1);
-  console.log(`transcribe: ${model.device} RTF ${rtf(wall)} (vad ${rtf(result.times.vad)}, decode ${rtf(result.times.decode)}, model ${rtf(result.times.model)})`);
-  console.log(`  ${result.audioSeconds.toFixed(1)} s of audio, ${result.speechSeconds.toFixed(1)} s of it speech, ${result.segments.length} segments, model ${model.name}`);
+  console.log(
+    `transcribe: ${model.device} RTF ${rtf(wall)} (vad ${rtf(result.times.vad)}, decode ${rtf(result.times.decode)}, model ${rtf(result.times.model)})`,
+  );
+  console.log(
+    `  ${result.audioSeconds.toFixed(1)} s of audio, ${result.speechSeconds.toFixed(1)} s of it speech, ${result.segments.length} segments, model ${model.name}`,
+  );
   await model.close();
 }
 await vad.close();

@@ -50,7 +50,12 @@ function readWav(file: string): Float32Array {
 }
 
 /** Lower case, letters, digits and apostrophes only: how the reference is written. */
-const words = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}' ]+/gu, ' ').split(/\s+/).filter(Boolean);
+const words = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}' ]+/gu, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
 
 /** Word-level edit distance with its substitutions, deletions and insertions. */
 function align(ref: string[], hyp: string[]): { s: number; d: number; i: number } {
@@ -81,7 +86,13 @@ for (const line of fs.readFileSync(path.join(values.data, 'transcription'), 'utf
   const m = /^(.*)\((\S+)\)\s*$/.exec(line.trim());
   if (m?.[1] && m[2]) references.set(m[2], m[1].replace(/<\/?s>/g, '').trim());
 }
-const model = await SpeechModel.load({ modelDir: path.dirname(modelPath), name: path.basename(modelPath), device, dtype: 'auto', words: false });
+const model = await SpeechModel.load({
+  modelDir: path.dirname(modelPath),
+  name: path.basename(modelPath),
+  device,
+  dtype: 'auto',
+  words: false,
+});
 const vad = await SileroVad.load();
 const total = { n: 0, s: 0, d: 0, i: 0 };
 for (const [id, reference] of references) {
@@ -89,15 +100,21 @@ for (const [id, reference] of references) {
   const probs = await vad.probabilities(pcm);
   const windows = speechWindows(speechRegions(probs, pcm.length / 16000), probs);
   const texts: string[] = [];
-  for (const w of windows) for (const s of await model.transcribe(pcm.subarray(Math.floor(w.start * 16000), Math.ceil(w.end * 16000)), 'en')) texts.push(s.text);
+  for (const w of windows)
+    for (const s of await model.transcribe(pcm.subarray(Math.floor(w.start * 16000), Math.ceil(w.end * 16000)), 'en'))
+      texts.push(s.text);
   const ref = words(reference);
   const e = align(ref, words(texts.join(' ')));
   total.n += ref.length;
   total.s += e.s;
   total.d += e.d;
   total.i += e.i;
-  console.log(`${id}: ${(((e.s + e.d + e.i) / ref.length) * 100).toFixed(1)}%  ref: ${reference}\n${' '.repeat(id.length)}        hyp: ${texts.join(' ').trim()}`);
+  console.log(
+    `${id}: ${(((e.s + e.d + e.i) / ref.length) * 100).toFixed(1)}%  ref: ${reference}\n${' '.repeat(id.length)}        hyp: ${texts.join(' ').trim()}`,
+  );
 }
 const rate = ((total.s + total.d + total.i) / Math.max(1, total.n)) * 100;
-console.log(`wer: ${rate.toFixed(1)}% (${total.n} reference words: ${total.s} substitutions, ${total.d} deletions, ${total.i} insertions) model ${model.name} on ${model.device}`);
+console.log(
+  `wer: ${rate.toFixed(1)}% (${total.n} reference words: ${total.s} substitutions, ${total.d} deletions, ${total.i} insertions) model ${model.name} on ${model.device}`,
+);
 await Promise.all([model.close(), vad.close()]);

@@ -48,7 +48,8 @@ export function verifyJoinToken(key: Buffer, token: unknown, nowMs = Date.now())
   if (!payload || !sig || extra !== undefined) throw new JoinTokenError('invalid_token', 'malformed token');
   const expected = createHmac('sha256', key).update(payload).digest();
   const given = Buffer.from(sig, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new JoinTokenError('invalid_token', 'bad signature');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new JoinTokenError('invalid_token', 'bad signature');
   let c: Record<string, unknown>;
   try {
     c = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
@@ -56,8 +57,18 @@ export function verifyJoinToken(key: Buffer, token: unknown, nowMs = Date.now())
     throw new JoinTokenError('invalid_token', 'malformed payload');
   }
   const { sid, oid, pid, role, name, exp } = c;
-  if (c.v !== 1 || typeof sid !== 'string' || !UUID.test(sid) || typeof oid !== 'string' || !UUID.test(oid) || typeof pid !== 'string' || !UUID.test(pid) ||
-      (role !== 'host' && role !== 'guest') || typeof name !== 'string' || typeof exp !== 'number') {
+  if (
+    c.v !== 1 ||
+    typeof sid !== 'string' ||
+    !UUID.test(sid) ||
+    typeof oid !== 'string' ||
+    !UUID.test(oid) ||
+    typeof pid !== 'string' ||
+    !UUID.test(pid) ||
+    (role !== 'host' && role !== 'guest') ||
+    typeof name !== 'string' ||
+    typeof exp !== 'number'
+  ) {
     throw new JoinTokenError('invalid_token', 'malformed claims');
   }
   if (exp * 1000 < nowMs) throw new JoinTokenError('token_expired', 'token expired');

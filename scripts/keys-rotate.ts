@@ -79,13 +79,17 @@ if (opt['save-kek-from-stdin']) {
   process.exit(0);
 }
 if (local && (opt['from-key'] || opt['to-kms-key'])) fail('--from-key and --to-kms-key are for KEY_PROVIDER=aws-kms');
-if (!local && opt['new-kek']) fail('--new-kek is for KEY_PROVIDER=local; with AWS KMS set AWS_KMS_KEY_ID to the new key and use --from-key');
+if (!local && opt['new-kek'])
+  fail('--new-kek is for KEY_PROVIDER=local; with AWS KMS set AWS_KMS_KEY_ID to the new key and use --from-key');
 if (!!opt.org !== !!opt['to-kms-key']) fail('--org and --to-kms-key go together');
-if (!local && !opt.status && !opt['from-key'] && !opt['to-kms-key']) fail('with AWS KMS say what moves: --from-key ID, or --org UUID --to-kms-key ARN');
+if (!local && !opt.status && !opt['from-key'] && !opt['to-kms-key'])
+  fail('with AWS KMS say what moves: --from-key ID, or --org UUID --to-kms-key ARN');
 if (opt.org && !/^[0-9a-f-]{36}$/i.test(opt.org)) fail('--org must be an organization id');
 
 const secrets = Secrets.load(config.serverSecret, config.dataDir);
-const ownerUrl = config.databaseUrl ?? `postgres://postgres:${secrets.key('db-app-password').subarray(0, 16).toString('hex')}@127.0.0.1:${config.embeddedPgPort}/recorder`;
+const ownerUrl =
+  config.databaseUrl ??
+  `postgres://postgres:${secrets.key('db-app-password').subarray(0, 16).toString('hex')}@127.0.0.1:${config.embeddedPgPort}/recorder`;
 const db = openDatabase(ownerUrl, config.databaseAppUrl ?? derivedAppUrl(ownerUrl, secrets), 2);
 
 async function printUsage(): Promise<void> {
@@ -93,11 +97,14 @@ async function printUsage(): Promise<void> {
   out('wrapped data keys by key:');
   for (const u of usage) out(`  ${u.provider}  ${u.key_id}  ${u.sessions}`);
   if (local) {
-    const current = fs.existsSync(path.join(secretsDir, 'kek-current')) ? fs.readFileSync(path.join(secretsDir, 'kek-current'), 'utf8').trim() : '(LOCAL_KEK)';
+    const current = fs.existsSync(path.join(secretsDir, 'kek-current'))
+      ? fs.readFileSync(path.join(secretsDir, 'kek-current'), 'utf8').trim()
+      : '(LOCAL_KEK)';
     const used = new Set(usage.map((u) => u.key_id));
     for (const f of fs.readdirSync(secretsDir).filter((n) => /^kek-[0-9a-f]{16}$/.test(n))) {
       const id = f.slice(4);
-      if (id !== current && !used.has(id)) out(`  ${f} protects nothing any more: it can be removed (keep it in backups until they age out)`);
+      if (id !== current && !used.has(id))
+        out(`  ${f} protects nothing any more: it can be removed (keep it in backups until they age out)`);
     }
   }
 }
@@ -109,7 +116,10 @@ try {
   } else {
     let targetKey: string | null = null;
     if (local && opt['new-kek']) {
-      if (config.keys.provider === 'local' && config.keys.localKek) fail('LOCAL_KEK is set: save the old one with --save-kek-from-stdin, set the new LOCAL_KEK, restart, then run without --new-kek');
+      if (config.keys.provider === 'local' && config.keys.localKek)
+        fail(
+          'LOCAL_KEK is set: save the old one with --save-kek-from-stdin, set the new LOCAL_KEK, restart, then run without --new-kek',
+        );
       targetKey = createNextLocalKek(secretsDir);
       out(`new KEK ${targetKey} is current; the previous ones stay until no key needs them`);
     }
@@ -136,10 +146,14 @@ try {
       onBatch: (p) => out(`  re-wrapped ${p.moved}, skipped ${p.skipped}, failed ${p.failed}`),
     });
     storage.close();
-    out(`re-wrapped ${r.moved} data key(s) in ${((Date.now() - started) / 1000).toFixed(1)} s (${r.passes} pass(es)); ${r.skipped} changed meanwhile; ${r.failed} failed`);
+    out(
+      `re-wrapped ${r.moved} data key(s) in ${((Date.now() - started) / 1000).toFixed(1)} s (${r.passes} pass(es)); ${r.skipped} changed meanwhile; ${r.failed} failed`,
+    );
     await printUsage();
     if (r.failed > 0) {
-      out('some keys could not be re-wrapped (see above); fix the cause and run again: the old key must stay until then');
+      out(
+        'some keys could not be re-wrapped (see above); fix the cause and run again: the old key must stay until then',
+      );
       code = 1;
     }
   }

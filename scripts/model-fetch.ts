@@ -27,18 +27,34 @@ const KNOWN: Record<string, string> = {
 };
 /** ONNX file name suffix of each weights precision (transformers.js' convention). */
 const SUFFIX: Record<string, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' };
-const CONFIG_FILES = ['config.json', 'generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+const CONFIG_FILES = [
+  'config.json',
+  'generation_config.json',
+  'preprocessor_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+];
 const OPTIONAL_FILES = ['special_tokens_map.json', 'added_tokens.json', 'normalizer.json'];
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { repo: { type: 'string' }, dtype: { type: 'string', default: 'fp32' }, endpoint: { type: 'string', default: 'https://huggingface.co' } },
+  options: {
+    repo: { type: 'string' },
+    dtype: { type: 'string', default: 'fp32' },
+    endpoint: { type: 'string', default: 'https://huggingface.co' },
+  },
 });
 const name = positionals[0];
 const repo = values.repo ?? (name ? KNOWN[name] : undefined);
 const suffix = SUFFIX[values.dtype];
-if (!name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name) || !repo || !/^[\w.-]+\/[\w.-]+$/.test(repo) || suffix === undefined) {
+if (
+  !name ||
+  !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name) ||
+  !repo ||
+  !/^[\w.-]+\/[\w.-]+$/.test(repo) ||
+  suffix === undefined
+) {
   out(`usage: npm run model:fetch -- NAME [--repo OWNER/REPO] [--dtype ${Object.keys(SUFFIX).join('|')}]`);
   out(`known names: ${Object.keys(KNOWN).join(', ')}`);
   process.exit(2);

@@ -32,7 +32,13 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
   app.use(sessionLoader(deps));
   // Writes refused because the org is scheduled for deletion: 423 (sql/070_lifecycle.sql).
   app.use(orgPendingDeletionErrors());
-  for (const router of [systemRoutes(deps), authRoutes(deps), orgRoutes(deps), ...(opts.routers ?? []), webRoutes(deps)]) {
+  for (const router of [
+    systemRoutes(deps),
+    authRoutes(deps),
+    orgRoutes(deps),
+    ...(opts.routers ?? []),
+    webRoutes(deps),
+  ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }

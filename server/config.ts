@@ -37,7 +37,10 @@ const billingPlans = z
           .strict(),
       )
       .min(1)
-      .refine((a) => new Set(a.map((p) => p.id)).size === a.length && new Set(a.map((p) => p.price)).size === a.length, 'plan ids and prices must be unique'),
+      .refine(
+        (a) => new Set(a.map((p) => p.id)).size === a.length && new Set(a.map((p) => p.price)).size === a.length,
+        'plan ids and prices must be unique',
+      ),
   );
 
 const schema = z
@@ -76,8 +79,14 @@ const schema = z
     MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
     CHUNK_SECONDS: z.coerce.number().min(0.5).max(60).default(4),
     JOIN_TOKEN_TTL_S: duration.default(600),
-    STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_[A-Za-z0-9_]{8,}$/, 'must be a Stripe secret key (sk_...) or restricted key (rk_...)').optional(),
-    STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\S{8,}$/, 'must be a webhook signing secret (whsec_...)').optional(),
+    STRIPE_SECRET_KEY: z
+      .string()
+      .regex(/^(sk|rk)_[A-Za-z0-9_]{8,}$/, 'must be a Stripe secret key (sk_...) or restricted key (rk_...)')
+      .optional(),
+    STRIPE_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_\S{8,}$/, 'must be a webhook signing secret (whsec_...)')
+      .optional(),
     STRIPE_API_URL: z.url({ protocol: /^https?$/ }).optional(),
     BILLING_PLANS: billingPlans.optional(),
     BILLING_FREE_SEATS: z.coerce.number().int().min(1).max(100000).default(1),
@@ -86,38 +95,76 @@ const schema = z
     KEY_PROVIDER: z.enum(['local', 'aws-kms']).default('local'),
     LOCAL_KEK: z
       .string()
-      .refine((s) => /^[A-Za-z0-9+/]{43}=$/.test(s) && Buffer.from(s, 'base64').length === 32, 'must be 32 bytes in base64 (`openssl rand -base64 32`)')
+      .refine(
+        (s) => /^[A-Za-z0-9+/]{43}=$/.test(s) && Buffer.from(s, 'base64').length === 32,
+        'must be 32 bytes in base64 (`openssl rand -base64 32`)',
+      )
       .optional(),
     AWS_KMS_KEY_ID: z.string().min(1).optional(),
-    AWS_REGION: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1').optional(),
+    AWS_REGION: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1')
+      .optional(),
     AWS_KMS_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     STORAGE: z.enum(['local', 's3']).default('local'),
-    S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3–63 of a-z 0-9 . -)').optional(),
+    S3_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3–63 of a-z 0-9 . -)')
+      .optional(),
     S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
-    S3_REGION: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1').optional(),
+    S3_REGION: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1')
+      .optional(),
     S3_FORCE_PATH_STYLE: bool.default(false),
     JOBS: z.enum(['on', 'off']).default('on'),
     JOBS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
     JOBS_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60000).default(2000),
     JOBS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(3200),
     MODEL_DIR: z.string().min(1).optional(),
-    TRANSCRIBE_MODEL: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be a folder name under MODEL_DIR').default('whisper-base'),
+    TRANSCRIBE_MODEL: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be a folder name under MODEL_DIR')
+      .default('whisper-base'),
     TRANSCRIBE_DEVICE: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
     TRANSCRIBE_DTYPE: z.enum(['auto', 'fp32', 'fp16', 'q8', 'q4']).default('auto'),
     TRANSCRIBE_WORD_TIMESTAMPS: bool.default(true),
     TRANSCRIBE_LEASE_S: z.coerce.number().int().min(2).max(3600).default(60),
     TRANSCRIBE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(25).default(5),
-    LIFECYCLE_SWEEP_INTERVAL_S: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),
-    EXPORT_TTL_S: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+    LIFECYCLE_SWEEP_INTERVAL_S: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 24 * 3600)
+      .default(3600),
+    EXPORT_TTL_S: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600)
+      .default(24 * 3600),
   })
   .superRefine((v, ctx) => {
-    if (v.KEY_PROVIDER === 'aws-kms' && !v.AWS_KMS_KEY_ID) ctx.addIssue({ code: 'custom', path: ['AWS_KMS_KEY_ID'], message: 'is required when KEY_PROVIDER=aws-kms' });
-    if (v.KEY_PROVIDER === 'aws-kms' && !v.AWS_REGION) ctx.addIssue({ code: 'custom', path: ['AWS_REGION'], message: 'is required when KEY_PROVIDER=aws-kms' });
-    if (v.STORAGE === 's3' && !v.S3_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when STORAGE=s3' });
-    if (v.STRIPE_SECRET_KEY && !v.STRIPE_WEBHOOK_SECRET) ctx.addIssue({ code: 'custom', path: ['STRIPE_WEBHOOK_SECRET'], message: 'is required when STRIPE_SECRET_KEY is set' });
-    if (v.STRIPE_SECRET_KEY && !v.BILLING_PLANS) ctx.addIssue({ code: 'custom', path: ['BILLING_PLANS'], message: 'is required when STRIPE_SECRET_KEY is set' });
+    if (v.KEY_PROVIDER === 'aws-kms' && !v.AWS_KMS_KEY_ID)
+      ctx.addIssue({ code: 'custom', path: ['AWS_KMS_KEY_ID'], message: 'is required when KEY_PROVIDER=aws-kms' });
+    if (v.KEY_PROVIDER === 'aws-kms' && !v.AWS_REGION)
+      ctx.addIssue({ code: 'custom', path: ['AWS_REGION'], message: 'is required when KEY_PROVIDER=aws-kms' });
+    if (v.STORAGE === 's3' && !v.S3_BUCKET)
+      ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when STORAGE=s3' });
+    if (v.STRIPE_SECRET_KEY && !v.STRIPE_WEBHOOK_SECRET)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STRIPE_WEBHOOK_SECRET'],
+        message: 'is required when STRIPE_SECRET_KEY is set',
+      });
+    if (v.STRIPE_SECRET_KEY && !v.BILLING_PLANS)
+      ctx.addIssue({ code: 'custom', path: ['BILLING_PLANS'], message: 'is required when STRIPE_SECRET_KEY is set' });
     if (v.DATABASE_APP_URL && !v.DATABASE_URL) {
-      ctx.addIssue({ code: 'custom', path: ['DATABASE_APP_URL'], message: 'DATABASE_APP_URL needs DATABASE_URL (the owner connection used for migrations)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_APP_URL'],
+        message: 'DATABASE_APP_URL needs DATABASE_URL (the owner connection used for migrations)',
+      });
     }
     if (v.SESSION_IDLE_TTL_S > v.SESSION_ABSOLUTE_TTL_S) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_IDLE_TTL_S'], message: 'must not exceed SESSION_ABSOLUTE_TTL_S' });
@@ -240,7 +287,12 @@ export interface TranscriptionConfig {
  */
 export type KeysConfig =
   | { readonly provider: 'local'; readonly localKek: string | undefined }
-  | { readonly provider: 'aws-kms'; readonly kmsKeyId: string; readonly region: string; readonly endpoint: string | undefined };
+  | {
+      readonly provider: 'aws-kms';
+      readonly kmsKeyId: string;
+      readonly region: string;
+      readonly endpoint: string | undefined;
+    };
 
 /**
  * STORAGE=local (default): files under `<DATA_DIR>/objects`. STORAGE=s3: bucket S3_BUCKET in
@@ -249,7 +301,13 @@ export type KeysConfig =
  */
 export type StorageConfig =
   | { readonly kind: 'local' }
-  | { readonly kind: 's3'; readonly bucket: string; readonly region: string; readonly endpoint: string | undefined; readonly forcePathStyle: boolean };
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      readonly region: string;
+      readonly endpoint: string | undefined;
+      readonly forcePathStyle: boolean;
+    };
 
 /**
  * The SFU. SFU=auto (default) runs it inside `npm start` when a mediasoup worker binary is
@@ -345,7 +403,16 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
             stripeSecretKey: v.STRIPE_SECRET_KEY,
             webhookSecret: v.STRIPE_WEBHOOK_SECRET,
             apiUrl: v.STRIPE_API_URL,
-            plans: Object.freeze(v.BILLING_PLANS.map((p) => Object.freeze({ id: p.id, name: p.name ?? p.id, stripePriceId: p.price, recordingHoursPerMonth: p.recording_hours }))),
+            plans: Object.freeze(
+              v.BILLING_PLANS.map((p) =>
+                Object.freeze({
+                  id: p.id,
+                  name: p.name ?? p.id,
+                  stripePriceId: p.price,
+                  recordingHoursPerMonth: p.recording_hours,
+                }),
+              ),
+            ),
             freeSeats: v.BILLING_FREE_SEATS,
             freeRecordingHours: v.BILLING_FREE_RECORDING_HOURS,
           })
@@ -353,15 +420,31 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsOrgSeriesMax: v.METRICS_ORG_SERIES_MAX,
     keys: Object.freeze(
       v.KEY_PROVIDER === 'aws-kms'
-        ? { provider: 'aws-kms' as const, kmsKeyId: v.AWS_KMS_KEY_ID ?? '', region: v.AWS_REGION ?? '', endpoint: v.AWS_KMS_ENDPOINT }
+        ? {
+            provider: 'aws-kms' as const,
+            kmsKeyId: v.AWS_KMS_KEY_ID ?? '',
+            region: v.AWS_REGION ?? '',
+            endpoint: v.AWS_KMS_ENDPOINT,
+          }
         : { provider: 'local' as const, localKek: v.LOCAL_KEK },
     ),
     storage: Object.freeze(
       v.STORAGE === 's3'
-        ? { kind: 's3' as const, bucket: v.S3_BUCKET ?? '', region: v.S3_REGION ?? v.AWS_REGION ?? 'us-east-1', endpoint: v.S3_ENDPOINT, forcePathStyle: v.S3_FORCE_PATH_STYLE }
+        ? {
+            kind: 's3' as const,
+            bucket: v.S3_BUCKET ?? '',
+            region: v.S3_REGION ?? v.AWS_REGION ?? 'us-east-1',
+            endpoint: v.S3_ENDPOINT,
+            forcePathStyle: v.S3_FORCE_PATH_STYLE,
+          }
         : { kind: 'local' as const },
     ),
-    jobs: Object.freeze({ mode: v.JOBS, concurrency: v.JOBS_CONCURRENCY, pollIntervalMs: v.JOBS_POLL_INTERVAL_MS, metricsPort: v.JOBS_METRICS_PORT }),
+    jobs: Object.freeze({
+      mode: v.JOBS,
+      concurrency: v.JOBS_CONCURRENCY,
+      pollIntervalMs: v.JOBS_POLL_INTERVAL_MS,
+      metricsPort: v.JOBS_METRICS_PORT,
+    }),
     transcription: Object.freeze({
       modelDir: path.resolve(v.MODEL_DIR ?? path.join(v.DATA_DIR, 'models')),
       model: v.TRANSCRIBE_MODEL,

@@ -8,7 +8,12 @@ export class AppError extends Error {
   readonly code: string;
   readonly headers: Record<string, string>;
   readonly details: Record<string, unknown> | undefined;
-  constructor(status: number, code: string, message: string, opts: { headers?: Record<string, string>; details?: Record<string, unknown> } = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    opts: { headers?: Record<string, string>; details?: Record<string, unknown> } = {},
+  ) {
     super(message);
     this.name = 'AppError';
     this.status = status;
@@ -18,13 +23,17 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string, details?: Record<string, unknown>) => new AppError(400, code, message, details ? { details } : {});
+export const badRequest = (code: string, message: string, details?: Record<string, unknown>) =>
+  new AppError(400, code, message, details ? { details } : {});
 export const unauthorized = (code = 'unauthenticated', message = 'Sign in first.') => new AppError(401, code, message);
-export const forbidden = (code = 'forbidden', message = 'You are not allowed to do that.') => new AppError(403, code, message);
+export const forbidden = (code = 'forbidden', message = 'You are not allowed to do that.') =>
+  new AppError(403, code, message);
 export const notFound = (code = 'not_found', message = 'Not found.') => new AppError(404, code, message);
 export const conflict = (code: string, message: string) => new AppError(409, code, message);
 export const tooManyRequests = (retryAfterS: number) =>
-  new AppError(429, 'rate_limited', 'Too many requests; try again later.', { headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterS))) } });
+  new AppError(429, 'rate_limited', 'Too many requests; try again later.', {
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterS))) },
+  });
 
 interface PgErrorLike {
   code?: unknown;
@@ -33,7 +42,11 @@ interface PgErrorLike {
 }
 
 function isPgError(err: unknown): err is PgErrorLike & Error {
-  return err instanceof Error && typeof (err as PgErrorLike).code === 'string' && /^[0-9A-Z]{5}$/.test(String((err as PgErrorLike).code));
+  return (
+    err instanceof Error &&
+    typeof (err as PgErrorLike).code === 'string' &&
+    /^[0-9A-Z]{5}$/.test(String((err as PgErrorLike).code))
+  );
 }
 
 /**

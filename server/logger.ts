@@ -14,10 +14,63 @@ const LEVELS: Record<LogLevel | 'silent', number> = { debug: 10, info: 20, warn:
  * Field names whose values never reach a log line. Matching is by lower-cased key
  * substring, so `emailAddress`, `set-cookie` and `x-csrf-token` are all covered.
  */
-const REDACT = ['email', 'code', 'cookie', 'token', 'password', 'secret', 'authorization', 'body', 'text', 'audio', 'transcript', 'key', 'name', 'query', 'subject', 'html', 'path', 'header', 'agent', 'param', 'address', 'message', 'recipient', 'title', 'search'];
+const REDACT = [
+  'email',
+  'code',
+  'cookie',
+  'token',
+  'password',
+  'secret',
+  'authorization',
+  'body',
+  'text',
+  'audio',
+  'transcript',
+  'key',
+  'name',
+  'query',
+  'subject',
+  'html',
+  'path',
+  'header',
+  'agent',
+  'param',
+  'address',
+  'message',
+  'recipient',
+  'title',
+  'search',
+];
 /** Short field names that would match too much as substrings; compared whole. */
 const REDACT_EXACT = new Set(['ip', 'ips', 'to', 'from', 'cc', 'bcc', 'ua', 'q']);
-const ALLOW = new Set(['request_id', 'status', 'route', 'method', 'latency_ms', 'error_code', 'org', 'level', 'msg', 'time', 'event', 'job', 'err_name', 'stack', 'pid', 'port', 'dir', 'url', 'provider', 'worker', 'duration_ms', 'count', 'migrations', 'reason', 'signal', 'mode']);
+const ALLOW = new Set([
+  'request_id',
+  'status',
+  'route',
+  'method',
+  'latency_ms',
+  'error_code',
+  'org',
+  'level',
+  'msg',
+  'time',
+  'event',
+  'job',
+  'err_name',
+  'stack',
+  'pid',
+  'port',
+  'dir',
+  'url',
+  'provider',
+  'worker',
+  'duration_ms',
+  'count',
+  'migrations',
+  'reason',
+  'signal',
+  'mode',
+]);
 
 interface RequestContext {
   requestId: string;
@@ -75,7 +128,9 @@ function emit(level: LogLevel, msg: string, fields: Fields | undefined): void {
   }
   if (pretty) {
     const { time, level: l, msg: m, ...rest } = record;
-    logSink.write(`${String(time)} ${String(l).toUpperCase()} ${String(m)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}`);
+    logSink.write(
+      `${String(time)} ${String(l).toUpperCase()} ${String(m)} ${Object.keys(rest).length ? JSON.stringify(rest) : ''}`,
+    );
   } else {
     logSink.write(JSON.stringify(record));
   }
@@ -87,7 +142,9 @@ export function errorFields(err: unknown): Fields {
     // Frames only: the stack starts with the message, which may span lines.
     const stack = err.stack ?? '';
     const head = String(err);
-    const frames = (stack.startsWith(head) ? stack.slice(head.length) : stack).split('\n').filter((l) => /^\s+at /.test(l));
+    const frames = (stack.startsWith(head) ? stack.slice(head.length) : stack)
+      .split('\n')
+      .filter((l) => /^\s+at /.test(l));
     return { err_name: err.name, stack: frames.slice(0, 5).join('\n') };
   }
   return { err_name: typeof err };

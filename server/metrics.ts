@@ -67,7 +67,11 @@ export interface Metrics {
  * prom-client's `*_total` gauges (sums of the per-type gauges it also exports) break the
  * Prometheus naming rules that `promtool check metrics` enforces; the per-type ones stay.
  */
-const LINT_FAILING_DEFAULTS = ['recorder_nodejs_active_handles_total', 'recorder_nodejs_active_requests_total', 'recorder_nodejs_active_resources_total'];
+const LINT_FAILING_DEFAULTS = [
+  'recorder_nodejs_active_handles_total',
+  'recorder_nodejs_active_requests_total',
+  'recorder_nodejs_active_resources_total',
+];
 
 /** Creates the registry with default process metrics and the product's own. */
 export function createMetrics(secrets: Secrets, opts: MetricsOptions = {}): Metrics {
@@ -79,8 +83,16 @@ export function createMetrics(secrets: Secrets, opts: MetricsOptions = {}): Metr
   const orgLabel = (orgId: string) => secrets.hmac('metrics-org', orgId).toString('hex').slice(0, 16);
   const orgSeriesMax = opts.orgSeriesMax ?? 100;
   const orgsSeen = new Set<string>();
-  const orgSeriesGauge = new client.Gauge({ name: 'recorder_metrics_org_series', help: 'Distinct organisations with series of their own in this process (capped by METRICS_ORG_SERIES_MAX).', registers });
-  const orgFolded = new client.Counter({ name: 'recorder_metrics_org_series_folded_total', help: 'Observations labelled org="other" because METRICS_ORG_SERIES_MAX was reached.', registers });
+  const orgSeriesGauge = new client.Gauge({
+    name: 'recorder_metrics_org_series',
+    help: 'Distinct organisations with series of their own in this process (capped by METRICS_ORG_SERIES_MAX).',
+    registers,
+  });
+  const orgFolded = new client.Counter({
+    name: 'recorder_metrics_org_series_folded_total',
+    help: 'Observations labelled org="other" because METRICS_ORG_SERIES_MAX was reached.',
+    registers,
+  });
 
   let queueSource: JobQueueSource | undefined;
   let queueRead: { at: number; stats: Promise<readonly JobQueueStats[]> } | undefined;
@@ -109,9 +121,21 @@ export function createMetrics(secrets: Secrets, opts: MetricsOptions = {}): Metr
         for (const s of stats) this.set({ queue: s.queue }, pick(s));
       },
     });
-  queueGauge('recorder_jobs_queued', 'Jobs waiting to start, by queue (read from Postgres at scrape time).', (s) => s.queued);
-  queueGauge('recorder_jobs_running', 'Jobs being worked on, by queue (read from Postgres at scrape time).', (s) => s.running);
-  queueGauge('recorder_jobs_oldest_queued_age_seconds', 'Age of the oldest job waiting to start, by queue; 0 when none waits.', (s) => s.oldestQueuedAgeSeconds);
+  queueGauge(
+    'recorder_jobs_queued',
+    'Jobs waiting to start, by queue (read from Postgres at scrape time).',
+    (s) => s.queued,
+  );
+  queueGauge(
+    'recorder_jobs_running',
+    'Jobs being worked on, by queue (read from Postgres at scrape time).',
+    (s) => s.running,
+  );
+  queueGauge(
+    'recorder_jobs_oldest_queued_age_seconds',
+    'Age of the oldest job waiting to start, by queue; 0 when none waits.',
+    (s) => s.oldestQueuedAgeSeconds,
+  );
 
   return {
     registry,
@@ -128,15 +152,55 @@ export function createMetrics(secrets: Secrets, opts: MetricsOptions = {}): Metr
       labelNames: ['org', 'code_class'] as const,
       registers,
     }),
-    codesSent: new client.Counter({ name: 'recorder_auth_codes_sent_total', help: 'Sign-in codes issued and queued for email.', registers }),
-    codesFailed: new client.Counter({ name: 'recorder_auth_code_failures_total', help: 'Sign-in attempts refused (wrong, expired, used or dead code).', registers }),
-    mailFailures: new client.Counter({ name: 'recorder_mail_failures_total', help: 'Outgoing emails that the mail server refused or that could not be sent.', labelNames: ['kind'] as const, registers }),
-    sessionsLive: new client.Gauge({ name: 'recorder_sfu_sessions_live', help: 'Recording sessions with a live room on this SFU node.', registers }),
-    tracksCaptured: new client.Counter({ name: 'recorder_sfu_tracks_captured_total', help: 'Tracks consumed into the capture path, by kind.', labelNames: ['kind'] as const, registers }),
-    chunksSealed: new client.Counter({ name: 'recorder_sfu_chunks_sealed_total', help: 'Media chunks sealed and handed to storage.', registers }),
-    chunksLost: new client.Counter({ name: 'recorder_sfu_chunks_lost_total', help: 'Media chunks that will never reach storage, by reason.', labelNames: ['reason'] as const, registers }),
-    sfuWorkerDeaths: new client.Counter({ name: 'recorder_sfu_worker_deaths_total', help: 'mediasoup workers that died unexpectedly.', registers }),
-    jobsFailed: new client.Counter({ name: 'recorder_jobs_failed_total', help: 'Failed job attempts, by queue; final="true" when the job will not be retried.', labelNames: ['queue', 'final'] as const, registers }),
+    codesSent: new client.Counter({
+      name: 'recorder_auth_codes_sent_total',
+      help: 'Sign-in codes issued and queued for email.',
+      registers,
+    }),
+    codesFailed: new client.Counter({
+      name: 'recorder_auth_code_failures_total',
+      help: 'Sign-in attempts refused (wrong, expired, used or dead code).',
+      registers,
+    }),
+    mailFailures: new client.Counter({
+      name: 'recorder_mail_failures_total',
+      help: 'Outgoing emails that the mail server refused or that could not be sent.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    sessionsLive: new client.Gauge({
+      name: 'recorder_sfu_sessions_live',
+      help: 'Recording sessions with a live room on this SFU node.',
+      registers,
+    }),
+    tracksCaptured: new client.Counter({
+      name: 'recorder_sfu_tracks_captured_total',
+      help: 'Tracks consumed into the capture path, by kind.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    chunksSealed: new client.Counter({
+      name: 'recorder_sfu_chunks_sealed_total',
+      help: 'Media chunks sealed and handed to storage.',
+      registers,
+    }),
+    chunksLost: new client.Counter({
+      name: 'recorder_sfu_chunks_lost_total',
+      help: 'Media chunks that will never reach storage, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    sfuWorkerDeaths: new client.Counter({
+      name: 'recorder_sfu_worker_deaths_total',
+      help: 'mediasoup workers that died unexpectedly.',
+      registers,
+    }),
+    jobsFailed: new client.Counter({
+      name: 'recorder_jobs_failed_total',
+      help: 'Failed job attempts, by queue; final="true" when the job will not be retried.',
+      labelNames: ['queue', 'final'] as const,
+      registers,
+    }),
     jobDuration: new client.Histogram({
       name: 'recorder_job_duration_seconds',
       help: 'Run time of job attempts, by queue and outcome.',

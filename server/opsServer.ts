@@ -14,10 +14,15 @@ export function createOpsServer(metrics: Metrics): http.Server {
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-        () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"internal","message":"metrics unavailable"}}'),
+        () =>
+          res
+            .writeHead(500, { 'content-type': 'application/json' })
+            .end('{"error":{"code":"internal","message":"metrics unavailable"}}'),
       );
     } else {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"Not found."}}');
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"error":{"code":"not_found","message":"Not found."}}');
     }
   });
 }

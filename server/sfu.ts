@@ -41,11 +41,16 @@ export function findWorkerBin(config: Config): string | undefined {
  * Starts the SFU on `server` (signalling at /sfu), or returns undefined when SFU=off, or
  * SFU=auto and no worker binary exists. @throws when SFU=on and it cannot start.
  */
-export async function startSfu(config: Config, deps: { db: Database; metrics: Metrics; secrets: Secrets; storage: Storage }, server: http.Server): Promise<RunningSfu | undefined> {
+export async function startSfu(
+  config: Config,
+  deps: { db: Database; metrics: Metrics; secrets: Secrets; storage: Storage },
+  server: http.Server,
+): Promise<RunningSfu | undefined> {
   if (config.sfu.mode === 'off') return undefined;
   const workerBin = findWorkerBin(config);
   if (!workerBin) {
-    if (config.sfu.mode === 'on') throw new Error('SFU=on but no mediasoup worker binary was found (set MEDIASOUP_WORKER_BIN)');
+    if (config.sfu.mode === 'on')
+      throw new Error('SFU=on but no mediasoup worker binary was found (set MEDIASOUP_WORKER_BIN)');
     log.warn('SFU not started: no mediasoup worker binary (set MEDIASOUP_WORKER_BIN); live sessions are unavailable');
     return undefined;
   }
@@ -75,7 +80,12 @@ export async function startSfu(config: Config, deps: { db: Database; metrics: Me
     room.on('error', (err) => log.warn('room error', errorFields(err)));
   });
   media.on('roomClosed', () => m.sessionsLive.dec());
-  const signaling = new SignalingServer({ media, store, joinKey: deps.secrets.key('join-token'), onError: (err) => log.error('signalling request failed', errorFields(err)) });
+  const signaling = new SignalingServer({
+    media,
+    store,
+    joinKey: deps.secrets.key('join-token'),
+    onError: (err) => log.error('signalling request failed', errorFields(err)),
+  });
   signaling.attach(server);
   log.info('sfu started', { count: config.sfu.workers, port: config.sfu.rtcPortBase });
   return {

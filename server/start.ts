@@ -49,13 +49,18 @@ export async function start(config: Config, opts: { clock?: Clock } = {}): Promi
   log.info('database migrated');
   const db = openDatabase(ownerUrl, appUrl, config.databasePoolSize);
   const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
-  const mailer = createMailer(config.smtpUrl, config.mailFrom, config.dataDir, (kind) => metrics.mailFailures.inc({ kind }));
+  const mailer = createMailer(config.smtpUrl, config.mailFrom, config.dataDir, (kind) =>
+    metrics.mailFailures.inc({ kind }),
+  );
   log.info(config.smtpUrl ? 'mail goes to SMTP' : 'mail is written to the outbox folder', { dir: mailer.destination });
   // Key rotation (npm run keys:rotate) is picked up without a restart; orgs may bring their own KMS key.
   const storage = withKeyReload(config, openStorage(config, { kmsKeyIdFor: orgKmsKeyLookup(() => db.app) }));
   const deps: Deps = { config, db, secrets, mailer, metrics, clock: opts.clock ?? systemClock, storage };
   const billing = await startBilling(deps);
-  const app = createApp(deps, { routers: [billingRoutes(deps, billing), sessionRoutes(deps), transcriptRoutes(deps), lifecycleRoutes(deps)], rawBodyPaths: [STRIPE_WEBHOOK_PATH] });
+  const app = createApp(deps, {
+    routers: [billingRoutes(deps, billing), sessionRoutes(deps), transcriptRoutes(deps), lifecycleRoutes(deps)],
+    rawBodyPaths: [STRIPE_WEBHOOK_PATH],
+  });
   await ensureWebBundles();
   const handle = app.callback();
   const server = http.createServer((req, res) => {

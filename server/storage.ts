@@ -37,7 +37,11 @@ export function openStorage(config: Config, opts: StorageOptions = {}): Storage 
   const k = config.keys;
   const keyProvider = createKeyProvider(
     k.provider === 'local'
-      ? { kind: 'local', secretsDir: path.join(config.dataDir, 'secrets'), kek: k.localKek ? Buffer.from(k.localKek, 'base64') : undefined }
+      ? {
+          kind: 'local',
+          secretsDir: path.join(config.dataDir, 'secrets'),
+          kek: k.localKek ? Buffer.from(k.localKek, 'base64') : undefined,
+        }
       : { kind: 'aws-kms', keyId: k.kmsKeyId, region: k.region, endpoint: k.endpoint, keyIdFor: opts.kmsKeyIdFor },
   );
   const s = config.storage;

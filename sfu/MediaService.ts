@@ -58,9 +58,17 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   }
 
   async #startWorker(index: number): Promise<WorkerSlot> {
-    const worker = await mediasoup.createWorker({ logLevel: this.#o.logLevel ?? 'warn', ...(this.#o.workerBin ? { workerBin: this.#o.workerBin } : {}) });
+    const worker = await mediasoup.createWorker({
+      logLevel: this.#o.logLevel ?? 'warn',
+      ...(this.#o.workerBin ? { workerBin: this.#o.workerBin } : {}),
+    });
     const port = this.#o.rtcPortBase === 0 ? 0 : this.#o.rtcPortBase + index;
-    const listen = (protocol: 'udp' | 'tcp') => ({ protocol, ip: this.#o.listenIp, ...(this.#o.announcedAddress ? { announcedAddress: this.#o.announcedAddress } : {}), ...(port ? { port } : {}) });
+    const listen = (protocol: 'udp' | 'tcp') => ({
+      protocol,
+      ip: this.#o.listenIp,
+      ...(this.#o.announcedAddress ? { announcedAddress: this.#o.announcedAddress } : {}),
+      ...(port ? { port } : {}),
+    });
     const server = await worker.createWebRtcServer({ listenInfos: [listen('udp'), listen('tcp')] });
     const slot: WorkerSlot = { index, worker, server, rooms: 0 };
     worker.on('died', () => void this.#onWorkerDied(slot));
@@ -101,7 +109,14 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     if (this.#closed || this.#slots.length === 0) return Promise.reject(new Error('SFU is shutting down'));
     const slot = this.#slots.reduce((a, b) => (b.rooms < a.rooms ? b : a));
     slot.rooms++;
-    const p = Room.create({ sessionId, orgId, worker: slot.worker, webRtcServer: slot.server, store: this.#o.store, chunkMs: this.#o.chunkMs }).then(
+    const p = Room.create({
+      sessionId,
+      orgId,
+      worker: slot.worker,
+      webRtcServer: slot.server,
+      store: this.#o.store,
+      chunkMs: this.#o.chunkMs,
+    }).then(
       (room) => {
         room.once('closed', () => {
           slot.rooms--;

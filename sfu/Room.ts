@@ -83,13 +83,17 @@ export class Room extends EventEmitter<RoomEvents> {
     if (previous) this.removePeer(previous);
     this.#peers.set(peer.id, peer);
     this.#broadcast('peerJoined', { peer: peer.info() }, peer);
-    await this.#o.store.presence(this.orgId, this.sessionId, peer.id, true).catch((err: unknown) => this.emit('error', err));
+    await this.#o.store
+      .presence(this.orgId, this.sessionId, peer.id, true)
+      .catch((err: unknown) => this.emit('error', err));
     return {
       peerId: peer.id,
       role: peer.role,
       routerRtpCapabilities: this.#router.rtpCapabilities,
       peers: [...this.#peers.values()].filter((p) => p !== peer).map((p) => p.info()),
-      recording: this.#recording ? { take: this.#recording.seq, startedAt: this.#recording.startedAt.toISOString() } : null,
+      recording: this.#recording
+        ? { take: this.#recording.seq, startedAt: this.#recording.startedAt.toISOString() }
+        : null,
     };
   }
 
@@ -99,7 +103,9 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#peers.delete(peer.id);
     peer.close();
     this.#broadcast('peerLeft', { peerId: peer.id });
-    void this.#o.store.presence(this.orgId, this.sessionId, peer.id, false).catch((err: unknown) => this.emit('error', err));
+    void this.#o.store
+      .presence(this.orgId, this.sessionId, peer.id, false)
+      .catch((err: unknown) => this.emit('error', err));
   }
 
   /** Handles one signalling request from `peer`. @throws SignalError */
@@ -107,7 +113,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#closed || peer.closed) throw new SignalError('session_closed', 'This session is not live.');
     switch (method) {
       case 'setRtpCapabilities': {
-        if (!this.#router.rtpCapabilities || typeof data.rtpCapabilities !== 'object' || data.rtpCapabilities === null) throw new SignalError('invalid_request', 'rtpCapabilities required');
+        if (!this.#router.rtpCapabilities || typeof data.rtpCapabilities !== 'object' || data.rtpCapabilities === null)
+          throw new SignalError('invalid_request', 'rtpCapabilities required');
         peer.rtpCapabilities = data.rtpCapabilities;
         return {};
       }
@@ -115,11 +122,22 @@ export class Room extends EventEmitter<RoomEvents> {
         const direction = data.direction === 'send' ? 'send' : data.direction === 'recv' ? 'recv' : undefined;
         if (!direction) throw new SignalError('invalid_request', 'direction must be send or recv');
         if (peer.transports.size >= 4) throw new SignalError('too_many_transports', 'Too many transports.');
-        const t = await this.#router.createWebRtcTransport({ webRtcServer: this.#o.webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true, appData: { direction } });
+        const t = await this.#router.createWebRtcTransport({
+          webRtcServer: this.#o.webRtcServer,
+          enableUdp: true,
+          enableTcp: true,
+          preferUdp: true,
+          appData: { direction },
+        });
         peer.transports.set(t.id, t);
         t.observer.on('close', () => peer.transports.delete(t.id));
         if (direction === 'recv') setImmediate(() => void this.#consumeAllFor(peer));
-        return { id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters };
+        return {
+          id: t.id,
+          iceParameters: t.iceParameters,
+          iceCandidates: t.iceCandidates,
+          dtlsParameters: t.dtlsParameters,
+        };
       }
       case 'connectTransport': {
         await peer.transport(data.transportId).connect({ dtlsParameters: data.dtlsParameters as ms.DtlsParameters });
@@ -129,7 +147,9 @@ export class Room extends EventEmitter<RoomEvents> {
         const kind = data.kind === 'audio' || data.kind === 'video' ? data.kind : undefined;
         if (!kind) throw new SignalError('invalid_request', 'kind must be audio or video');
         if (peer.producers.size >= 4) throw new SignalError('too_many_producers', 'Too many producers.');
-        const producer = await peer.transport(data.transportId).produce({ kind, rtpParameters: data.rtpParameters as ms.RtpParameters, appData: { peerId: peer.id } });
+        const producer = await peer
+          .transport(data.transportId)
+          .produce({ kind, rtpParameters: data.rtpParameters as ms.RtpParameters, appData: { peerId: peer.id } });
         peer.producers.set(producer.id, producer);
         producer.observer.on('close', () => peer.producers.delete(producer.id));
         for (const other of this.#peers.values()) if (other !== peer) void this.#consume(other, peer, producer);
@@ -182,7 +202,13 @@ export class Room extends EventEmitter<RoomEvents> {
       };
       consumer.on('producerclose', closed);
       consumer.on('transportclose', () => peer.consumers.delete(consumer.id));
-      peer.emit('notify', 'newConsumer', { consumerId: consumer.id, producerId: producer.id, peerId: owner.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters });
+      peer.emit('notify', 'newConsumer', {
+        consumerId: consumer.id,
+        producerId: producer.id,
+        peerId: owner.id,
+        kind: consumer.kind,
+        rtpParameters: consumer.rtpParameters,
+      });
     } catch (err) {
       this.emit('error', err);
     }
@@ -198,7 +224,8 @@ export class Room extends EventEmitter<RoomEvents> {
       const transport = await this.#router.createDirectTransport();
       const rec: Recording = { takeId, seq, startedAt, key, transport, captures: new Map() };
       this.#recording = rec;
-      for (const p of this.#peers.values()) for (const producer of p.producers.values()) this.#startCapture(rec, p, producer);
+      for (const p of this.#peers.values())
+        for (const producer of p.producers.values()) this.#startCapture(rec, p, producer);
       this.#broadcast('recordingState', { recording: true, take: seq, startedAt: startedAt.toISOString() });
     });
     return this.#recordingChange;
@@ -212,7 +239,9 @@ export class Room extends EventEmitter<RoomEvents> {
       const startedAt = new Date();
       // Capture consumes with the router's capabilities, so stored packets carry the router's
       // payload type for this codec, not the browser's: record that one everywhere.
-      const routerCodec = this.#router.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase());
+      const routerCodec = this.#router.rtpCapabilities.codecs?.find(
+        (c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase(),
+      );
       const payloadType = routerCodec?.preferredPayloadType ?? codec.payloadType;
       const trackId = await this.#o.store.openTrack(this.orgId, this.sessionId, {
         takeId: rec.takeId,
@@ -251,7 +280,9 @@ export class Room extends EventEmitter<RoomEvents> {
       if (!rec) return;
       this.#recording = undefined;
       const captures = await Promise.all(rec.captures.values());
-      await Promise.all(captures.map((c) => (c ? c.close().catch((err: unknown) => this.emit('error', err)) : Promise.resolve())));
+      await Promise.all(
+        captures.map((c) => (c ? c.close().catch((err: unknown) => this.emit('error', err)) : Promise.resolve())),
+      );
       rec.transport.close();
       rec.key.fill(0);
       await this.#o.store.stopTake(this.orgId, this.sessionId, rec.takeId, by?.id ?? null, new Date());

@@ -25,12 +25,20 @@ if (!config.databaseUrl) {
 
 try {
   const secrets = Secrets.load(config.serverSecret, config.dataDir);
-  const db = openDatabase(config.databaseUrl, config.databaseAppUrl ?? derivedAppUrl(config.databaseUrl, secrets), config.databasePoolSize);
+  const db = openDatabase(
+    config.databaseUrl,
+    config.databaseAppUrl ?? derivedAppUrl(config.databaseUrl, secrets),
+    config.databasePoolSize,
+  );
   const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
   // A rotated local KEK (npm run keys:rotate) is picked up without a restart.
   const storage = withKeyReload(config, openStorage(config));
   const server = createOpsServer(metrics);
-  const sfu = await startSfu({ ...config, sfu: { ...config.sfu, mode: 'on' } }, { db, metrics, secrets, storage }, server);
+  const sfu = await startSfu(
+    { ...config, sfu: { ...config.sfu, mode: 'on' } },
+    { db, metrics, secrets, storage },
+    server,
+  );
   await listen(server, config.sfu.port, config.host);
   log.info('sfu listening', { port: config.sfu.port });
   exitOnSignals(async () => {

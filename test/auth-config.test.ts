@@ -53,7 +53,10 @@ test('with no SMTP_URL, the sign-in code is written to <DATA_DIR>/outbox and wor
   const { c } = await signInByOutbox(email);
   assert.equal((await getMe(c)).body.user.email, email);
   assert.equal(ts.inbox.messages.length, 0, 'nothing went to an SMTP server');
-  assert.ok(ts.logs.some((l) => l.includes('outbox')), 'the start-up log says where mail goes');
+  assert.ok(
+    ts.logs.some((l) => l.includes('outbox')),
+    'the start-up log says where mail goes',
+  );
 });
 
 test('with an https PUBLIC_URL both cookies are Secure, and HSTS is sent', async () => {
@@ -76,7 +79,10 @@ test('invitation links point at PUBLIC_URL, with the token in the fragment', asy
   const org = await c.post('/api/orgs', { name: 'Outbox Org' });
   assert.equal(org.status, 201);
   const guest = freshEmail('guest');
-  assert.equal((await c.post(`/api/orgs/${String(org.body.id)}/invitations`, { email: guest, role: 'member' })).status, 201);
+  assert.equal(
+    (await c.post(`/api/orgs/${String(org.body.id)}/invitations`, { email: guest, role: 'member' })).status,
+    201,
+  );
   const { link, token } = inviteLinkIn(await outboxMail(guest, seen));
   assert.ok(link.startsWith(`${PUBLIC_URL}/invite#`), link);
   const { c: g } = await signInByOutbox(guest);

@@ -29,7 +29,10 @@ const mailsTo = (email: string) => ts.inbox.messages.filter((m) => recipients(m)
 function assertThrottled(res: Res, what: string): void {
   assertError(res, 429, 'rate_limited', what);
   const retry = Number(res.headers.get('retry-after'));
-  assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= WINDOW_S, `${what}: Retry-After ${res.headers.get('retry-after')}`);
+  assert.ok(
+    Number.isInteger(retry) && retry >= 1 && retry <= WINDOW_S,
+    `${what}: Retry-After ${res.headers.get('retry-after')}`,
+  );
 }
 
 /** Waits until the mailer had time to deliver anything it queued. */
@@ -69,12 +72,21 @@ test('per client: verification tries are throttled too, even with the right code
   const code = codeIn(await ts.inbox.waitFor(email));
   const guesser = ts.client();
   for (let i = 0; i < 3; i++) {
-    assertError(await guesser.post('/api/auth/verify', { email, code: otherCode(code) }, from('10.0.2.9')), 401, 'invalid_code', `guess ${i + 1}`);
+    assertError(
+      await guesser.post('/api/auth/verify', { email, code: otherCode(code) }, from('10.0.2.9')),
+      401,
+      'invalid_code',
+      `guess ${i + 1}`,
+    );
   }
   assertThrottled(await guesser.post('/api/auth/verify', { email, code }, from('10.0.2.9')), 'fourth try');
   assert.equal(guesser.cookies.has('sid'), false);
   const owner = ts.client();
-  assert.equal((await owner.post('/api/auth/verify', { email, code }, from('10.0.2.1'))).status, 200, 'the owner, from their own client, still signs in');
+  assert.equal(
+    (await owner.post('/api/auth/verify', { email, code }, from('10.0.2.1'))).status,
+    200,
+    'the owner, from their own client, still signs in',
+  );
 });
 
 test('known and unknown addresses are throttled alike', async () => {

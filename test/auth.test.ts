@@ -60,7 +60,13 @@ test('a wrong code is 401 invalid_code and the right one still works afterwards'
 test('after 5 wrong tries the code is dead, even for the right code', async () => {
   const email = freshEmail('brute');
   const { c, code } = await requestCode(email);
-  for (let i = 0; i < 5; i++) assertError(await c.post('/api/auth/verify', { email, code: otherCode(code) }), 401, 'invalid_code', `try ${i + 1}`);
+  for (let i = 0; i < 5; i++)
+    assertError(
+      await c.post('/api/auth/verify', { email, code: otherCode(code) }),
+      401,
+      'invalid_code',
+      `try ${i + 1}`,
+    );
   assertError(await c.post('/api/auth/verify', { email, code }), 401, 'invalid_code', 'right code after 5 wrong tries');
   assert.equal((await c.get('/api/me')).status, 401);
 });
@@ -72,7 +78,11 @@ test('a code expires after 10 minutes (clock)', async () => {
   assertError(await first.c.post('/api/auth/verify', { email, code: first.code }), 401, 'invalid_code', 'expired code');
   const second = await requestCode(email);
   ts.clock.advance(590);
-  assert.equal((await second.c.post('/api/auth/verify', { email, code: second.code })).status, 200, 'a code is still good just before 10 minutes');
+  assert.equal(
+    (await second.c.post('/api/auth/verify', { email, code: second.code })).status,
+    200,
+    'a code is still good just before 10 minutes',
+  );
 });
 
 test('a code works once', async () => {
@@ -99,8 +109,15 @@ test('known and unknown addresses get the same answer and the same work (a code 
   assert.equal(a.res.status, b.res.status);
   assert.deepEqual(a.res.body, b.res.body);
   assert.equal(a.mail.subject?.replace(/\d{6}/, ''), b.mail.subject?.replace(/\d{6}/, ''));
-  const rows = await owner.query<{ email: string; n: number }>(`select email, count(*)::int as n from login_codes where email = any($1::text[]) and used_at is null and dead_at is null group by email`, [[known, unknown]]);
-  assert.deepEqual(rows.rows.map((r) => r.n), [1, 1], 'each address holds exactly one live code');
+  const rows = await owner.query<{ email: string; n: number }>(
+    `select email, count(*)::int as n from login_codes where email = any($1::text[]) and used_at is null and dead_at is null group by email`,
+    [[known, unknown]],
+  );
+  assert.deepEqual(
+    rows.rows.map((r) => r.n),
+    [1, 1],
+    'each address holds exactly one live code',
+  );
   // A wrong code is refused identically for both.
   const wa = await a.c.post('/api/auth/verify', { email: known, code: otherCode(a.code) });
   const wb = await b.c.post('/api/auth/verify', { email: unknown, code: otherCode(b.code) });
@@ -124,9 +141,14 @@ test('the session cookie is HttpOnly, SameSite=Lax, not Secure on http; the CSRF
   assert.match(csrf, /;\s*samesite=lax/i);
   const token = sid.slice(4, sid.indexOf(';'));
   assert.match(token, /^[A-Za-z0-9_-]{40,}$/, 'an opaque random token');
-  const stored = await owner.query(`select 1 from auth_sessions where token_hash = $1::bytea`, [createHash('sha256').update(token).digest()]);
+  const stored = await owner.query(`select 1 from auth_sessions where token_hash = $1::bytea`, [
+    createHash('sha256').update(token).digest(),
+  ]);
   assert.equal(stored.rowCount, 1, 'the session is stored by the hash of its token');
-  const clear = await owner.query(`select 1 from auth_sessions where encode(token_hash, 'escape') like '%' || $1::text || '%'`, [token]);
+  const clear = await owner.query(
+    `select 1 from auth_sessions where encode(token_hash, 'escape') like '%' || $1::text || '%'`,
+    [token],
+  );
   assert.equal(clear.rowCount, 0, 'the token itself is not stored');
 });
 
@@ -134,10 +156,24 @@ test('CSRF: a cookie-authenticated write without or with a wrong x-csrf-token is
   const c = await ts.signIn(freshEmail('csrf'));
   c.csrf = false;
   assertError(await c.post('/api/orgs', { name: 'No header' }), 403, 'csrf_failed', 'no header');
-  assertError(await c.post('/api/orgs', { name: 'Wrong header' }, { 'x-csrf-token': 'x'.repeat(32) }), 403, 'csrf_failed', 'wrong header');
-  assertError(await c.post('/api/auth/logout', undefined, { 'x-csrf-token': '' }), 403, 'csrf_failed', 'logout without header');
+  assertError(
+    await c.post('/api/orgs', { name: 'Wrong header' }, { 'x-csrf-token': 'x'.repeat(32) }),
+    403,
+    'csrf_failed',
+    'wrong header',
+  );
+  assertError(
+    await c.post('/api/auth/logout', undefined, { 'x-csrf-token': '' }),
+    403,
+    'csrf_failed',
+    'logout without header',
+  );
   c.csrf = true;
-  assert.equal((await c.get<Lists>('/api/orgs')).body.organizations.length, 0, 'nothing was created by the refused requests');
+  assert.equal(
+    (await c.get<Lists>('/api/orgs')).body.organizations.length,
+    0,
+    'nothing was created by the refused requests',
+  );
   assert.equal((await c.post('/api/orgs', { name: 'With header' })).status, 201);
   assert.equal((await c.get('/api/me')).status, 200, 'still signed in after the refused logout');
 });
@@ -154,7 +190,12 @@ test('sessions: list them, revoke another one (that client is then 401); someone
   const other = sessions.find((s) => !s.current);
   assert.ok(other);
   const stranger = await ts.signIn(freshEmail('stranger'));
-  assertError(await stranger.delete(`/api/auth/sessions/${other.id}`), 404, 'session_not_found', 'revoke a stranger session');
+  assertError(
+    await stranger.delete(`/api/auth/sessions/${other.id}`),
+    404,
+    'session_not_found',
+    'revoke a stranger session',
+  );
   assert.equal((await phone.get('/api/me')).status, 200, 'the phone is untouched by the stranger');
   assert.equal((await laptop.delete(`/api/auth/sessions/${other.id}`)).status, 204);
   assertError(await phone.get('/api/me'), 401, 'unauthenticated', 'revoked phone');
@@ -208,12 +249,19 @@ test('the code never reaches the logs and is not stored in clear', async () => {
     assert.ok(!line.includes(code), `code in log line: ${line}`);
     assert.ok(!line.includes(email), `email in log line: ${line}`);
   }
-  const { rows } = await owner.query(`select id::text, email, encode(code_hash, 'hex') as hex, code_hash from login_codes where email = $1::text`, [email]);
+  const { rows } = await owner.query(
+    `select id::text, email, encode(code_hash, 'hex') as hex, code_hash from login_codes where email = $1::text`,
+    [email],
+  );
   assert.equal(rows.length, 1);
   const row = rows[0];
   assert.ok(!JSON.stringify({ ...row, code_hash: undefined }).includes(code), 'no column holds the code');
   assert.equal(row.code_hash.length, 32, 'a 256-bit hash');
   for (const guess of [code, `${email}:${code}`, `${row.id}:${email}:${code}`]) {
-    assert.notEqual(row.hex, createHash('sha256').update(guess).digest('hex'), 'an unkeyed hash could be brute-forced from a million candidates');
+    assert.notEqual(
+      row.hex,
+      createHash('sha256').update(guess).digest('hex'),
+      'an unkeyed hash could be brute-forced from a million candidates',
+    );
   }
 });

@@ -13,7 +13,10 @@ import { newOrg, startBilled, subscriptionEvent } from './helpers/billing-flow.t
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium) console.log(`SKIPPED test/billing-web.test.ts: ${CHROMIUM} is missing (apt-get install -y chromium) — the billing section was NOT tested in a browser`);
+if (!hasChromium)
+  console.log(
+    `SKIPPED test/billing-web.test.ts: ${CHROMIUM} is missing (apt-get install -y chromium) — the billing section was NOT tested in a browser`,
+  );
 
 let ts: TestServer;
 let stripe: StripeFake;
@@ -22,7 +25,17 @@ let browser: Browser;
 before(async () => {
   if (!hasChromium) return;
   ({ ts, stripe } = await startBilled());
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
 });
 after(async () => {
   await browser?.close();
@@ -30,44 +43,55 @@ after(async () => {
   await stripe?.close();
 });
 
-test('an owner picks a plan, is sent to Checkout, then sees plan, seats and renewal and can open the portal', { skip: !hasChromium }, async () => {
-  const { owner, orgId } = await newOrg(ts, 'web-billing');
-  const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-  const problems: string[] = [];
-  try {
-    await ctx.addCookies([...owner.c.cookies].map(([name, value]) => ({ name, value, url: ts.url })));
-    // Stripe's hosted pages cannot be reached here; the browser is shown a stand-in.
-    await ctx.route(/^https:\/\/(checkout|billing)\.stripe\.com\//, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Stripe</h1>' }));
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
+test(
+  'an owner picks a plan, is sent to Checkout, then sees plan, seats and renewal and can open the portal',
+  { skip: !hasChromium },
+  async () => {
+    const { owner, orgId } = await newOrg(ts, 'web-billing');
+    const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const problems: string[] = [];
+    try {
+      await ctx.addCookies([...owner.c.cookies].map(([name, value]) => ({ name, value, url: ts.url })));
+      // Stripe's hosted pages cannot be reached here; the browser is shown a stand-in.
+      await ctx.route(/^https:\/\/(checkout|billing)\.stripe\.com\//, (route) =>
+        route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Stripe</h1>' }),
+      );
+      const page = await ctx.newPage();
+      page.setDefaultTimeout(10_000);
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      });
 
-    await page.goto(`${ts.url}/orgs/${orgId}`);
-    const summary = page.locator('#billing-summary');
-    await summary.waitFor();
-    assert.match(await summary.innerText(), /No paid plan\. Seats: 1 used of 1\./);
-    assert.equal(await page.locator('#billing-portal').count(), 0, 'no portal before there is a billing account');
-    await page.selectOption('#billing-plan', 'team');
-    await page.fill('#billing-seats', '4');
-    await page.click('#billing-checkout button[type=submit]');
-    await page.waitForURL(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_/);
-    const req = stripe.requests.filter((r) => r.path === '/v1/checkout/sessions').at(-1);
-    assert.deepEqual(req?.body.line_items, [{ price: 'price_team', quantity: '4' }]);
+      await page.goto(`${ts.url}/orgs/${orgId}`);
+      const summary = page.locator('#billing-summary');
+      await summary.waitFor();
+      assert.match(await summary.innerText(), /No paid plan\. Seats: 1 used of 1\./);
+      assert.equal(await page.locator('#billing-portal').count(), 0, 'no portal before there is a billing account');
+      await page.selectOption('#billing-plan', 'team');
+      await page.fill('#billing-seats', '4');
+      await page.click('#billing-checkout button[type=submit]');
+      await page.waitForURL(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_/);
+      const req = stripe.requests.filter((r) => r.path === '/v1/checkout/sessions').at(-1);
+      assert.deepEqual(req?.body.line_items, [{ price: 'price_team', quantity: '4' }]);
 
-    await subscriptionEvent(ts, 'created', { id: 'sub_web', customer: String(req?.body.customer), seats: 4, created: Math.floor(Date.now() / 1000) });
-    await page.goto(`${ts.url}/orgs/${orgId}#billing`);
-    await summary.waitFor();
-    assert.match(await summary.innerText(), /Plan: Team \(active\)\. Seats: 1 used of 4\. Renews /);
-    assert.equal(await page.locator('#billing-checkout').count(), 0, 'no second checkout once subscribed');
-    fs.mkdirSync(path.join('test-output', 'screens'), { recursive: true });
-    await page.locator('#billing').screenshot({ path: path.join('test-output', 'screens', 'billing-section.png') });
-    await page.click('#billing-portal');
-    await page.waitForURL(/^https:\/\/billing\.stripe\.com\/p\/session\//);
-    assert.deepEqual(problems, []);
-  } finally {
-    await ctx.close();
-  }
-});
+      await subscriptionEvent(ts, 'created', {
+        id: 'sub_web',
+        customer: String(req?.body.customer),
+        seats: 4,
+        created: Math.floor(Date.now() / 1000),
+      });
+      await page.goto(`${ts.url}/orgs/${orgId}#billing`);
+      await summary.waitFor();
+      assert.match(await summary.innerText(), /Plan: Team \(active\)\. Seats: 1 used of 4\. Renews /);
+      assert.equal(await page.locator('#billing-checkout').count(), 0, 'no second checkout once subscribed');
+      fs.mkdirSync(path.join('test-output', 'screens'), { recursive: true });
+      await page.locator('#billing').screenshot({ path: path.join('test-output', 'screens', 'billing-section.png') });
+      await page.click('#billing-portal');
+      await page.waitForURL(/^https:\/\/billing\.stripe\.com\/p\/session\//);
+      assert.deepEqual(problems, []);
+    } finally {
+      await ctx.close();
+    }
+  },
+);

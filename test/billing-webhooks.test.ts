@@ -7,7 +7,18 @@ import Stripe from 'stripe';
 import type { TestServer } from './helpers/server.ts';
 import { recipients } from './helpers/smtp.ts';
 import { stripeEvent, subscriptionObject, signed, type StripeFake } from './helpers/stripe-fake.ts';
-import { WEBHOOK_SECRET, assertError, billingOf, checkout, deliver, join, newOrg, startBilled, subscriptionEvent, type Person } from './helpers/billing-flow.ts';
+import {
+  WEBHOOK_SECRET,
+  assertError,
+  billingOf,
+  checkout,
+  deliver,
+  join,
+  newOrg,
+  startBilled,
+  subscriptionEvent,
+  type Person,
+} from './helpers/billing-flow.ts';
 
 let ts: TestServer;
 let stripe: StripeFake;
@@ -28,28 +39,63 @@ async function subscribedOrg(tag: string): Promise<{ owner: Person; orgId: strin
 }
 
 /** The org's billing audit entries, oldest first (sorted by numeric id here: the list endpoint's own order is not relied on). */
-async function auditActions(owner: Person, orgId: string): Promise<{ action: string; details: Record<string, unknown> }[]> {
-  const res = await owner.c.get<{ entries: { id: string; action: string; details: Record<string, unknown> }[] }>(`/api/orgs/${orgId}/audit`);
-  return res.body.entries.filter((e) => e.action.startsWith('billing.') && e.action !== 'billing.checkout_started').sort((a, b) => Number(a.id) - Number(b.id));
+async function auditActions(
+  owner: Person,
+  orgId: string,
+): Promise<{ action: string; details: Record<string, unknown> }[]> {
+  const res = await owner.c.get<{ entries: { id: string; action: string; details: Record<string, unknown> }[] }>(
+    `/api/orgs/${orgId}/audit`,
+  );
+  return res.body.entries
+    .filter((e) => e.action.startsWith('billing.') && e.action !== 'billing.checkout_started')
+    .sort((a, b) => Number(a.id) - Number(b.id));
 }
 
 test('tampered, unsigned, wrongly signed, stale and malformed deliveries are refused and change nothing', async () => {
   const { owner, orgId, customerId } = await subscribedOrg('tamper');
-  const obj = subscriptionObject({ id: 'sub_tamper', customer: customerId, price: 'price_team', seats: 3, status: 'active', periodStart: now(), periodEnd: now() + 86400 });
+  const obj = subscriptionObject({
+    id: 'sub_tamper',
+    customer: customerId,
+    price: 'price_team',
+    seats: 3,
+    status: 'active',
+    periodStart: now(),
+    periodEnd: now() + 86400,
+  });
   const event = stripeEvent('customer.subscription.created', obj);
   const good = signed(event, WEBHOOK_SECRET);
   const tampered = good.payload.replace('"quantity": 3', '"quantity": 300');
   assert.notEqual(tampered, good.payload);
   assertError(await deliver(ts, event, { body: tampered }), 400, 'invalid_signature', 'body changed after signing');
   assertError(await deliver(ts, event, { header: null }), 400, 'invalid_signature', 'no signature header');
-  assertError(await deliver(ts, event, { secret: 'whsec_someoneelse0123456789' }), 400, 'invalid_signature', 'signed with another secret');
-  assertError(await deliver(ts, event, { timestamp: now() - 3600 }), 400, 'invalid_signature', 'an hour-old signature (replay of a captured delivery)');
+  assertError(
+    await deliver(ts, event, { secret: 'whsec_someoneelse0123456789' }),
+    400,
+    'invalid_signature',
+    'signed with another secret',
+  );
+  assertError(
+    await deliver(ts, event, { timestamp: now() - 3600 }),
+    400,
+    'invalid_signature',
+    'an hour-old signature (replay of a captured delivery)',
+  );
   assertError(await deliver(ts, event, { header: 'garbage' }), 400, 'invalid_signature', 'unparseable header');
   const notJson = 'this is not json';
   const header = signed(event, WEBHOOK_SECRET).header.replace(/v1=[0-9a-f]+/, '');
-  assertError(await deliver(ts, event, { body: notJson, header }), 400, 'invalid_signature', 'header without a v1 signature');
+  assertError(
+    await deliver(ts, event, { body: notJson, header }),
+    400,
+    'invalid_signature',
+    'header without a v1 signature',
+  );
   const signedGarbage = Stripe.webhooks.generateTestHeaderString({ payload: notJson, secret: WEBHOOK_SECRET });
-  assertError(await deliver(ts, event, { body: notJson, header: signedGarbage }), 400, 'invalid_payload', 'signed but not JSON');
+  assertError(
+    await deliver(ts, event, { body: notJson, header: signedGarbage }),
+    400,
+    'invalid_payload',
+    'signed but not JSON',
+  );
   const bad = stripeEvent('customer.subscription.created', { ...obj, items: { data: [] } });
   assertError(await deliver(ts, bad), 400, 'invalid_event', 'a handled type with an unreadable object');
 
@@ -66,19 +112,40 @@ test('replayed and reordered subscription events leave exactly the newest state'
   const { owner, orgId, customerId } = await subscribedOrg('order');
   const t = now() - 100;
   const sub = { id: 'sub_order', customer: customerId };
-  const session = { id: 'cs_test_order', object: 'checkout.session', mode: 'subscription', client_reference_id: orgId, customer: customerId, subscription: sub.id, metadata: { organization_id: orgId } };
+  const session = {
+    id: 'cs_test_order',
+    object: 'checkout.session',
+    mode: 'subscription',
+    client_reference_id: orgId,
+    customer: customerId,
+    subscription: sub.id,
+    metadata: { organization_id: orgId },
+  };
   const completed = stripeEvent('checkout.session.completed', session, { created: t });
   assert.equal((await deliver(ts, completed)).status, 200);
 
   const updatedAtSameSecond = { ...sub, seats: 4, created: t, eventId: 'evt_updated_same_second' };
   assert.equal((await subscriptionEvent(ts, 'updated', updatedAtSameSecond)).body.outcome, 'processed');
   // subscription.created of the same second arrives after the update: it is older.
-  assert.equal((await subscriptionEvent(ts, 'created', { ...sub, seats: 3, created: t, eventId: 'evt_created' })).body.outcome, 'stale');
+  assert.equal(
+    (await subscriptionEvent(ts, 'created', { ...sub, seats: 3, created: t, eventId: 'evt_created' })).body.outcome,
+    'stale',
+  );
   assert.equal((await billingOf(owner, orgId)).seats.paid, 4);
 
-  assert.equal((await subscriptionEvent(ts, 'updated', { ...sub, seats: 6, created: t + 20, eventId: 'evt_six' })).body.outcome, 'processed');
-  assert.equal((await subscriptionEvent(ts, 'updated', { ...sub, seats: 5, created: t + 10, eventId: 'evt_five_late' })).body.outcome, 'stale');
-  assert.equal((await subscriptionEvent(ts, 'updated', { ...sub, seats: 6, created: t + 20, eventId: 'evt_six' })).body.outcome, 'duplicate');
+  assert.equal(
+    (await subscriptionEvent(ts, 'updated', { ...sub, seats: 6, created: t + 20, eventId: 'evt_six' })).body.outcome,
+    'processed',
+  );
+  assert.equal(
+    (await subscriptionEvent(ts, 'updated', { ...sub, seats: 5, created: t + 10, eventId: 'evt_five_late' })).body
+      .outcome,
+    'stale',
+  );
+  assert.equal(
+    (await subscriptionEvent(ts, 'updated', { ...sub, seats: 6, created: t + 20, eventId: 'evt_six' })).body.outcome,
+    'duplicate',
+  );
   const replayOlder = await subscriptionEvent(ts, 'updated', updatedAtSameSecond);
   assert.equal(replayOlder.body.outcome, 'duplicate');
   let state = await billingOf(owner, orgId);
@@ -95,8 +162,16 @@ test('replayed and reordered subscription events leave exactly the newest state'
   assert.ok(state.ends_at);
 
   await subscriptionEvent(ts, 'deleted', { ...sub, seats: 6, created: t + 50 });
-  assert.equal((await subscriptionEvent(ts, 'updated', { ...sub, seats: 9, created: t + 40 })).body.outcome, 'stale', 'older than the deletion');
-  assert.equal((await subscriptionEvent(ts, 'updated', { ...sub, seats: 9, created: t + 60 })).body.outcome, 'stale', 'a canceled subscription never comes back');
+  assert.equal(
+    (await subscriptionEvent(ts, 'updated', { ...sub, seats: 9, created: t + 40 })).body.outcome,
+    'stale',
+    'older than the deletion',
+  );
+  assert.equal(
+    (await subscriptionEvent(ts, 'updated', { ...sub, seats: 9, created: t + 60 })).body.outcome,
+    'stale',
+    'a canceled subscription never comes back',
+  );
   state = await billingOf(owner, orgId);
   assert.equal(state.status, 'canceled');
   assert.equal(state.plan, null);
@@ -104,7 +179,11 @@ test('replayed and reordered subscription events leave exactly the newest state'
 
   const audit = await auditActions(owner, orgId);
   assert.deepEqual(
-    audit.map((e) => [e.action, (e.details.to as { seats?: number; status?: string } | undefined)?.seats, (e.details.to as { status?: string } | undefined)?.status]),
+    audit.map((e) => [
+      e.action,
+      (e.details.to as { seats?: number; status?: string } | undefined)?.seats,
+      (e.details.to as { status?: string } | undefined)?.status,
+    ]),
     [
       ['billing.checkout_completed', undefined, undefined],
       ['billing.subscription_changed', 4, 'active'],
@@ -122,16 +201,30 @@ test('a new subscription after a cancellation takes over; unknown event types ar
   const t = now() - 50;
   await subscriptionEvent(ts, 'created', { id: 'sub_first', customer: customerId, seats: 2, created: t });
   await subscriptionEvent(ts, 'deleted', { id: 'sub_first', customer: customerId, seats: 2, created: t + 5 });
-  await subscriptionEvent(ts, 'created', { id: 'sub_second', customer: customerId, seats: 5, price: 'price_studio', created: t + 10 });
+  await subscriptionEvent(ts, 'created', {
+    id: 'sub_second',
+    customer: customerId,
+    seats: 5,
+    price: 'price_studio',
+    created: t + 10,
+  });
   const state = await billingOf(owner, orgId);
   assert.equal(state.plan?.id, 'studio');
   assert.equal(state.seats.paid, 5);
   assert.equal(state.usage.recording_hours.limit, null, 'studio has no recording limit');
 
-  const unknown = await deliver(ts, stripeEvent('customer.tax_id.created', { id: 'txi_1', object: 'tax_id', customer: customerId }));
+  const unknown = await deliver(
+    ts,
+    stripeEvent('customer.tax_id.created', { id: 'txi_1', object: 'tax_id', customer: customerId }),
+  );
   assert.equal(unknown.status, 200, unknown.text);
   assert.equal((unknown.body as { outcome: string }).outcome, 'ignored');
-  const stranger = await subscriptionEvent(ts, 'created', { id: 'sub_stranger', customer: 'cus_not_ours', seats: 50, created: now() });
+  const stranger = await subscriptionEvent(ts, 'created', {
+    id: 'sub_stranger',
+    customer: 'cus_not_ours',
+    seats: 50,
+    created: now(),
+  });
   assert.equal(stranger.body.outcome, 'ignored', 'a customer of no org changes nothing');
   assert.equal((await billingOf(owner, orgId)).seats.paid, 5);
 });
@@ -144,7 +237,17 @@ test('invoice.paid and invoice.payment_failed email every owner once, and nobody
   assert.equal(coOwner.res.status, 200);
   assert.equal(member.res.status, 200);
 
-  const invoice = { id: 'in_paid', object: 'invoice', customer: customerId, amount_paid: 3000, amount_due: 3000, currency: 'usd', number: 'RCD-0001', hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1/test_paid', status: 'paid' };
+  const invoice = {
+    id: 'in_paid',
+    object: 'invoice',
+    customer: customerId,
+    amount_paid: 3000,
+    amount_due: 3000,
+    currency: 'usd',
+    number: 'RCD-0001',
+    hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1/test_paid',
+    status: 'paid',
+  };
   const paid = stripeEvent('invoice.paid', invoice);
   const since = ts.inbox.messages.length;
   assert.equal((await deliver(ts, paid)).status, 200);
@@ -157,7 +260,14 @@ test('invoice.paid and invoice.payment_failed email every owner once, and nobody
   }
   assert.equal(((await deliver(ts, paid)).body as { outcome: string }).outcome, 'duplicate');
 
-  const failed = stripeEvent('invoice.payment_failed', { ...invoice, id: 'in_failed', amount_paid: 0, amount_due: 4500, number: 'RCD-0002', status: 'open' });
+  const failed = stripeEvent('invoice.payment_failed', {
+    ...invoice,
+    id: 'in_failed',
+    amount_paid: 0,
+    amount_due: 4500,
+    number: 'RCD-0002',
+    status: 'open',
+  });
   assert.equal((await deliver(ts, failed)).status, 200);
   for (const o of [owner, coOwner.person]) {
     const mail = await ts.inbox.waitFor(o.email, { since, subject: /Payment failed/ });
@@ -167,11 +277,17 @@ test('invoice.paid and invoice.payment_failed email every owner once, and nobody
   await new Promise((r) => setTimeout(r, 300));
   const billingMail = ts.inbox.messages.slice(since).filter((m) => /Receipt|Payment failed/.test(m.subject ?? ''));
   assert.equal(billingMail.length, 4, 'one receipt and one notice per owner; the replay sent nothing');
-  assert.ok(billingMail.every((m) => !recipients(m).includes(member.person.email)), 'plain members get no billing mail');
+  assert.ok(
+    billingMail.every((m) => !recipients(m).includes(member.person.email)),
+    'plain members get no billing mail',
+  );
 
   const audit = await auditActions(owner, orgId);
-  assert.deepEqual(audit.filter((e) => e.action !== 'billing.subscription_changed').map((e) => [e.action, e.details.amount]), [
-    ['billing.invoice_paid', 3000],
-    ['billing.payment_failed', 4500],
-  ]);
+  assert.deepEqual(
+    audit.filter((e) => e.action !== 'billing.subscription_changed').map((e) => [e.action, e.details.amount]),
+    [
+      ['billing.invoice_paid', 3000],
+      ['billing.payment_failed', 4500],
+    ],
+  );
 });

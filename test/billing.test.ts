@@ -9,7 +9,16 @@ import type { TestServer } from './helpers/server.ts';
 import type { StripeFake } from './helpers/stripe-fake.ts';
 import { recordUsage, RECORDING_SECONDS } from '../server/billing/usage.ts';
 import { parseConfig, ConfigError } from '../server/config.ts';
-import { STRIPE_KEY, assertError, billingOf, checkout, join, newOrg, startBilled, subscriptionEvent } from './helpers/billing-flow.ts';
+import {
+  STRIPE_KEY,
+  assertError,
+  billingOf,
+  checkout,
+  join,
+  newOrg,
+  startBilled,
+  subscriptionEvent,
+} from './helpers/billing-flow.ts';
 
 let ts: TestServer;
 let stripe: StripeFake;
@@ -30,13 +39,19 @@ test('an owner subscribes through Stripe Checkout: customer created once, form-e
   assert.equal(before.plan, null);
   assert.deepEqual(before.seats, { paid: 1, used: 1 });
   assert.equal(before.has_billing_account, false);
-  assert.deepEqual(before.plans.map((p) => p.id), ['team', 'studio']);
+  assert.deepEqual(
+    before.plans.map((p) => p.id),
+    ['team', 'studio'],
+  );
 
   const first = stripe.requests.length;
   const { url, customerId } = await checkout(ts, stripe, owner, orgId, 'team', 3);
   assert.match(url, /^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_/);
   const calls = stripe.requests.slice(first);
-  assert.deepEqual(calls.map((r) => `${r.method} ${r.path}`), ['POST /v1/customers', 'POST /v1/checkout/sessions']);
+  assert.deepEqual(
+    calls.map((r) => `${r.method} ${r.path}`),
+    ['POST /v1/customers', 'POST /v1/checkout/sessions'],
+  );
   for (const r of calls) {
     assert.equal(r.authorization, `Bearer ${STRIPE_KEY}`);
     assert.match(r.contentType ?? '', /^application\/x-www-form-urlencoded/);
@@ -56,27 +71,72 @@ test('an owner subscribes through Stripe Checkout: customer created once, form-e
   assert.equal(stripe.requests.filter((r) => r.path === '/v1/customers').length, 1);
   assert.equal((await billingOf(owner, orgId)).has_billing_account, true);
 
-  const audit = await owner.c.get<{ entries: { id: string; action: string; details: Record<string, unknown> }[] }>(`/api/orgs/${orgId}/audit`);
-  const started = audit.body.entries.filter((e) => e.action === 'billing.checkout_started').sort((a, b) => Number(b.id) - Number(a.id));
-  assert.deepEqual(started.map((e) => [e.details.plan, e.details.seats]), [['studio', 2], ['team', 3]]);
+  const audit = await owner.c.get<{ entries: { id: string; action: string; details: Record<string, unknown> }[] }>(
+    `/api/orgs/${orgId}/audit`,
+  );
+  const started = audit.body.entries
+    .filter((e) => e.action === 'billing.checkout_started')
+    .sort((a, b) => Number(b.id) - Number(a.id));
+  assert.deepEqual(
+    started.map((e) => [e.details.plan, e.details.seats]),
+    [
+      ['studio', 2],
+      ['team', 3],
+    ],
+  );
 });
 
 test('checkout input is validated, owners only, and refused once subscribed', async () => {
   const { owner, orgId } = await newOrg(ts, 'validate');
-  assertError(await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: 0 }), 400, 'invalid_input', 'zero seats');
-  assertError(await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: '3' }), 400, 'invalid_input', 'seats as a string');
-  assertError(await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'gold', seats: 2 }), 400, 'unknown_plan', 'unknown plan');
-  assertError(await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, '{"plan":'), 400, 'invalid_json', 'broken JSON');
-  assertError(await owner.c.post(`/api/orgs/${orgId}/billing/portal`), 409, 'no_billing_account', 'portal before any checkout');
+  assertError(
+    await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: 0 }),
+    400,
+    'invalid_input',
+    'zero seats',
+  );
+  assertError(
+    await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: '3' }),
+    400,
+    'invalid_input',
+    'seats as a string',
+  );
+  assertError(
+    await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'gold', seats: 2 }),
+    400,
+    'unknown_plan',
+    'unknown plan',
+  );
+  assertError(
+    await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, '{"plan":'),
+    400,
+    'invalid_json',
+    'broken JSON',
+  );
+  assertError(
+    await owner.c.post(`/api/orgs/${orgId}/billing/portal`),
+    409,
+    'no_billing_account',
+    'portal before any checkout',
+  );
 
   const { customerId } = await checkout(ts, stripe, owner, orgId, 'team', 2);
   await subscriptionEvent(ts, 'created', { id: 'sub_validate', customer: customerId, seats: 2, created: now() });
   const admin = await join(ts, owner, orgId, 'admin', 'admin');
   assert.equal(admin.res.status, 200, admin.res.text);
-  assertError(await admin.person.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: 5 }), 403, 'owner_required', 'admin checkout');
+  assertError(
+    await admin.person.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: 5 }),
+    403,
+    'owner_required',
+    'admin checkout',
+  );
   assertError(await admin.person.c.post(`/api/orgs/${orgId}/billing/portal`), 403, 'owner_required', 'admin portal');
   assert.equal((await billingOf(admin.person, orgId)).can_manage, false, 'admins see billing but cannot manage it');
-  assertError(await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'studio', seats: 5 }), 409, 'already_subscribed', 'second subscription');
+  assertError(
+    await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'studio', seats: 5 }),
+    409,
+    'already_subscribed',
+    'second subscription',
+  );
 });
 
 test('the Customer Portal opens for the org customer; Stripe failures are a clear 502', async () => {
@@ -110,7 +170,13 @@ test('seats are enforced when members join: free seat, paid seats, growth, cance
   assert.equal((await join(ts, owner, orgId, 'third-again')).res.status, 200);
   assert.deepEqual((await billingOf(owner, orgId)).seats, { paid: 3, used: 3 });
 
-  await subscriptionEvent(ts, 'updated', { id: 'sub_seats', customer: customerId, seats: 3, status: 'past_due', created: t + 20 });
+  await subscriptionEvent(ts, 'updated', {
+    id: 'sub_seats',
+    customer: customerId,
+    seats: 3,
+    status: 'past_due',
+    created: t + 20,
+  });
   assert.equal((await billingOf(owner, orgId)).seats.paid, 3, 'past_due keeps the paid seats while Stripe retries');
 
   await subscriptionEvent(ts, 'deleted', { id: 'sub_seats', customer: customerId, seats: 3, created: t + 30 });
@@ -131,7 +197,10 @@ test('two people accepting at once cannot both take the last seat (the second wa
     const [o, ua, ub] = users.rows;
     const org = await owner.query<{ id: string }>(`insert into organizations (name) values ('Race') returning id`);
     const orgId = org.rows[0]?.id;
-    await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner')`, [orgId, o?.id]);
+    await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner')`, [
+      orgId,
+      o?.id,
+    ]);
     await owner.query(
       `insert into subscriptions (stripe_subscription_id, organization_id, stripe_customer_id, seats, status, last_event_id, last_event_created, last_event_rank)
        values ('sub_race', $1, 'cus_race', 2, 'active', 'evt_race', now(), 0)`,
@@ -139,7 +208,10 @@ test('two people accepting at once cannot both take the last seat (the second wa
     );
     const tokens = [randomBytes(32), randomBytes(32)];
     for (const [i, u] of [ua, ub].entries()) {
-      await owner.query(`insert into invitations (organization_id, email, role, token_hash, expires_at) values ($1, $2, 'member', $3, now() + interval '1 day')`, [orgId, u?.email, tokens[i]]);
+      await owner.query(
+        `insert into invitations (organization_id, email, role, token_hash, expires_at) values ($1, $2, 'member', $3, now() + interval '1 day')`,
+        [orgId, u?.email, tokens[i]],
+      );
     }
     const accept = async (c: pg.Client, userId: string | undefined, token: Buffer | undefined) => {
       await c.query('begin');
@@ -167,10 +239,24 @@ test('usage events total the current period against the plan limit', async () =>
   const me = await owner.c.get<{ user: { id: string } }>('/api/me');
   const userId = me.body.user.id;
   const deps = ts.running.deps;
-  assert.equal(await recordUsage(deps, { orgId, userId, metric: RECORDING_SECONDS, quantity: 5400, sourceId: 'session-1' }), true);
-  assert.equal(await recordUsage(deps, { orgId, userId, metric: RECORDING_SECONDS, quantity: 5400, sourceId: 'session-1' }), false, 'the same source counts once');
+  assert.equal(
+    await recordUsage(deps, { orgId, userId, metric: RECORDING_SECONDS, quantity: 5400, sourceId: 'session-1' }),
+    true,
+  );
+  assert.equal(
+    await recordUsage(deps, { orgId, userId, metric: RECORDING_SECONDS, quantity: 5400, sourceId: 'session-1' }),
+    false,
+    'the same source counts once',
+  );
   await recordUsage(deps, { orgId, userId, metric: RECORDING_SECONDS, quantity: 1800, sourceId: 'session-2' });
-  await recordUsage(deps, { orgId, userId, metric: RECORDING_SECONDS, quantity: 36000, sourceId: 'old', occurredAt: new Date(Date.now() - 70 * 86400 * 1000) });
+  await recordUsage(deps, {
+    orgId,
+    userId,
+    metric: RECORDING_SECONDS,
+    quantity: 36000,
+    sourceId: 'old',
+    occurredAt: new Date(Date.now() - 70 * 86400 * 1000),
+  });
   const free = await billingOf(owner, orgId);
   assert.deepEqual(free.usage.recording_hours, { used: 2, limit: 1 }, 'free allowance, old usage not counted');
 
@@ -187,7 +273,12 @@ test('billing is not visible across tenants, through the API or in SQL as the AP
   const b = await newOrg(ts, 'tenant-b');
   const { customerId } = await checkout(ts, stripe, b.owner, b.orgId, 'team', 1);
   await subscriptionEvent(ts, 'created', { id: 'sub_tenant_b', customer: customerId, seats: 1, created: now() });
-  await recordUsage(ts.running.deps, { orgId: b.orgId, userId: (await b.owner.c.get<{ user: { id: string } }>('/api/me')).body.user.id, metric: RECORDING_SECONDS, quantity: 60 });
+  await recordUsage(ts.running.deps, {
+    orgId: b.orgId,
+    userId: (await b.owner.c.get<{ user: { id: string } }>('/api/me')).body.user.id,
+    metric: RECORDING_SECONDS,
+    quantity: 60,
+  });
   assertError(await a.owner.c.get(`/api/orgs/${b.orgId}/billing`), 404, 'org_not_found', 'A reads B billing');
   assertError(await a.owner.c.post(`/api/orgs/${b.orgId}/billing/portal`), 404, 'org_not_found', 'A opens B portal');
   const member = await join(ts, b.owner, b.orgId, 'b-member');
@@ -203,15 +294,31 @@ test('billing is not visible across tenants, through the API or in SQL as the AP
       const { rows } = await app.query(`select count(*)::int as n from ${t} where organization_id = $1`, [b.orgId]);
       assert.equal(rows[0].n, 0, `${t} leaked org B rows`);
     }
-    const current = await app.query('select stripe_subscription_id from app.billing_current_subscription($1)', [b.orgId]);
+    const current = await app.query('select stripe_subscription_id from app.billing_current_subscription($1)', [
+      b.orgId,
+    ]);
     assert.equal(current.rows[0]?.stripe_subscription_id ?? null, null, 'the invoker function sees nothing of B');
-    await assert.rejects(app.query(`insert into usage_events (organization_id, metric, quantity) values ($1, 'recording_seconds', 1)`, [b.orgId]), { code: '42501' });
+    await assert.rejects(
+      app.query(`insert into usage_events (organization_id, metric, quantity) values ($1, 'recording_seconds', 1)`, [
+        b.orgId,
+      ]),
+      { code: '42501' },
+    );
     await app.query('rollback');
     await app.query('begin');
     await app.query("select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", [a.orgId, aUser]);
-    await assert.rejects(app.query(`insert into billing_customers (organization_id, stripe_customer_id) values ($1, 'cus_hijack')`, [b.orgId]), { code: '42501' });
+    await assert.rejects(
+      app.query(`insert into billing_customers (organization_id, stripe_customer_id) values ($1, 'cus_hijack')`, [
+        b.orgId,
+      ]),
+      { code: '42501' },
+    );
     await app.query('rollback');
-    await assert.rejects(app.query('select app.billing_seat_limit($1)', [b.orgId]), { code: '42501' }, 'internal definer functions are not callable by the API role');
+    await assert.rejects(
+      app.query('select app.billing_seat_limit($1)', [b.orgId]),
+      { code: '42501' },
+      'internal definer functions are not callable by the API role',
+    );
   } finally {
     await app.end();
   }
@@ -219,17 +326,29 @@ test('billing is not visible across tenants, through the API or in SQL as the AP
 
 test('billing configuration: off by default, and a key without its webhook secret or plans is refused at start-up', () => {
   assert.equal(parseConfig({}).billing, undefined);
-  assert.throws(() => parseConfig({ STRIPE_SECRET_KEY: STRIPE_KEY }), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), ['BILLING_PLANS', 'STRIPE_WEBHOOK_SECRET']);
-    return true;
-  });
+  assert.throws(
+    () => parseConfig({ STRIPE_SECRET_KEY: STRIPE_KEY }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), ['BILLING_PLANS', 'STRIPE_WEBHOOK_SECRET']);
+      return true;
+    },
+  );
   const base = { STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_WEBHOOK_SECRET: 'whsec_0123456789abcdef' };
   assert.throws(() => parseConfig({ ...base, BILLING_PLANS: '[{"id":"team"' }), /BILLING_PLANS: must be a JSON array/);
-  assert.throws(() => parseConfig({ ...base, BILLING_PLANS: '[{"id":"a","price":"price_1"},{"id":"a","price":"price_2"}]' }), /unique/);
+  assert.throws(
+    () => parseConfig({ ...base, BILLING_PLANS: '[{"id":"a","price":"price_1"},{"id":"a","price":"price_2"}]' }),
+    /unique/,
+  );
   assert.throws(() => parseConfig({ ...base, BILLING_PLANS: '[{"id":"a","price":"prod_1"}]' }), /Stripe price id/);
-  const cfg = parseConfig({ ...base, BILLING_PLANS: '[{"id":"team","price":"price_1","recording_hours":10}]', BILLING_FREE_SEATS: '2' });
-  assert.deepEqual(cfg.billing?.plans, [{ id: 'team', name: 'team', stripePriceId: 'price_1', recordingHoursPerMonth: 10 }]);
+  const cfg = parseConfig({
+    ...base,
+    BILLING_PLANS: '[{"id":"team","price":"price_1","recording_hours":10}]',
+    BILLING_FREE_SEATS: '2',
+  });
+  assert.deepEqual(cfg.billing?.plans, [
+    { id: 'team', name: 'team', stripePriceId: 'price_1', recordingHoursPerMonth: 10 },
+  ]);
   assert.equal(cfg.billing?.freeSeats, 2);
 });
 
@@ -237,11 +356,22 @@ test('with billing off (no Stripe key): no limits, endpoints say billing_disable
   const off = await startBilled({ billing: false });
   try {
     const { owner, orgId } = await newOrg(off.ts, 'off');
-    for (const tag of ['off-1', 'off-2', 'off-3']) assert.equal((await join(off.ts, owner, orgId, tag)).res.status, 200, `${tag} joins without any seat limit`);
+    for (const tag of ['off-1', 'off-2', 'off-3'])
+      assert.equal((await join(off.ts, owner, orgId, tag)).res.status, 200, `${tag} joins without any seat limit`);
     assertError(await owner.c.get(`/api/orgs/${orgId}/billing`), 404, 'billing_disabled', 'overview');
-    assertError(await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: 2 }), 404, 'billing_disabled', 'checkout');
+    assertError(
+      await owner.c.post(`/api/orgs/${orgId}/billing/checkout`, { plan: 'team', seats: 2 }),
+      404,
+      'billing_disabled',
+      'checkout',
+    );
     assertError(await owner.c.post(`/api/orgs/${orgId}/billing/portal`), 404, 'billing_disabled', 'portal');
-    assertError(await off.ts.client().post('/api/webhooks/stripe', '{}', { 'stripe-signature': 't=1,v1=00' }), 404, 'billing_disabled', 'webhook');
+    assertError(
+      await off.ts.client().post('/api/webhooks/stripe', '{}', { 'stripe-signature': 't=1,v1=00' }),
+      404,
+      'billing_disabled',
+      'webhook',
+    );
     const members = await owner.c.get<{ members: unknown[] }>(`/api/orgs/${orgId}/members`);
     assert.equal(members.body.members.length, 4);
     assert.equal(off.stripe.requests.length, 0, 'the Stripe server received no request at all');

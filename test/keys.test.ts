@@ -12,7 +12,15 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { InvalidCiphertextException } from '@aws-sdk/client-kms';
-import { AwsKmsProvider, KeyError, kekId, LocalKeyProvider, parseWrappedKey, type KeyContext, type WrappedKey } from '../lib/keys/index.ts';
+import {
+  AwsKmsProvider,
+  KeyError,
+  kekId,
+  LocalKeyProvider,
+  parseWrappedKey,
+  type KeyContext,
+  type WrappedKey,
+} from '../lib/keys/index.ts';
 import { startFakeKms, TEST_CREDENTIALS, type FakeKms } from './helpers/kms-fake.ts';
 
 const run = promisify(execFile);
@@ -68,10 +76,19 @@ describe('local key provider', () => {
     const mod = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../lib/keys/LocalKeyProvider.ts');
     const script = `import { LocalKeyProvider } from ${JSON.stringify(mod)}; process.stdout.write(LocalKeyProvider.open({ secretsDir: ${JSON.stringify(secrets)} }).currentKeyId);`;
     const ids = await Promise.all(
-      Array.from({ length: 6 }, async () => (await run(process.execPath, ['--input-type=module', '-e', script])).stdout),
+      Array.from(
+        { length: 6 },
+        async () => (await run(process.execPath, ['--input-type=module', '-e', script])).stdout,
+      ),
     );
     assert.equal(new Set(ids).size, 1, `all processes use one KEK: ${ids.join(' ')}`);
-    assert.deepEqual(fs.readdirSync(secrets).filter((n) => n.startsWith('kek-')).sort(), ['kek-current', `kek-${ids[0]}`].sort());
+    assert.deepEqual(
+      fs
+        .readdirSync(secrets)
+        .filter((n) => n.startsWith('kek-'))
+        .sort(),
+      ['kek-current', `kek-${ids[0]}`].sort(),
+    );
   });
 
   test('a wrapped key does not open under another context, altered, or by a stranger', async () => {
@@ -80,7 +97,10 @@ describe('local key provider', () => {
     const { wrapped } = await p.generateDataKey(c);
     await refused(p.decrypt(wrapped, { ...c, sessionId: randomUUID() }), 'key_unwrap_failed');
     await refused(p.decrypt(wrapped, { ...c, organizationId: randomUUID() }), 'key_unwrap_failed');
-    await refused(p.decrypt(wrapped, { organizationId: c.sessionId, sessionId: c.organizationId }), 'key_unwrap_failed');
+    await refused(
+      p.decrypt(wrapped, { organizationId: c.sessionId, sessionId: c.organizationId }),
+      'key_unwrap_failed',
+    );
     const bytes = Buffer.from(wrapped.ciphertext, 'base64');
     for (const i of [0, 5, 20, bytes.length - 1]) {
       const bad = Buffer.from(bytes);
@@ -92,7 +112,9 @@ describe('local key provider', () => {
     await refused(p.decrypt(wrapped, { organizationId: '', sessionId: 'x' }), 'invalid_key_context');
     const stranger = LocalKeyProvider.open({ secretsDir: dir('stranger') });
     await refused(stranger.decrypt(wrapped, c), 'unknown_key');
-    assert.throws(() => parseWrappedKey('{"version":1,"provider":"local","keyId":"x","ciphertext":"not base64!"}'), { code: 'invalid_wrapped_key' });
+    assert.throws(() => parseWrappedKey('{"version":1,"provider":"local","keyId":"x","ciphertext":"not base64!"}'), {
+      code: 'invalid_wrapped_key',
+    });
   });
 
   test('an operator-given KEK writes no file and opens its keys anywhere', async () => {
@@ -145,7 +167,14 @@ describe('AWS KMS provider (loopback KMS)', () => {
     kms = await startFakeKms();
     deployArn = kms.createKey('deploy-key');
     byokArn = kms.createKey('org-b-key');
-    p = new AwsKmsProvider({ keyId: 'deploy-key', region: kms.region, endpoint: kms.endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 2, keyIdFor: (org) => byok.get(org) });
+    p = new AwsKmsProvider({
+      keyId: 'deploy-key',
+      region: kms.region,
+      endpoint: kms.endpoint,
+      credentials: TEST_CREDENTIALS,
+      maxAttempts: 2,
+      keyIdFor: (org) => byok.get(org),
+    });
   });
   after(async () => {
     p.close();
@@ -157,7 +186,10 @@ describe('AWS KMS provider (loopback KMS)', () => {
     const since = kms.calls.length;
     const dk = await p.generateDataKey(c);
     assert.equal(dk.plaintext.length, 32);
-    assert.deepEqual({ provider: dk.wrapped.provider, keyId: dk.wrapped.keyId }, { provider: 'aws-kms', keyId: deployArn });
+    assert.deepEqual(
+      { provider: dk.wrapped.provider, keyId: dk.wrapped.keyId },
+      { provider: 'aws-kms', keyId: deployArn },
+    );
     assert.ok((await p.decrypt(dk.wrapped, c)).equals(dk.plaintext));
     assert.deepEqual(
       kms.calls.slice(since).map((x) => [x.target, x.keyId, x.encryptionContext]),
@@ -210,7 +242,13 @@ describe('AWS KMS provider (loopback KMS)', () => {
     kms.failNext(5);
     await refused(p.generateDataKey(ctx()), 'key_provider_unavailable');
     kms.failNext(0);
-    const unreachable = new AwsKmsProvider({ keyId: 'deploy-key', region: kms.region, endpoint: 'http://127.0.0.1:9', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+    const unreachable = new AwsKmsProvider({
+      keyId: 'deploy-key',
+      region: kms.region,
+      endpoint: 'http://127.0.0.1:9',
+      credentials: TEST_CREDENTIALS,
+      maxAttempts: 1,
+    });
     await refused(unreachable.generateDataKey(ctx()), 'key_provider_unavailable');
     unreachable.close();
   });
@@ -219,7 +257,10 @@ describe('AWS KMS provider (loopback KMS)', () => {
     const c = ctx();
     const { wrapped }: { wrapped: WrappedKey } = await p.generateDataKey(c);
     const blob = Buffer.from(wrapped.ciphertext, 'base64');
-    await refused(p.decrypt({ ...wrapped, ciphertext: blob.subarray(0, blob.length - 1).toString('base64') }, c), 'key_unwrap_failed');
+    await refused(
+      p.decrypt({ ...wrapped, ciphertext: blob.subarray(0, blob.length - 1).toString('base64') }, c),
+      'key_unwrap_failed',
+    );
     blob[blob.length - 5] = (blob[blob.length - 5] ?? 0) ^ 0x80;
     await refused(p.decrypt({ ...wrapped, ciphertext: blob.toString('base64') }, c), 'key_unwrap_failed');
   });

@@ -32,7 +32,9 @@ async function verify(c: HttpClient, email: string) {
 async function join(owner: HttpClient, orgId: string, email: string, role: string): Promise<HttpClient> {
   await owner.post(`/api/orgs/${orgId}/invitations`, { email, role });
   const mail = await ts.inbox.waitFor(email);
-  const token = new URLSearchParams(new URL(/(https?:\/\/\S+\/invite\S*)/.exec(mail.text ?? '')?.[1] ?? '').hash.slice(1)).get('token');
+  const token = new URLSearchParams(
+    new URL(/(https?:\/\/\S+\/invite\S*)/.exec(mail.text ?? '')?.[1] ?? '').hash.slice(1),
+  ).get('token');
   const c = await ts.signIn(email);
   assert.equal((await c.post('/api/invitations/accept', { token })).status, 200);
   return c;
@@ -42,10 +44,17 @@ test('the last owner cannot delete the account until ownership is handed over', 
   const email = freshEmail('solo');
   const c = await ts.signIn(email);
   const org = (await c.post('/api/orgs', { name: 'Solo Studio' })).body as { id: string };
-  assertError(await c.request('DELETE', '/api/me', { confirm_email: 'someone-else@example.com' }), 400, 'confirmation_mismatch');
+  assertError(
+    await c.request('DELETE', '/api/me', { confirm_email: 'someone-else@example.com' }),
+    400,
+    'confirmation_mismatch',
+  );
   const refused = await c.request('DELETE', '/api/me', { confirm_email: email });
   assertError(refused, 409, 'last_owner');
-  assert.deepEqual((refused.body as { error: { organizations: { id: string }[] } }).error.organizations.map((o) => o.id), [org.id]);
+  assert.deepEqual(
+    (refused.body as { error: { organizations: { id: string }[] } }).error.organizations.map((o) => o.id),
+    [org.id],
+  );
   // A second owner joins: now the account can go.
   await join(c, org.id, freshEmail('co-owner'), 'owner');
   const ok = await c.request('DELETE', '/api/me', { confirm_email: email });
@@ -88,29 +97,53 @@ test('deletion signs out everywhere; signing in offers a restore for 30 days; th
   ts.clock.advance(29 * DAY);
   const v2 = await verify(c, email);
   assertError(v2, 403, 'account_pending_deletion');
-  const restored = await c.post('/api/auth/restore', { restore_token: (v2.body as { error: { restore_token: string } }).error.restore_token });
+  const restored = await c.post('/api/auth/restore', {
+    restore_token: (v2.body as { error: { restore_token: string } }).error.restore_token,
+  });
   assert.equal(restored.status, 200, restored.text);
   const back = await getMe(c);
   assert.equal(back.body.user.id, userId);
-  assert.deepEqual(back.body.memberships.map((m) => m.id), [org.id]);
-  assertError(await c.post('/api/auth/restore', { restore_token: (v2.body as { error: { restore_token: string } }).error.restore_token }), 401, 'invalid_restore_token', 'single use');
+  assert.deepEqual(
+    back.body.memberships.map((m) => m.id),
+    [org.id],
+  );
+  assertError(
+    await c.post('/api/auth/restore', {
+      restore_token: (v2.body as { error: { restore_token: string } }).error.restore_token,
+    }),
+    401,
+    'invalid_restore_token',
+    'single use',
+  );
   await runLifecycleSweep(ts.running.deps);
   assert.equal((await getMe(c)).status, 200, 'a restored account is not purged');
   // Deleted again, and this time left alone: after 30 days it is gone.
   assert.equal((await c.request('DELETE', '/api/me', { confirm_email: email })).status, 200);
   ts.clock.advance(29 * DAY);
   await runLifecycleSweep(ts.running.deps);
-  assert.equal(await asOwner(ts, async (db) => (await db.query('select count(*)::int as n from users where id = $1', [userId])).rows[0].n), 1, 'kept within 30 days');
+  assert.equal(
+    await asOwner(
+      ts,
+      async (db) => (await db.query('select count(*)::int as n from users where id = $1', [userId])).rows[0].n,
+    ),
+    1,
+    'kept within 30 days',
+  );
   ts.clock.advance(2 * DAY);
   const r = await runLifecycleSweep(ts.running.deps);
   assert.ok(r.accounts_purged >= 1);
   const left = await asOwner(ts, async (db) => ({
     users: (await db.query('select count(*)::int as n from users where id = $1', [userId])).rows[0].n,
     memberships: (await db.query('select count(*)::int as n from memberships where user_id = $1', [userId])).rows[0].n,
-    audit: (await db.query('select count(*)::int as n from audit_log where actor_email = $1 or target_email = $1', [email])).rows[0].n,
+    audit: (
+      await db.query('select count(*)::int as n from audit_log where actor_email = $1 or target_email = $1', [email])
+    ).rows[0].n,
     kept: (await db.query('select count(*)::int as n from audit_log where organization_id = $1', [org.id])).rows[0].n,
   }));
-  assert.deepEqual({ users: left.users, memberships: left.memberships, audit: left.audit }, { users: 0, memberships: 0, audit: 0 });
+  assert.deepEqual(
+    { users: left.users, memberships: left.memberships, audit: left.audit },
+    { users: 0, memberships: 0, audit: 0 },
+  );
   assert.ok(left.kept > 0, 'the org keeps its audit entries');
   // The address can sign up afresh: a new, empty account.
   const fresh = await ts.signIn(email);

@@ -7,11 +7,32 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeChunk, encodeChunk, type ChunkMeta, type RtpRecord } from '../lib/chunks/container.ts';
-import { muxTrack, newMuxStats, oggOpusFromRecords, parseRtp, RtpParseError, webmFromRecords, type MuxStats } from '../lib/media/index.ts';
+import {
+  muxTrack,
+  newMuxStats,
+  oggOpusFromRecords,
+  parseRtp,
+  RtpParseError,
+  webmFromRecords,
+  type MuxStats,
+} from '../lib/media/index.ts';
 import { Unwrapper } from '../lib/media/rtp.ts';
 import {
-  captureRtp, countVideoFrames, decodeErrors, decodeToPcm, envelopeCorrelation, ffprobe, ffprobeDuration, haveMediaTools,
-  impair, rmsBetween, seededRandom, similarity, SPEECH_LONG, SPEECH_SHORT, writeBody,
+  captureRtp,
+  countVideoFrames,
+  decodeErrors,
+  decodeToPcm,
+  envelopeCorrelation,
+  ffprobe,
+  ffprobeDuration,
+  haveMediaTools,
+  impair,
+  rmsBetween,
+  seededRandom,
+  similarity,
+  SPEECH_LONG,
+  SPEECH_SHORT,
+  writeBody,
 } from './helpers/media.ts';
 
 let dir: string;
@@ -22,24 +43,49 @@ let sourceDuration: number;
 let first: bigint;
 
 before(async () => {
-  assert.ok(haveMediaTools(), 'these tests need ffmpeg and pocketsphinx-testdata (apt-get install ffmpeg pocketsphinx-testdata)');
+  assert.ok(
+    haveMediaTools(),
+    'these tests need ffmpeg and pocketsphinx-testdata (apt-get install ffmpeg pocketsphinx-testdata)',
+  );
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'media-test-'));
   speech = await captureRtp(['-i', SPEECH_LONG, '-c:a', 'libopus', '-b:a', '32k', '-ar', '48000']);
-  video = await captureRtp(['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-t', '3', '-c:v', 'libvpx', '-b:v', '1M', '-g', '15']);
+  video = await captureRtp([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=30',
+    '-t',
+    '3',
+    '-c:v',
+    'libvpx',
+    '-b:v',
+    '1M',
+    '-g',
+    '15',
+  ]);
   sourcePcm = await decodeToPcm(SPEECH_LONG);
   sourceDuration = await ffprobeDuration(SPEECH_LONG);
   first = speech.records[0]?.arrivalUs ?? 0n;
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function ogg(name: string, records: Iterable<RtpRecord> | AsyncIterable<RtpRecord>, opts: Parameters<typeof oggOpusFromRecords>[1] = {}): Promise<string> {
+async function ogg(
+  name: string,
+  records: Iterable<RtpRecord> | AsyncIterable<RtpRecord>,
+  opts: Parameters<typeof oggOpusFromRecords>[1] = {},
+): Promise<string> {
   const file = path.join(dir, `${name}.ogg`);
   await writeBody(oggOpusFromRecords(records, { payloadType: speech.meta.payloadType, ...opts }), file);
   return file;
 }
 
 async function assertCleanDecode(file: string, decoders: (string | undefined)[] = [undefined]): Promise<void> {
-  for (const d of decoders) assert.equal(await decodeErrors(file, d), '', `${path.basename(file)} decodes without errors (${d ?? 'default decoder'})`);
+  for (const d of decoders)
+    assert.equal(
+      await decodeErrors(file, d),
+      '',
+      `${path.basename(file)} decodes without errors (${d ?? 'default decoder'})`,
+    );
 }
 
 test('the captures are real, complete RTP streams', () => {
@@ -74,16 +120,27 @@ test('parseRtp reads CSRCs, header extensions and padding, and rejects malformed
     real.subarray(0, 11),
     Buffer.concat([Buffer.from([0x40]), real.subarray(1)]), // version 1
     Buffer.concat([Buffer.from([0x8f]), real.subarray(1, 20)]), // 15 CSRCs in 20 bytes
-    Buffer.concat([header.subarray(0, 1).fill(0x90), real.subarray(1, 12), Buffer.from([0xbe, 0xde, 0x00, 0x40, 1, 2, 3, 4])]), // extension too long
+    Buffer.concat([
+      header.subarray(0, 1).fill(0x90),
+      real.subarray(1, 12),
+      Buffer.from([0xbe, 0xde, 0x00, 0x40, 1, 2, 3, 4]),
+    ]), // extension too long
     Buffer.concat([Buffer.from([0xa0]), real.subarray(1, 14), Buffer.from([0xff])]), // padding longer than the packet
   ];
-  for (const m of malformed) assert.throws(() => parseRtp(m), (e: unknown) => e instanceof RtpParseError && e.code === 'rtp_malformed');
+  for (const m of malformed)
+    assert.throws(
+      () => parseRtp(m),
+      (e: unknown) => e instanceof RtpParseError && e.code === 'rtp_malformed',
+    );
 });
 
 test('extended sequence numbers and timestamps survive the 16- and 32-bit wraps', async () => {
   const u = new Unwrapper(16);
   const ext = [65534, 65535, 0, 65533, 1, 2].map((s) => u.unwrap(s));
-  assert.deepEqual(ext.map((e) => e - (ext[0] ?? 0)), [0, 1, 2, -1, 3, 4]);
+  assert.deepEqual(
+    ext.map((e) => e - (ext[0] ?? 0)),
+    [0, 1, 2, -1, 3, 4],
+  );
   // The real stream renumbered to wrap both counters two seconds in.
   const seq0 = 65535 - 100;
   const ts0 = 2 ** 32 - 48000 * 2;
@@ -108,7 +165,10 @@ test('a clean capture becomes an Ogg Opus file with the source duration and soun
   assert.equal(probe.format.format_name, 'ogg');
   assert.equal(probe.streams[0]?.codec_name, 'opus');
   assert.equal(probe.streams[0]?.channels, 1, 'mono content from a stereo-capable stream stays mono');
-  assert.ok(Math.abs(Number(probe.format.duration) - sourceDuration) < 0.1, `duration ${probe.format.duration} vs ${sourceDuration}`);
+  assert.ok(
+    Math.abs(Number(probe.format.duration) - sourceDuration) < 0.1,
+    `duration ${probe.format.duration} vs ${sourceDuration}`,
+  );
   await assertCleanDecode(file, [undefined, 'libopus']);
   const { score, lagS } = envelopeCorrelation(sourcePcm, await decodeToPcm(file));
   assert.ok(score > 0.9, `similarity ${score}`);
@@ -183,7 +243,11 @@ test('malformed and foreign packets are skipped, not fatal, and change nothing',
     garbage[0] = 0x40; // never valid version 2
     const rtx = Buffer.from(r.packet);
     rtx[1] = ((rtx[1] ?? 0) & 0x80) | 98; // another payload type (RTX)
-    polluted.push({ arrivalUs: r.arrivalUs, packet: garbage }, { arrivalUs: r.arrivalUs, packet: r.packet.subarray(0, 7) }, { arrivalUs: r.arrivalUs, packet: rtx });
+    polluted.push(
+      { arrivalUs: r.arrivalUs, packet: garbage },
+      { arrivalUs: r.arrivalUs, packet: r.packet.subarray(0, 7) },
+      { arrivalUs: r.arrivalUs, packet: rtx },
+    );
   }
   // And a second stream of the same payload type interleaved (another SSRC, like a simulcast layer).
   for (let i = polluted.length - 1; i > 0; i -= 7) {
@@ -195,7 +259,11 @@ test('malformed and foreign packets are skipped, not fatal, and change nothing',
   const stats = newMuxStats();
   const file = await ogg('polluted', polluted, { stats });
   assert.ok(stats.malformed >= 70 && stats.foreign >= 35 + 40, JSON.stringify(stats));
-  assert.deepEqual(fs.readFileSync(file), fs.readFileSync(await ogg('clean-again', speech.records)), 'the same file as without the junk');
+  assert.deepEqual(
+    fs.readFileSync(file),
+    fs.readFileSync(await ogg('clean-again', speech.records)),
+    'the same file as without the junk',
+  );
 });
 
 test('a sender restart mid-recording (new SSRC, sequence and timestamp origin) keeps the timeline true', async () => {
@@ -236,7 +304,20 @@ test('a sender restart mid-recording (new SSRC, sequence and timestamp origin) k
 });
 
 test('stereo-coded Opus gives a stereo file unless channels says otherwise', async () => {
-  const stereo = await captureRtp(['-i', SPEECH_SHORT, '-af', 'pan=stereo|c0=c0|c1=0.5*c0', '-c:a', 'libopus', '-b:a', '48k', '-ar', '48000', '-ac', '2']);
+  const stereo = await captureRtp([
+    '-i',
+    SPEECH_SHORT,
+    '-af',
+    'pan=stereo|c0=c0|c1=0.5*c0',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '48k',
+    '-ar',
+    '48000',
+    '-ac',
+    '2',
+  ]);
   const file = await ogg('stereo', stereo.records);
   assert.equal((await ffprobe(file)).streams[0]?.channels, 2);
   const mono = await ogg('stereo-as-mono', stereo.records, { channels: 1 });
@@ -245,7 +326,11 @@ test('stereo-coded Opus gives a stereo file unless channels says otherwise', asy
   assert.ok(similarity(await decodeToPcm(SPEECH_SHORT), await decodeToPcm(mono)) > 0.9);
 });
 
-async function webm(name: string, records: Iterable<RtpRecord>, opts: Parameters<typeof webmFromRecords>[1] = {}): Promise<string> {
+async function webm(
+  name: string,
+  records: Iterable<RtpRecord>,
+  opts: Parameters<typeof webmFromRecords>[1] = {},
+): Promise<string> {
   const file = path.join(dir, `${name}.webm`);
   await writeBody(webmFromRecords(records, { payloadType: video.meta.payloadType, ...opts }), file);
   return file;
@@ -253,8 +338,15 @@ async function webm(name: string, records: Iterable<RtpRecord>, opts: Parameters
 
 async function packetTimes(file: string): Promise<{ pts: number; key: boolean }[]> {
   const { execFileSync } = await import('node:child_process');
-  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-  return out.trim().split('\n').map((l) => ({ pts: Number(l.split(',')[0]), key: (l.split(',')[1] ?? '').includes('K') }));
+  const out = execFileSync(
+    'ffprobe',
+    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file],
+    { encoding: 'utf8' },
+  );
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => ({ pts: Number(l.split(',')[0]), key: (l.split(',')[1] ?? '').includes('K') }));
 }
 
 test('VP8 RTP becomes a WebM with every frame, the right size and timing', async () => {
@@ -282,7 +374,10 @@ test('VP8 RTP becomes a WebM with every frame, the right size and timing', async
 test('VP8 with loss, reordering and duplicates still decodes cleanly; frames keep their times', async () => {
   const damaged = impair(video.records, { loss: 0.03, duplicate: 0.03, reorder: 0.05, seed: 11 });
   const stats = newMuxStats();
-  const file = await webm('lossy', damaged.records, { stats, startUs: (video.records[0]?.arrivalUs ?? 0n) - 1_000_000n });
+  const file = await webm('lossy', damaged.records, {
+    stats,
+    startUs: (video.records[0]?.arrivalUs ?? 0n) - 1_000_000n,
+  });
   await assertCleanDecode(file);
   const frames = await countVideoFrames(file);
   assert.ok(frames > 15 && frames < 90 && stats.droppedFrames > 0, `${frames} frames, ${stats.droppedFrames} dropped`);
@@ -290,7 +385,10 @@ test('VP8 with loss, reordering and duplicates still decodes cleanly; frames kee
   assert.equal(times[0]?.key, true, 'starts at a keyframe');
   for (const t of times) {
     const frame = (t.pts - 1) * 30; // startUs one second before the first packet
-    assert.ok(Math.abs(frame - Math.round(frame)) < 0.05 && frame > -0.05, `frame time ${t.pts} on the 30 fps grid after 1 s`);
+    assert.ok(
+      Math.abs(frame - Math.round(frame)) < 0.05 && frame > -0.05,
+      `frame time ${t.pts} on the 30 fps grid after 1 s`,
+    );
   }
 });
 

@@ -32,14 +32,35 @@ interface Staged {
 }
 
 /** Writes the wrapped config; `ports` given: listen on them on loopback instead of 80/443. */
-async function stage(name: string, ports?: { http: number; https: number; api: number; sfu: number }): Promise<Staged | undefined> {
+async function stage(
+  name: string,
+  ports?: { http: number; https: number; api: number; sfu: number },
+): Promise<Staged | undefined> {
   const dir = path.join(tmp, name);
   fs.mkdirSync(path.join(dir, 'prefix', 'logs'), { recursive: true });
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
-  const made = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`]);
+  const made = await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${HOST}`,
+    '-addext',
+    `subjectAltName=DNS:${HOST}`,
+  ]);
   assert.equal(made.code, 0, made.output);
-  let text = site.replace(`/etc/letsencrypt/live/${HOST}/fullchain.pem`, cert).replace(`/etc/letsencrypt/live/${HOST}/privkey.pem`, key);
+  let text = site
+    .replace(`/etc/letsencrypt/live/${HOST}/fullchain.pem`, cert)
+    .replace(`/etc/letsencrypt/live/${HOST}/privkey.pem`, key);
   assert.ok(text.includes(cert) && text.includes(key), 'certificate paths found in the site file');
   if (ports) {
     text = text
@@ -52,8 +73,13 @@ async function stage(name: string, ports?: { http: number; https: number; api: n
   }
   fs.writeFileSync(path.join(dir, 'recorder.conf'), text);
   const conf = path.join(dir, 'nginx.conf');
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `  ${k}_temp_path ${path.join(dir, 'prefix', k)};\n`).join('');
-  fs.writeFileSync(conf, `events {}\nhttp {\n  access_log off;\n${temp}  include ${path.join(dir, 'recorder.conf')};\n}\n`);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((k) => `  ${k}_temp_path ${path.join(dir, 'prefix', k)};\n`)
+    .join('');
+  fs.writeFileSync(
+    conf,
+    `events {}\nhttp {\n  access_log off;\n${temp}  include ${path.join(dir, 'recorder.conf')};\n}\n`,
+  );
   const globals = `pid ${path.join(dir, 'nginx.pid')}; error_log ${path.join(dir, 'error.log')};`;
   return { conf, args: ['-c', conf, '-p', path.join(dir, 'prefix'), '-g', globals] };
 }
@@ -66,7 +92,10 @@ test('nginx -t accepts the TLS front (and refuses a broken copy)', async (t) => 
   const res = await run(nginx, ['-t', ...staged.args]);
   assert.equal(res.code, 0, res.output);
   assert.match(res.output, /test is successful/);
-  fs.appendFileSync(path.join(path.dirname(staged.conf), 'recorder.conf'), '\nserver { listen 8; proxy_pass_header; }\n');
+  fs.appendFileSync(
+    path.join(path.dirname(staged.conf), 'recorder.conf'),
+    '\nserver { listen 8; proxy_pass_header; }\n',
+  );
   assert.notEqual((await run(nginx, ['-t', ...staged.args])).code, 0);
 });
 
@@ -91,10 +120,19 @@ test('nginx in front of the real API: HSTS, redirect, private /metrics, proxy-se
   });
   await new Promise<void>((r) => sfu.listen(0, '127.0.0.1', r));
   t.after(() => sfu.close());
-  const ports = { http: await freePort(), https: await freePort(), api: Number(new URL(ts.url).port), sfu: (sfu.address() as { port: number }).port };
+  const ports = {
+    http: await freePort(),
+    https: await freePort(),
+    api: Number(new URL(ts.url).port),
+    sfu: (sfu.address() as { port: number }).port,
+  };
   const staged = await stage('live', ports);
   assert.ok(staged);
-  const child = spawn(nginx, [...staged.args.slice(0, -1), `${staged.args.at(-1) ?? ''} daemon off; master_process off;`], { stdio: 'ignore' });
+  const child = spawn(
+    nginx,
+    [...staged.args.slice(0, -1), `${staged.args.at(-1) ?? ''} daemon off; master_process off;`],
+    { stdio: 'ignore' },
+  );
   t.after(() => child.kill('SIGTERM'));
   await waitForPort(ports.https, 10_000, child);
   const ca = fs.readFileSync(path.join(path.dirname(staged.conf), 'cert.pem'));
@@ -102,11 +140,14 @@ test('nginx in front of the real API: HSTS, redirect, private /metrics, proxy-se
   const get = (p: string, headers: Record<string, string> = {}, port = ports.https): Promise<Reply> =>
     new Promise((resolve, reject) => {
       const mod = port === ports.https ? https : http;
-      const req = mod.request({ host: '127.0.0.1', port, path: p, servername: HOST, ca, headers: { host: HOST, ...headers } }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
+      const req = mod.request(
+        { host: '127.0.0.1', port, path: p, servername: HOST, ca, headers: { host: HOST, ...headers } },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -115,11 +156,18 @@ test('nginx in front of the real API: HSTS, redirect, private /metrics, proxy-se
   const health = await get('/healthz', { 'x-request-id': 'client-chosen-id-12345' });
   assert.equal(health.status, 200, health.body);
   assert.deepEqual(JSON.parse(health.body), { status: 'ok' });
-  assert.equal(health.headers['strict-transport-security'], 'max-age=63072000; includeSubDomains', 'one HSTS header, from the front');
+  assert.equal(
+    health.headers['strict-transport-security'],
+    'max-age=63072000; includeSubDomains',
+    'one HSTS header, from the front',
+  );
   // The id the API used (and logged) is nginx's, not the one the client sent.
   const rid = health.headers['x-request-id'];
   assert.match(String(rid), /^[0-9a-f]{32}$/);
-  assert.ok(ts.logs.some((l) => l.includes(`"request_id":"${String(rid)}"`) && l.includes('"route":"/healthz"')), 'the request log carries the proxy-set id');
+  assert.ok(
+    ts.logs.some((l) => l.includes(`"request_id":"${String(rid)}"`) && l.includes('"route":"/healthz"')),
+    'the request log carries the proxy-set id',
+  );
 
   // Errors carry HSTS too ("always"), and /metrics is not served to the internet.
   const metrics = await get('/metrics');
@@ -138,7 +186,20 @@ test('nginx in front of the real API: HSTS, redirect, private /metrics, proxy-se
 
   // WebSocket upgrade on /sfu reaches the SFU upstream and carries data both ways.
   const echoed = await new Promise<string>((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: ports.https, path: '/sfu?room=1', servername: HOST, ca, headers: { host: HOST, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    const req = https.request({
+      host: '127.0.0.1',
+      port: ports.https,
+      path: '/sfu?room=1',
+      servername: HOST,
+      ca,
+      headers: {
+        host: HOST,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
     req.on('upgrade', (res, socket) => {
       assert.equal(res.statusCode, 101);
       socket.once('data', (d: Buffer) => {

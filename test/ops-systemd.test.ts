@@ -26,7 +26,9 @@ const SERVICES = ['recorder-api.service', 'recorder-sfu.service', 'recorder-jobs
 function stage(dir: string, edit: (text: string) => string = (s) => s): string[] {
   fs.mkdirSync(dir, { recursive: true });
   return [...SERVICES, 'recorder.target'].map((f) => {
-    const text = fs.readFileSync(sd(f), 'utf8').replaceAll('ExecStart=/usr/bin/node ', `ExecStart=${process.execPath} `);
+    const text = fs
+      .readFileSync(sd(f), 'utf8')
+      .replaceAll('ExecStart=/usr/bin/node ', `ExecStart=${process.execPath} `);
     fs.writeFileSync(path.join(dir, f), edit(text));
     return path.join(dir, f);
   });
@@ -43,7 +45,9 @@ test('systemd-analyze verify accepts the units (and would refuse a broken one)',
   assert.equal(res.code, 0, res.output);
   assert.deepEqual(ours(res.output), [], res.output);
   // The same check on a copy with a misspelt key and a missing binary does complain.
-  const broken = stage(path.join(tmp, 'broken'), (s) => s.replace('ProtectSystem=strict', 'ProtectSystm=strict').replace(process.execPath, '/nonexistent/node'));
+  const broken = stage(path.join(tmp, 'broken'), (s) =>
+    s.replace('ProtectSystem=strict', 'ProtectSystm=strict').replace(process.execPath, '/nonexistent/node'),
+  );
   const bad = await run(sa, ['verify', broken[0] ?? ''], { cwd: path.join(tmp, 'broken') });
   assert.notEqual(bad.code, 0);
   assert.match(bad.output, /Unknown key 'ProtectSystm'/);
@@ -106,7 +110,7 @@ test('systemd-sysusers creates the service user from the shipped file', async (t
   assert.match(res.output, /Creating user '?recorder'? \(Recorder platform\)/);
 });
 
-test('the Prometheus retention drop-in verifies against Debian\'s prometheus.service', async (t) => {
+test("the Prometheus retention drop-in verifies against Debian's prometheus.service", async (t) => {
   const sa = requireTool(t, 'systemd-analyze', 'systemd');
   if (!sa) return;
   const base = '/lib/systemd/system/prometheus.service';
@@ -119,11 +123,24 @@ test('the Prometheus retention drop-in verifies against Debian\'s prometheus.ser
   const dir = path.join(tmp, 'prometheus');
   fs.mkdirSync(path.join(dir, 'prometheus.service.d'), { recursive: true });
   fs.copyFileSync(base, path.join(dir, 'prometheus.service'));
-  fs.copyFileSync(path.join(root, 'ops', 'prometheus', 'prometheus.service.d', 'retention.conf'), path.join(dir, 'prometheus.service.d', 'retention.conf'));
-  const res = await run(sa, ['verify', path.join(dir, 'prometheus.service')], { cwd: dir, env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` } });
+  fs.copyFileSync(
+    path.join(root, 'ops', 'prometheus', 'prometheus.service.d', 'retention.conf'),
+    path.join(dir, 'prometheus.service.d', 'retention.conf'),
+  );
+  const res = await run(sa, ['verify', path.join(dir, 'prometheus.service')], {
+    cwd: dir,
+    env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` },
+  });
   assert.equal(res.code, 0, res.output);
-  assert.deepEqual(res.output.split('\n').filter((l) => l.includes(dir)), [], res.output);
+  assert.deepEqual(
+    res.output.split('\n').filter((l) => l.includes(dir)),
+    [],
+    res.output,
+  );
   // The override replaces ExecStart (an empty ExecStart= first), keeping the package's $ARGS.
   const unit = parseUnit(fs.readFileSync(path.join(dir, 'prometheus.service.d', 'retention.conf'), 'utf8'));
-  assert.deepEqual(unitValues(unit, 'Service', 'ExecStart'), ['', '/usr/bin/prometheus --storage.tsdb.retention.time=396d $ARGS']);
+  assert.deepEqual(unitValues(unit, 'Service', 'ExecStart'), [
+    '',
+    '/usr/bin/prometheus --storage.tsdb.retention.time=396d $ARGS',
+  ]);
 });

@@ -31,7 +31,9 @@ interface Rule {
   expr: string;
   annotations?: Record<string, string>;
 }
-const rules = (YAML.parse(read('prometheus', 'recorder-alerts.yml')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+const rules = (YAML.parse(read('prometheus', 'recorder-alerts.yml')) as { groups: { rules: Rule[] }[] }).groups.flatMap(
+  (g) => g.rules,
+);
 
 /** Every series name the product exposes (histograms with their _bucket/_sum/_count). */
 function definedSeries(): Set<string> {
@@ -43,7 +45,8 @@ function definedSeries(): Set<string> {
   }
   return names;
 }
-const usedNames = (expr: string) => [...expr.matchAll(/\b(recorder_[a-z0-9_]+|up)\b(?!\s*[=!~])/g)].map((x) => x[1] ?? '');
+const usedNames = (expr: string) =>
+  [...expr.matchAll(/\b(recorder_[a-z0-9_]+|up)\b(?!\s*[=!~])/g)].map((x) => x[1] ?? '');
 
 interface Panel {
   id: number;
@@ -52,7 +55,10 @@ interface Panel {
   gridPos: { x: number; w: number };
   targets?: { expr: string; refId: string }[];
 }
-const dashboard = JSON.parse(read('grafana', 'dashboards', 'recorder-overview.json')) as { uid: string; panels: Panel[] };
+const dashboard = JSON.parse(read('grafana', 'dashboards', 'recorder-overview.json')) as {
+  uid: string;
+  panels: Panel[];
+};
 const dashboardExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p, expr: t.expr })));
 
 test('promtool accepts the scrape configuration (with its rule file) and the alert rules', async (t) => {
@@ -73,7 +79,12 @@ test('each alert fires on the failure it names and stays quiet on healthy input 
   assert.equal(res.code, 0, res.output);
   // Every alert is exercised by at least one test case.
   const cases = read('prometheus', 'recorder-alerts.test.yml');
-  for (const r of rules) assert.match(cases, new RegExp(`alertname: ${r.alert ?? '-'}\\b`), `${r.alert ?? r.record ?? ''} has no promtool test`);
+  for (const r of rules)
+    assert.match(
+      cases,
+      new RegExp(`alertname: ${r.alert ?? '-'}\\b`),
+      `${r.alert ?? r.record ?? ''} has no promtool test`,
+    );
 });
 
 test('alerts and dashboard use only metrics the product defines; every alert links an existing runbook', () => {
@@ -92,7 +103,16 @@ test('alerts and dashboard use only metrics the product defines; every alert lin
     for (const name of names) assert.ok(defined.has(name), `dashboard panel "${panel.title}": unknown metric ${name}`);
   }
   // The requirement's list: SFU and job metrics exist for the code that will increment them.
-  for (const n of ['recorder_sfu_sessions_live', 'recorder_sfu_tracks_captured_total', 'recorder_sfu_chunks_sealed_total', 'recorder_sfu_chunks_lost_total', 'recorder_jobs_queued', 'recorder_jobs_running', 'recorder_jobs_failed_total', 'recorder_job_duration_seconds_bucket']) {
+  for (const n of [
+    'recorder_sfu_sessions_live',
+    'recorder_sfu_tracks_captured_total',
+    'recorder_sfu_chunks_sealed_total',
+    'recorder_sfu_chunks_lost_total',
+    'recorder_jobs_queued',
+    'recorder_jobs_running',
+    'recorder_jobs_failed_total',
+    'recorder_job_duration_seconds_bucket',
+  ]) {
     assert.ok(defined.has(n), n);
   }
 });
@@ -104,13 +124,19 @@ test('the dashboard is well-formed and every query is valid PromQL (checked by p
   const promtool = requireTool(t, 'promtool', 'prometheus');
   if (!promtool) return;
   // Grafana's variables replaced by what they expand to; each query becomes a recording rule.
-  const records = dashboardExprs.map(({ panel, expr }, i) => ({ record: `dashboard:panel_${panel.id}_${i}`, expr: expr.replaceAll('$__rate_interval', '5m').replaceAll('$job', '.*') }));
+  const records = dashboardExprs.map(({ panel, expr }, i) => ({
+    record: `dashboard:panel_${panel.id}_${i}`,
+    expr: expr.replaceAll('$__rate_interval', '5m').replaceAll('$job', '.*'),
+  }));
   const file = path.join(tmp, 'dashboard-queries.yml');
   fs.writeFileSync(file, YAML.stringify({ groups: [{ name: 'dashboard', rules: records }] }));
   const res = await run(promtool, ['check', 'rules', file]);
   assert.equal(res.code, 0, res.output);
   // The check can fail: a broken query is refused.
-  fs.writeFileSync(file, YAML.stringify({ groups: [{ name: 'dashboard', rules: [{ record: 'x:y', expr: 'sum(rate(up[5m])' }] }] }));
+  fs.writeFileSync(
+    file,
+    YAML.stringify({ groups: [{ name: 'dashboard', rules: [{ record: 'x:y', expr: 'sum(rate(up[5m])' }] }] }),
+  );
   assert.notEqual((await run(promtool, ['check', 'rules', file])).code, 0);
 });
 
@@ -119,7 +145,10 @@ test('Prometheus runs with the shipped flags: 13-month retention, the rules load
   if (!prometheus) return;
   const dropIn = parseUnit(read('prometheus', 'prometheus.service.d', 'retention.conf'));
   const execStart = unitValues(dropIn, 'Service', 'ExecStart').at(-1) ?? '';
-  const flags = execStart.split(/\s+/).slice(1).filter((a) => a !== '$ARGS');
+  const flags = execStart
+    .split(/\s+/)
+    .slice(1)
+    .filter((a) => a !== '$ARGS');
   assert.deepEqual(flags, ['--storage.tsdb.retention.time=396d']);
 
   const ts = await startTestServer();
@@ -128,16 +157,32 @@ test('Prometheus runs with the shipped flags: 13-month retention, the rules load
   const dir = path.join(tmp, 'prometheus');
   fs.mkdirSync(dir);
   fs.copyFileSync(ops('prometheus', 'recorder-alerts.yml'), path.join(dir, 'recorder-alerts.yml'));
-  const config = read('prometheus', 'prometheus.yml').replace("'127.0.0.1:3000'", `'${apiTarget}'`).replace(/scrape_interval: \d+s/, 'scrape_interval: 1s').replace(/scrape_timeout: \d+s/, 'scrape_timeout: 1s').replace(/evaluation_interval: \d+s/, 'evaluation_interval: 1s');
+  const config = read('prometheus', 'prometheus.yml')
+    .replace("'127.0.0.1:3000'", `'${apiTarget}'`)
+    .replace(/scrape_interval: \d+s/, 'scrape_interval: 1s')
+    .replace(/scrape_timeout: \d+s/, 'scrape_timeout: 1s')
+    .replace(/evaluation_interval: \d+s/, 'evaluation_interval: 1s');
   assert.ok(config.includes(apiTarget));
   fs.writeFileSync(path.join(dir, 'prometheus.yml'), config);
   const port = await freePort();
-  const child = spawn(prometheus, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, ...flags], { stdio: 'ignore' });
+  const child = spawn(
+    prometheus,
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      ...flags,
+    ],
+    { stdio: 'ignore' },
+  );
   t.after(() => child.kill('SIGTERM'));
   await waitForPort(port, 20_000, child);
   // Listening comes before the storage is open; /-/ready says when queries work.
-  await eventually('Prometheus ready', async () => ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined));
-  const api = async <T>(p: string): Promise<T> => ((await (await fetch(`http://127.0.0.1:${port}${p}`)).json()) as { data: T }).data;
+  await eventually('Prometheus ready', async () =>
+    (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined,
+  );
+  const api = async <T>(p: string): Promise<T> =>
+    ((await (await fetch(`http://127.0.0.1:${port}${p}`)).json()) as { data: T }).data;
 
   const info = await api<{ storageRetention: string }>('/api/v1/status/runtimeinfo');
   assert.equal(info.storageRetention, '396d');
@@ -148,12 +193,16 @@ test('Prometheus runs with the shipped flags: 13-month retention, the rules load
 
   await ts.client().get('/healthz');
   const target = await eventually('the API target is scraped', async () => {
-    const targets = await api<{ activeTargets: { labels: { job: string }; health: string; lastError: string }[] }>('/api/v1/targets');
+    const targets = await api<{ activeTargets: { labels: { job: string }; health: string; lastError: string }[] }>(
+      '/api/v1/targets',
+    );
     return targets.activeTargets.find((x) => x.labels.job === 'recorder-api' && x.health === 'up');
   });
   assert.equal(target.lastError, '');
   const series = await eventually('request metrics are stored', async () => {
-    const q = await api<{ result: { metric: Record<string, string> }[] }>(`/api/v1/query?query=${encodeURIComponent('recorder_http_request_duration_seconds_count{route="/healthz"}')}`);
+    const q = await api<{ result: { metric: Record<string, string> }[] }>(
+      `/api/v1/query?query=${encodeURIComponent('recorder_http_request_duration_seconds_count{route="/healthz"}')}`,
+    );
     return q.result.length ? q.result : undefined;
   });
   assert.equal(series[0]?.metric.job, 'recorder-api');
@@ -178,7 +227,10 @@ interface ComposeService {
 }
 
 test('compose file: the services, host networking, internals on loopback, declared volumes, grace periods as in the units', () => {
-  const doc = YAML.parse(read('compose', 'compose.yaml'), { merge: true }) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+  const doc = YAML.parse(read('compose', 'compose.yaml'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+    volumes: Record<string, unknown>;
+  };
   const services = doc.services;
   assert.deepEqual(Object.keys(services).sort(), ['api', 'grafana', 'jobs', 'nginx', 'postgres', 'prometheus', 'sfu']);
   for (const [name, s] of Object.entries(services)) {
@@ -188,7 +240,8 @@ test('compose file: the services, host networking, internals on loopback, declar
     assert.equal(s.restart, 'unless-stopped', `${name}: restarts`);
     for (const v of s.volumes ?? []) {
       const [source = ''] = v.split(':');
-      if (source.startsWith('.')) assert.ok(fs.existsSync(path.resolve(ops('compose'), source)), `${name}: ${source} exists`);
+      if (source.startsWith('.'))
+        assert.ok(fs.existsSync(path.resolve(ops('compose'), source)), `${name}: ${source} exists`);
       else if (!source.startsWith('/')) assert.ok(source in doc.volumes, `${name}: volume ${source} is declared`);
     }
   }
@@ -197,7 +250,11 @@ test('compose file: the services, host networking, internals on loopback, declar
     const unit = parseUnit(read('systemd', `recorder-${name}.service`));
     const entry = unitValues(unit, 'Service', 'ExecStart')[0]?.split(/\s+/).slice(1);
     assert.deepEqual(services[name]?.command?.slice(1), entry, `${name}: command`);
-    assert.equal(services[name]?.stop_grace_period, unitValues(unit, 'Service', 'TimeoutStopSec')[0], `${name}: stop grace period`);
+    assert.equal(
+      services[name]?.stop_grace_period,
+      unitValues(unit, 'Service', 'TimeoutStopSec')[0],
+      `${name}: stop grace period`,
+    );
     assert.ok(services[name]?.volumes?.includes('recorder-data:/var/lib/recorder'), `${name}: DATA_DIR volume`);
   }
   // Only nginx (and the SFU's media) face the network; the rest binds loopback.
@@ -207,11 +264,14 @@ test('compose file: the services, host networking, internals on loopback, declar
   assert.equal(services.grafana?.environment?.GF_SERVER_HTTP_ADDR, '127.0.0.1');
   // Retention as in the systemd drop-in; the mounted files are the ones promtool checked.
   assert.ok(services.prometheus?.command?.includes('--storage.tsdb.retention.time=396d'));
-  assert.ok(services.prometheus?.volumes?.includes('../prometheus/recorder-alerts.yml:/etc/prometheus/recorder-alerts.yml:ro'));
+  assert.ok(
+    services.prometheus?.volumes?.includes('../prometheus/recorder-alerts.yml:/etc/prometheus/recorder-alerts.yml:ro'),
+  );
   assert.ok(services.nginx?.volumes?.includes('../nginx/recorder.conf:/etc/nginx/conf.d/recorder.conf:ro'));
   // The image copies what exists.
   for (const m of read('compose', 'Dockerfile').matchAll(/^COPY (\S+)(?: (\S+))? \S+$/gm)) {
-    for (const src of [m[1], m[2]].filter((x): x is string => !!x)) assert.ok(fs.existsSync(path.join(root, src)), `Dockerfile COPY ${src}`);
+    for (const src of [m[1], m[2]].filter((x): x is string => !!x))
+      assert.ok(fs.existsSync(path.join(root, src)), `Dockerfile COPY ${src}`);
   }
 });
 
@@ -225,15 +285,23 @@ function envFile(text: string): Record<string, string> {
   return env;
 }
 
-test('the environment file example, with each unit\'s own settings, passes the product\'s config validation', () => {
+test("the environment file example, with each unit's own settings, passes the product's config validation", () => {
   const example = envFile(read('recorder.env.example'));
   assert.ok(example.DATABASE_URL && example.PUBLIC_URL?.startsWith('https://'));
   for (const name of ['api', 'sfu', 'jobs']) {
     const unit = parseUnit(read('systemd', `recorder-${name}.service`));
-    const own = Object.fromEntries(unitValues(unit, 'Service', 'Environment').flatMap((v) => v.split(/\s+/)).map((kv) => kv.split('=') as [string, string]));
+    const own = Object.fromEntries(
+      unitValues(unit, 'Service', 'Environment')
+        .flatMap((v) => v.split(/\s+/))
+        .map((kv) => kv.split('=') as [string, string]),
+    );
     const config = parseConfig({ ...example, ...own });
     assert.equal(config.dataDir, '/var/lib/recorder', `${name}: DATA_DIR`);
-    assert.deepEqual(unitValues(unit, 'Service', 'ReadWritePaths'), [config.dataDir], `${name}: DATA_DIR is the one writable path`);
+    assert.deepEqual(
+      unitValues(unit, 'Service', 'ReadWritePaths'),
+      [config.dataDir],
+      `${name}: DATA_DIR is the one writable path`,
+    );
     assert.ok(config.secureCookies);
     if (name === 'api') {
       assert.equal(config.host, '127.0.0.1');

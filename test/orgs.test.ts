@@ -52,21 +52,37 @@ test('create an organization: 201 with id and name; the creator is its owner', a
   assert.equal(got.body.name, 'Acme Podcasts');
   assert.equal(got.body.member_count, 1);
   const me = await getMe(c.owner);
-  assert.deepEqual(me.body.memberships.map((m) => [m.id, m.role]), [[orgId, 'owner']]);
+  assert.deepEqual(
+    me.body.memberships.map((m) => [m.id, m.role]),
+    [[orgId, 'owner']],
+  );
 });
 
 test('invite by email: the link arrives by mail; another account is refused; the invitee joins', async () => {
   const { token } = await invite(c.owner, people.admin.toUpperCase(), 'admin');
   const pending = await c.owner.get<Lists>(`${base}/invitations`);
-  assert.deepEqual(pending.body.invitations.map((i) => [i.email, i.role]), [[people.admin, 'admin']]);
-  assertError(await c.outsider.post('/api/invitations/accept', { token }), 409, 'wrong_account', 'accept as the wrong account');
+  assert.deepEqual(
+    pending.body.invitations.map((i) => [i.email, i.role]),
+    [[people.admin, 'admin']],
+  );
+  assertError(
+    await c.outsider.post('/api/invitations/accept', { token }),
+    409,
+    'wrong_account',
+    'accept as the wrong account',
+  );
   assertError(await c.outsider.get(base), 404, 'org_not_found', 'the wrong account did not join');
   const ok = await c.admin.post('/api/invitations/accept', { token });
   assert.equal(ok.status, 200, ok.text);
   assert.deepEqual(ok.body, { organization_id: orgId, role: 'admin' });
   assertError(await c.admin.post('/api/invitations/accept', { token }), 404, 'invalid_invitation', 'a used invitation');
   assert.deepEqual((await c.owner.get(`${base}/invitations`)).body.invitations, []);
-  assertError(await c.owner.post(`${base}/invitations`, { email: people.admin, role: 'member' }), 409, 'already_member', 'invite a member again');
+  assertError(
+    await c.owner.post(`${base}/invitations`, { email: people.admin, role: 'member' }),
+    409,
+    'already_member',
+    'invite a member again',
+  );
 });
 
 test('members list shows everyone with their role', async () => {
@@ -75,13 +91,30 @@ test('members list shows everyone with their role', async () => {
   const res = await c.member.get(`${base}/members`);
   assert.equal(res.status, 200);
   const rows = (res.body.members as { email: string; role: string }[]).map((m) => [m.email, m.role]).sort();
-  assert.deepEqual(rows, [[people.admin, 'admin'], [people.member, 'member'], [people.owner, 'owner']].sort());
+  assert.deepEqual(
+    rows,
+    [
+      [people.admin, 'admin'],
+      [people.member, 'member'],
+      [people.owner, 'owner'],
+    ].sort(),
+  );
 });
 
 test('a plain member cannot manage members, invitations or see the audit log (403)', async () => {
-  assertError(await c.member.post(`${base}/invitations`, { email: freshEmail('x'), role: 'member' }), 403, 'admin_required', 'member invites');
+  assertError(
+    await c.member.post(`${base}/invitations`, { email: freshEmail('x'), role: 'member' }),
+    403,
+    'admin_required',
+    'member invites',
+  );
   assertError(await c.member.get(`${base}/invitations`), 403, 'admin_required', 'member lists invitations');
-  assertError(await c.member.patch(`${base}/members/${ids.admin}`, { role: 'member' }), 403, 'admin_required', 'member changes a role');
+  assertError(
+    await c.member.patch(`${base}/members/${ids.admin}`, { role: 'member' }),
+    403,
+    'admin_required',
+    'member changes a role',
+  );
   assertError(await c.member.delete(`${base}/members/${ids.admin}`), 403, 'admin_required', 'member removes someone');
   assertError(await c.member.patch(base, { name: 'Taken over' }), 403, 'admin_required', 'member renames the org');
   assertError(await c.member.get(`${base}/audit`), 403, 'admin_required', 'member reads the audit log');
@@ -90,10 +123,25 @@ test('a plain member cannot manage members, invitations or see the audit log (40
 });
 
 test('an admin manages members but cannot grant or take away ownership', async () => {
-  assertError(await c.admin.patch(`${base}/members/${ids.member}`, { role: 'owner' }), 403, 'owner_required', 'admin makes an owner');
-  assertError(await c.admin.patch(`${base}/members/${ids.owner}`, { role: 'member' }), 403, 'owner_required', 'admin demotes the owner');
+  assertError(
+    await c.admin.patch(`${base}/members/${ids.member}`, { role: 'owner' }),
+    403,
+    'owner_required',
+    'admin makes an owner',
+  );
+  assertError(
+    await c.admin.patch(`${base}/members/${ids.owner}`, { role: 'member' }),
+    403,
+    'owner_required',
+    'admin demotes the owner',
+  );
   assertError(await c.admin.delete(`${base}/members/${ids.owner}`), 403, 'owner_required', 'admin removes the owner');
-  assertError(await c.admin.post(`${base}/invitations`, { email: freshEmail('boss'), role: 'owner' }), 403, 'owner_required', 'admin invites an owner');
+  assertError(
+    await c.admin.post(`${base}/invitations`, { email: freshEmail('boss'), role: 'owner' }),
+    403,
+    'owner_required',
+    'admin invites an owner',
+  );
   assert.equal(await roleOf(ids.member), 'member');
   assert.equal(await roleOf(ids.owner), 'owner');
   const res = await c.admin.patch(`${base}/members/${ids.member}`, { role: 'admin' });
@@ -106,13 +154,23 @@ test('the owner changes roles; the org is renamed', async () => {
   const res = await c.owner.patch(`${base}/members/${ids.member}`, { role: 'member' });
   assert.equal(res.status, 200);
   assert.equal(await roleOf(ids.member), 'member');
-  assertError(await c.owner.patch(`${base}/members/${ids.outsider}`, { role: 'admin' }), 404, 'member_not_found', 'a non-member');
+  assertError(
+    await c.owner.patch(`${base}/members/${ids.outsider}`, { role: 'admin' }),
+    404,
+    'member_not_found',
+    'a non-member',
+  );
   assert.equal((await c.owner.patch(base, { name: 'Acme Audio' })).body.name, 'Acme Audio');
 });
 
 test('the last owner cannot leave or be demoted (409 last_owner); with two owners one may step down', async () => {
   assertError(await c.owner.delete(`${base}/members/${ids.owner}`), 409, 'last_owner', 'last owner leaves');
-  assertError(await c.owner.patch(`${base}/members/${ids.owner}`, { role: 'admin' }), 409, 'last_owner', 'last owner demotes themself');
+  assertError(
+    await c.owner.patch(`${base}/members/${ids.owner}`, { role: 'admin' }),
+    409,
+    'last_owner',
+    'last owner demotes themself',
+  );
   assert.equal(await roleOf(ids.owner), 'owner');
   const other = await c.outsider.post('/api/orgs', { name: 'Two owners' });
   const otherBase = `/api/orgs/${String(other.body.id)}`;
@@ -120,7 +178,11 @@ test('the last owner cannot leave or be demoted (409 last_owner); with two owner
   assert.equal((await c.outsider.post(`${otherBase}/invitations`, { email: people.owner, role: 'owner' })).status, 201);
   const { token } = inviteLinkIn(await ts.inbox.waitFor(people.owner, { since }));
   assert.equal((await c.owner.post('/api/invitations/accept', { token })).body.role, 'owner');
-  assert.equal((await c.outsider.patch(`${otherBase}/members/${ids.outsider}`, { role: 'admin' })).status, 200, 'a second owner exists');
+  assert.equal(
+    (await c.outsider.patch(`${otherBase}/members/${ids.outsider}`, { role: 'admin' })).status,
+    200,
+    'a second owner exists',
+  );
   assertError(await c.owner.delete(`${otherBase}/members/${ids.owner}`), 409, 'last_owner', 'now the only owner again');
 });
 
@@ -166,11 +228,25 @@ test('an expired invitation is refused (clock)', async () => {
 test('the audit log shows each action with its actor and target', async () => {
   const res = await c.owner.get(`${base}/audit`);
   assert.equal(res.status, 200);
-  type Entry = { action: string; actor: { email: string | null }; target: { user_id: string | null; email: string | null } | null; details: Record<string, unknown> };
+  type Entry = {
+    action: string;
+    actor: { email: string | null };
+    target: { user_id: string | null; email: string | null } | null;
+    details: Record<string, unknown>;
+  };
   const entries = res.body.entries as Entry[];
   const find = (action: string, actor: string, target?: string, details: Record<string, unknown> = {}) => {
-    const hit = entries.find((e) => e.action === action && e.actor.email === actor && (target === undefined || e.target?.email === target) && Object.entries(details).every(([k, v]) => e.details[k] === v));
-    assert.ok(hit, `no ${action} by ${actor}${target ? ` on ${target}` : ''} in ${JSON.stringify(entries.map((e) => [e.action, e.actor.email, e.target?.email]))}`);
+    const hit = entries.find(
+      (e) =>
+        e.action === action &&
+        e.actor.email === actor &&
+        (target === undefined || e.target?.email === target) &&
+        Object.entries(details).every(([k, v]) => e.details[k] === v),
+    );
+    assert.ok(
+      hit,
+      `no ${action} by ${actor}${target ? ` on ${target}` : ''} in ${JSON.stringify(entries.map((e) => [e.action, e.actor.email, e.target?.email]))}`,
+    );
     return hit;
   };
   find('org.created', people.owner);
@@ -184,7 +260,10 @@ test('the audit log shows each action with its actor and target', async () => {
   find('member.left', people.admin, people.admin);
   find('invitation.revoked', people.owner);
   for (const who of [people.owner, people.admin, people.member]) find('auth.org_entered', who);
-  assert.ok(!entries.some((e) => e.actor.email === people.outsider), 'refused attempts by outsiders leave no trace in this org');
+  assert.ok(
+    !entries.some((e) => e.actor.email === people.outsider),
+    'refused attempts by outsiders leave no trace in this org',
+  );
   const page = await c.owner.get<Lists>(`${base}/audit?limit=2`);
   assert.equal(page.body.entries.length, 2);
   const next = await c.owner.get<Lists>(`${base}/audit?limit=2&before=${String(page.body.next_before)}`);

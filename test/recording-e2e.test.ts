@@ -46,7 +46,14 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-e2e-'));
 
 before(async () => {
   if (missing.length) return;
-  ts = await startTestServer({ SFU: 'on', MEDIASOUP_WORKER_BIN: workerBin ?? '', CHUNK_SECONDS: '2', MODEL_DIR, TRANSCRIBE_MODEL: MODEL_NAME, JOBS_POLL_INTERVAL_MS: '200' });
+  ts = await startTestServer({
+    SFU: 'on',
+    MEDIASOUP_WORKER_BIN: workerBin ?? '',
+    CHUNK_SECONDS: '2',
+    MODEL_DIR,
+    TRANSCRIBE_MODEL: MODEL_NAME,
+    JOBS_POLL_INTERVAL_MS: '200',
+  });
 });
 after(async () => {
   for (const b of browsers) await b.close().catch(() => undefined);
@@ -58,9 +65,17 @@ async function launch(wav: string): Promise<Browser> {
   const b = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`,
-      '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}`,
+      '--allow-loopback-in-peer-connection',
+      '--autoplay-policy=no-user-gesture-required',
     ],
   });
   browsers.push(b);
@@ -71,7 +86,9 @@ async function pageFor(browser: Browser, client: HttpClient | null): Promise<Pag
   const context = await browser.newContext();
   if (client) {
     const url = new URL(ts.url);
-    await context.addCookies([...client.cookies].map(([name, value]) => ({ name, value, domain: url.hostname, path: '/' })));
+    await context.addCookies(
+      [...client.cookies].map(([name, value]) => ({ name, value, domain: url.hostname, path: '/' })),
+    );
   }
   const page = await context.newPage();
   page.on('dialog', (d) => void d.accept());
@@ -88,26 +105,42 @@ async function joined(page: Page): Promise<void> {
   try {
     await page.locator('body[data-joined="true"]').waitFor({ timeout: 20_000 });
   } catch (err) {
-    const serverSide = ts.logs.filter((l) => /"level":"(warn|error)"/.test(l)).slice(-10).join('\n');
-    throw new Error(`not joined; the page says: ${await page.locator('#status').textContent()}\nserver log:\n${serverSide}`, { cause: err });
+    const serverSide = ts.logs
+      .filter((l) => /"level":"(warn|error)"/.test(l))
+      .slice(-10)
+      .join('\n');
+    throw new Error(
+      `not joined; the page says: ${await page.locator('#status').textContent()}\nserver log:\n${serverSide}`,
+      { cause: err },
+    );
   }
 }
 
 async function download(client: HttpClient, url: string, file: string): Promise<void> {
-  const res = await fetch(ts.url + url, { headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+  const res = await fetch(ts.url + url, {
+    headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+  });
   assert.equal(res.status, 200, `download ${url}`);
   fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
 }
 
 function probe(file: string): { codec: string; duration: number } {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', file], { encoding: 'utf8' });
+  const out = execFileSync(
+    'ffprobe',
+    ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', file],
+    { encoding: 'utf8' },
+  );
   const j = JSON.parse(out) as { streams: { codec_name: string }[]; format: { duration: string } };
   return { codec: j.streams[0]?.codec_name ?? '', duration: Number(j.format.duration) };
 }
 
 /** Decodes to 16 kHz mono PCM, failing on any decode error. */
 function pcm(file: string): Int16Array {
-  const buf = execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-ac', '1', '-ar', '16000', '-f', 's16le', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  const buf = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-xerror', '-i', file, '-ac', '1', '-ar', '16000', '-f', 's16le', '-'],
+    { maxBuffer: 256 * 1024 * 1024 },
+  );
   return new Int16Array(buf.buffer, buf.byteOffset, buf.length / 2);
 }
 
@@ -140,9 +173,12 @@ function matchScore(recorded: Int16Array, source: Int16Array): number {
   for (let lag = 0; lag + win.length <= s.length; lag++) {
     const seg = s.subarray(lag, lag + win.length);
     const ms = mean(seg);
-    let num = 0, da = 0, db = 0;
+    let num = 0,
+      da = 0,
+      db = 0;
     for (let i = 0; i < win.length; i++) {
-      const a = win[i]! - mw, b = seg[i]! - ms;
+      const a = win[i]! - mw,
+        b = seg[i]! - ms;
       num += a * b;
       da += a * a;
       db += b * b;
@@ -152,114 +188,154 @@ function matchScore(recorded: Int16Array, source: Int16Array): number {
   return best;
 }
 
-test('two browsers record a session; both tracks download, decode, last as long as the take, and carry their own speech', { skip: missing.length > 0, timeout: 120_000 }, async () => {
-  const owner = await ts.signIn('host@example.com');
-  const org = (await owner.post('/api/orgs', { name: 'Podcast Co' })).body as { id: string };
-  const created = await owner.post(`/api/orgs/${org.id}/sessions`, { title: 'Episode 1' });
-  assert.equal(created.status, 201);
-  const session = created.body as { id: string; guest_url: string };
+test(
+  'two browsers record a session; both tracks download, decode, last as long as the take, and carry their own speech',
+  { skip: missing.length > 0, timeout: 120_000 },
+  async () => {
+    const owner = await ts.signIn('host@example.com');
+    const org = (await owner.post('/api/orgs', { name: 'Podcast Co' })).body as { id: string };
+    const created = await owner.post(`/api/orgs/${org.id}/sessions`, { title: 'Episode 1' });
+    assert.equal(created.status, 201);
+    const session = created.body as { id: string; guest_url: string };
 
-  const hostPage = await pageFor(await launch(HOST_WAV), owner);
-  await hostPage.goto(`${ts.url}/orgs/${org.id}/sessions/${session.id}/room`);
-  await hostPage.locator('#setup').waitFor({ timeout: 15_000 }).catch(async () => assert.fail(`no device setup; the page says: ${await hostPage.locator('#status').textContent()}`));
-  await hostPage.locator('#join').click();
-  await joined(hostPage);
+    const hostPage = await pageFor(await launch(HOST_WAV), owner);
+    await hostPage.goto(`${ts.url}/orgs/${org.id}/sessions/${session.id}/room`);
+    await hostPage
+      .locator('#setup')
+      .waitFor({ timeout: 15_000 })
+      .catch(async () =>
+        assert.fail(`no device setup; the page says: ${await hostPage.locator('#status').textContent()}`),
+      );
+    await hostPage.locator('#join').click();
+    await joined(hostPage);
 
-  const guestPage = await pageFor(await launch(GUEST_WAV), null);
-  await guestPage.goto(session.guest_url.replace(/^https?:\/\/[^/]+/, ts.url));
-  await guestPage.locator('#display-name').fill('Guest Speaker');
-  await guestPage.locator('#join').click();
-  await joined(guestPage);
+    const guestPage = await pageFor(await launch(GUEST_WAV), null);
+    await guestPage.goto(session.guest_url.replace(/^https?:\/\/[^/]+/, ts.url));
+    await guestPage.locator('#display-name').fill('Guest Speaker');
+    await guestPage.locator('#join').click();
+    await joined(guestPage);
 
-  // Each sees the other, and hears them (a remote audio element per peer).
-  await hostPage.locator('#peers li', { hasText: 'Guest Speaker' }).waitFor();
-  await guestPage.locator('#remote audio').waitFor({ state: 'attached', timeout: 15_000 });
-  await hostPage.locator('#remote audio').waitFor({ state: 'attached', timeout: 15_000 });
-  assert.equal(await guestPage.locator('#host-controls').isVisible(), false, 'guests have no host controls');
+    // Each sees the other, and hears them (a remote audio element per peer).
+    await hostPage.locator('#peers li', { hasText: 'Guest Speaker' }).waitFor();
+    await guestPage.locator('#remote audio').waitFor({ state: 'attached', timeout: 15_000 });
+    await hostPage.locator('#remote audio').waitFor({ state: 'attached', timeout: 15_000 });
+    assert.equal(await guestPage.locator('#host-controls').isVisible(), false, 'guests have no host controls');
 
-  await hostPage.locator('#start-rec').click();
-  await guestPage.locator('#rec-indicator').waitFor({ state: 'visible' });
-  await new Promise((r) => setTimeout(r, 9000));
-  // For a person to look at: the live room while recording (test-output/run-*/).
-  const shots = process.env.TEST_OUTPUT_DIR ?? tmp;
-  await hostPage.screenshot({ path: path.join(shots, 'room-recording.png') });
-  await hostPage.locator('#stop-rec').click();
-  await guestPage.locator('#rec-indicator').waitFor({ state: 'hidden' });
-  await hostPage.locator('#end').click();
-  await guestPage.locator('#status', { hasText: 'ended' }).waitFor({ timeout: 15_000 });
+    await hostPage.locator('#start-rec').click();
+    await guestPage.locator('#rec-indicator').waitFor({ state: 'visible' });
+    await new Promise((r) => setTimeout(r, 9000));
+    // For a person to look at: the live room while recording (test-output/run-*/).
+    const shots = process.env.TEST_OUTPUT_DIR ?? tmp;
+    await hostPage.screenshot({ path: path.join(shots, 'room-recording.png') });
+    await hostPage.locator('#stop-rec').click();
+    await guestPage.locator('#rec-indicator').waitFor({ state: 'hidden' });
+    await hostPage.locator('#end').click();
+    await guestPage.locator('#status', { hasText: 'ended' }).waitFor({ timeout: 15_000 });
 
-  const detail = (await owner.get(`/api/orgs/${org.id}/sessions/${session.id}`)).body as {
-    status: string;
-    takes: { started_at: string; stopped_at: string }[];
-    tracks: { id: string; kind: string; participant: string; chunks: number; lost_chunks: number; download_url: string }[];
-    timeline: { kind: string }[];
-  };
-  assert.equal(detail.status, 'ended');
-  assert.equal(detail.takes.length, 1);
-  const take = detail.takes[0]!;
-  const recorded = (Date.parse(take.stopped_at) - Date.parse(take.started_at)) / 1000;
-  assert.ok(recorded > 8 && recorded < 12, `take lasted ${recorded}s`);
-  const audio = detail.tracks.filter((t) => t.kind === 'audio');
-  assert.deepEqual(audio.map((t) => t.participant).sort(), ['Guest Speaker', 'host'].sort());
-  for (const t of detail.tracks) {
-    assert.ok(t.chunks >= 4, `${t.participant} ${t.kind}: ${t.chunks} chunks of 2 s for a ${recorded}s take`);
-    assert.equal(t.lost_chunks, 0);
-  }
-  for (const kind of ['participant.joined', 'recording.started', 'recording.stopped', 'track.started', 'track.ended', 'session.ended']) {
-    assert.ok(detail.timeline.some((e) => e.kind === kind), `timeline has ${kind}`);
-  }
+    const detail = (await owner.get(`/api/orgs/${org.id}/sessions/${session.id}`)).body as {
+      status: string;
+      takes: { started_at: string; stopped_at: string }[];
+      tracks: {
+        id: string;
+        kind: string;
+        participant: string;
+        chunks: number;
+        lost_chunks: number;
+        download_url: string;
+      }[];
+      timeline: { kind: string }[];
+    };
+    assert.equal(detail.status, 'ended');
+    assert.equal(detail.takes.length, 1);
+    const take = detail.takes[0]!;
+    const recorded = (Date.parse(take.stopped_at) - Date.parse(take.started_at)) / 1000;
+    assert.ok(recorded > 8 && recorded < 12, `take lasted ${recorded}s`);
+    const audio = detail.tracks.filter((t) => t.kind === 'audio');
+    assert.deepEqual(audio.map((t) => t.participant).sort(), ['Guest Speaker', 'host'].sort());
+    for (const t of detail.tracks) {
+      assert.ok(t.chunks >= 4, `${t.participant} ${t.kind}: ${t.chunks} chunks of 2 s for a ${recorded}s take`);
+      assert.equal(t.lost_chunks, 0);
+    }
+    for (const kind of [
+      'participant.joined',
+      'recording.started',
+      'recording.stopped',
+      'track.started',
+      'track.ended',
+      'session.ended',
+    ]) {
+      assert.ok(
+        detail.timeline.some((e) => e.kind === kind),
+        `timeline has ${kind}`,
+      );
+    }
 
-  const sources = { host: pcm(HOST_WAV), 'Guest Speaker': pcm(GUEST_WAV) };
-  for (const t of audio) {
-    const file = path.join(tmp, `${t.id}.ogg`);
-    await download(owner, t.download_url, file);
-    const p = probe(file);
-    assert.equal(p.codec, 'opus');
-    assert.ok(Math.abs(p.duration - recorded) < 1, `${t.participant}: file lasts ${p.duration}s, take ${recorded}s`);
-    const samples = pcm(file);
-    const own = matchScore(samples, sources[t.participant as keyof typeof sources]);
-    const other = matchScore(samples, sources[t.participant === 'host' ? 'Guest Speaker' : 'host']);
-    console.log(`similarity ${t.participant}: own ${own.toFixed(3)} other ${other.toFixed(3)}`);
-    assert.ok(own > 0.8, `${t.participant}'s track matches their speech (score ${own.toFixed(2)})`);
-    assert.ok(own > other + 0.1, `${t.participant}'s track is their speech, not the other's (${own.toFixed(2)} vs ${other.toFixed(2)})`);
-  }
-  const video = detail.tracks.filter((t) => t.kind === 'video');
-  assert.equal(video.length, 2, 'both fake cameras were captured');
-  for (const t of video) {
-    const file = path.join(tmp, `${t.id}.webm`);
-    await download(owner, t.download_url, file);
-    const p = probe(file);
-    assert.equal(p.codec, 'vp8');
-    assert.ok(Math.abs(p.duration - recorded) < 1.5, `video lasts ${p.duration}s, take ${recorded}s`);
-    execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-']);
-  }
+    const sources = { host: pcm(HOST_WAV), 'Guest Speaker': pcm(GUEST_WAV) };
+    for (const t of audio) {
+      const file = path.join(tmp, `${t.id}.ogg`);
+      await download(owner, t.download_url, file);
+      const p = probe(file);
+      assert.equal(p.codec, 'opus');
+      assert.ok(Math.abs(p.duration - recorded) < 1, `${t.participant}: file lasts ${p.duration}s, take ${recorded}s`);
+      const samples = pcm(file);
+      const own = matchScore(samples, sources[t.participant as keyof typeof sources]);
+      const other = matchScore(samples, sources[t.participant === 'host' ? 'Guest Speaker' : 'host']);
+      console.log(`similarity ${t.participant}: own ${own.toFixed(3)} other ${other.toFixed(3)}`);
+      assert.ok(own > 0.8, `${t.participant}'s track matches their speech (score ${own.toFixed(2)})`);
+      assert.ok(
+        own > other + 0.1,
+        `${t.participant}'s track is their speech, not the other's (${own.toFixed(2)} vs ${other.toFixed(2)})`,
+      );
+    }
+    const video = detail.tracks.filter((t) => t.kind === 'video');
+    assert.equal(video.length, 2, 'both fake cameras were captured');
+    for (const t of video) {
+      const file = path.join(tmp, `${t.id}.webm`);
+      await download(owner, t.download_url, file);
+      const p = probe(file);
+      assert.equal(p.codec, 'vp8');
+      assert.ok(Math.abs(p.duration - recorded) < 1.5, `video lasts ${p.duration}s, take ${recorded}s`);
+      execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-']);
+    }
 
-  // Ending the session queued its transcription: no one asked, and a transcript of both
-  // speakers appears. (The test model has random weights: its words are gibberish, so this
-  // checks speakers and times, not text.)
-  const tr = (await waitForTranscript(owner, org.id, session.id)) as unknown as {
-    status: string;
-    transcript: { audio_seconds: number; speakers: { name: string }[]; segments: { start: number; end: number; speaker: string }[] } | null;
-  };
-  assert.equal(tr.status, 'done');
-  const segs = tr.transcript?.segments ?? [];
-  assert.deepEqual(new Set(segs.map((x) => x.speaker)), new Set(['host', 'Guest Speaker']), `both speakers are in the transcript (audio ${tr.transcript?.audio_seconds}s)`);
-  for (let i = 0; i < segs.length; i++) {
-    const x = segs[i]!;
-    assert.ok(x.start >= 0 && x.end >= x.start && x.end <= recorded + 1, `segment ${i} [${x.start}, ${x.end}] lies within the ${recorded}s take`);
-    if (i > 0) assert.ok(x.start >= segs[i - 1]!.start, 'segments are in time order');
-  }
+    // Ending the session queued its transcription: no one asked, and a transcript of both
+    // speakers appears. (The test model has random weights: its words are gibberish, so this
+    // checks speakers and times, not text.)
+    const tr = (await waitForTranscript(owner, org.id, session.id)) as unknown as {
+      status: string;
+      transcript: {
+        audio_seconds: number;
+        speakers: { name: string }[];
+        segments: { start: number; end: number; speaker: string }[];
+      } | null;
+    };
+    assert.equal(tr.status, 'done');
+    const segs = tr.transcript?.segments ?? [];
+    assert.deepEqual(
+      new Set(segs.map((x) => x.speaker)),
+      new Set(['host', 'Guest Speaker']),
+      `both speakers are in the transcript (audio ${tr.transcript?.audio_seconds}s)`,
+    );
+    for (let i = 0; i < segs.length; i++) {
+      const x = segs[i]!;
+      assert.ok(
+        x.start >= 0 && x.end >= x.start && x.end <= recorded + 1,
+        `segment ${i} [${x.start}, ${x.end}] lies within the ${recorded}s take`,
+      );
+      if (i > 0) assert.ok(x.start >= segs[i - 1]!.start, 'segments are in time order');
+    }
 
-  const detailPage = await pageFor(browsers[0]!, owner);
-  await detailPage.goto(`${ts.url}/orgs/${org.id}/sessions/${session.id}`);
-  await detailPage.locator('#tracks').waitFor();
-  await detailPage.screenshot({ path: path.join(shots, 'session-page.png'), fullPage: true });
+    const detailPage = await pageFor(browsers[0]!, owner);
+    await detailPage.goto(`${ts.url}/orgs/${org.id}/sessions/${session.id}`);
+    await detailPage.locator('#tracks').waitFor();
+    await detailPage.screenshot({ path: path.join(shots, 'session-page.png'), fullPage: true });
 
-  // Another organisation cannot see or download any of it.
-  const stranger = await ts.signIn('stranger@example.com');
-  const strangerOrg = (await stranger.post('/api/orgs', { name: 'Other' })).body as { id: string };
-  assert.equal((await stranger.get(`/api/orgs/${org.id}/sessions/${session.id}`)).status, 404);
-  assert.equal((await stranger.get(`/api/orgs/${strangerOrg.id}/sessions/${session.id}`)).status, 404);
-  assert.equal((await stranger.get(audio[0]!.download_url)).status, 404);
-  assert.equal((await stranger.get(audio[0]!.download_url.replace(org.id, strangerOrg.id))).status, 404);
-});
+    // Another organisation cannot see or download any of it.
+    const stranger = await ts.signIn('stranger@example.com');
+    const strangerOrg = (await stranger.post('/api/orgs', { name: 'Other' })).body as { id: string };
+    assert.equal((await stranger.get(`/api/orgs/${org.id}/sessions/${session.id}`)).status, 404);
+    assert.equal((await stranger.get(`/api/orgs/${strangerOrg.id}/sessions/${session.id}`)).status, 404);
+    assert.equal((await stranger.get(audio[0]!.download_url)).status, 404);
+    assert.equal((await stranger.get(audio[0]!.download_url.replace(org.id, strangerOrg.id))).status, 404);
+  },
+);

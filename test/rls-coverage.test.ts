@@ -27,7 +27,9 @@ test('every table with organization_id (and organizations itself) has enabled an
          select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped))
      order by 1`);
   assert.ok(rows.length >= 4, `expected the tenant tables, found ${rows.map((r) => r.table).join(', ')}`);
-  const missing = rows.filter((r) => !r.enabled || !r.forced || r.policies === 0).map((r) => `${r.table} (enabled=${r.enabled}, forced=${r.forced}, policies=${r.policies})`);
+  const missing = rows
+    .filter((r) => !r.enabled || !r.forced || r.policies === 0)
+    .map((r) => `${r.table} (enabled=${r.enabled}, forced=${r.forced}, policies=${r.policies})`);
   assert.deepEqual(missing, [], `tables without enabled+forced RLS: ${missing.join('; ')}`);
 });
 
@@ -43,7 +45,9 @@ test('the API role is not superuser, cannot bypass RLS and owns nothing', async 
     assert.equal(me.rows[0]?.rolbypassrls, false);
     assert.equal(me.rows[0]?.owned, 0);
     // Group roles it inherits must not bypass RLS either.
-    const groups = await app.query<{ rolname: string }>(`select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid join pg_roles u on u.oid = m.member where u.rolname = current_user and (g.rolsuper or g.rolbypassrls)`);
+    const groups = await app.query<{ rolname: string }>(
+      `select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid join pg_roles u on u.oid = m.member where u.rolname = current_user and (g.rolsuper or g.rolbypassrls)`,
+    );
     assert.deepEqual(groups.rows, []);
   } finally {
     await app.end();

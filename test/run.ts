@@ -22,7 +22,6 @@ const out = path.join(root, 'test-output', `run-${process.pid}`);
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true, mode: 0o711 });
 
-
 let adminUrl = process.env.TEST_DATABASE_URL;
 let server: EmbeddedPostgres | undefined;
 if (!adminUrl) {
@@ -34,7 +33,16 @@ if (!adminUrl) {
     port,
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    postgresFlags: [
+      '-c',
+      'max_connections=300',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+    ],
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -57,16 +65,24 @@ await runMigrations({ connectionString: templateUrl.toString(), logger: new Logg
 const args = process.argv.slice(2);
 const files = args.filter((a) => !a.startsWith('-'));
 const flags = args.filter((a) => a.startsWith('-'));
-const selected = files.length
-  ? files
-  : fs.globSync('test/**/*.test.ts', { cwd: root }).sort();
+const selected = files.length ? files : fs.globSync('test/**/*.test.ts', { cwd: root }).sort();
 
 const code = await new Promise<number>((resolve) => {
-  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`, ...flags, ...selected], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, TEST_PG_ADMIN_URL: adminUrl, TEST_OUTPUT_DIR: out, NODE_ENV: 'test' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--test',
+      '--test-reporter=spec',
+      `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`,
+      ...flags,
+      ...selected,
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, TEST_PG_ADMIN_URL: adminUrl, TEST_OUTPUT_DIR: out, NODE_ENV: 'test' },
+    },
+  );
   child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
 });
 

@@ -8,7 +8,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { openBlob, openChunk, sealBlob, sealChunk, SealError, SEAL_FORMAT, SEAL_OVERHEAD, type ChunkBinding } from '../lib/chunks/seal.ts';
+import {
+  openBlob,
+  openChunk,
+  sealBlob,
+  sealChunk,
+  SealError,
+  SEAL_FORMAT,
+  SEAL_OVERHEAD,
+  type ChunkBinding,
+} from '../lib/chunks/seal.ts';
 import { KeyError, LocalKeyProvider, parseWrappedKey } from '../lib/keys/index.ts';
 import { LocalObjectStore } from '../lib/storage/LocalObjectStore.ts';
 
@@ -16,7 +25,13 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-seal-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const key = randomBytes(32);
-const at = (seq: number, over: Partial<ChunkBinding> = {}): ChunkBinding => ({ organizationId: ORG, sessionId: SESSION, trackId: TRACK, seq, ...over });
+const at = (seq: number, over: Partial<ChunkBinding> = {}): ChunkBinding => ({
+  organizationId: ORG,
+  sessionId: SESSION,
+  trackId: TRACK,
+  seq,
+  ...over,
+});
 const ORG = randomUUID();
 const SESSION = randomUUID();
 const TRACK = randomUUID();
@@ -64,7 +79,8 @@ describe('chunk sealing', () => {
 
   test('a truncated or extended chunk fails to open', () => {
     const sealed = sealChunk(key, at(3), randomBytes(1000));
-    for (const cut of [1, 15, 16, 17, 500]) refusedOpen(() => openChunk(key, at(3), sealed.subarray(0, sealed.length - cut)));
+    for (const cut of [1, 15, 16, 17, 500])
+      refusedOpen(() => openChunk(key, at(3), sealed.subarray(0, sealed.length - cut)));
     refusedOpen(() => openChunk(key, at(3), Buffer.concat([sealed.subarray(0, 20), sealed.subarray(40)])));
     refusedOpen(() => openChunk(key, at(3), Buffer.concat([sealed, Buffer.of(0)])));
     refusedOpen(() => openChunk(key, at(3), sealed.subarray(0, SEAL_OVERHEAD - 1)), 'seal_malformed');
@@ -105,7 +121,11 @@ function* candidateKeys(dir: string): Generator<Buffer> {
     if (!entry.isFile()) continue;
     const raw = fs.readFileSync(path.join(entry.parentPath, entry.name));
     const text = raw.toString('latin1');
-    const forms = [raw, ...[...text.matchAll(/[A-Za-z0-9+/=_-]{40,}/g)].map((m) => Buffer.from(m[0], 'base64')), ...[...text.matchAll(/[0-9a-f]{64,}/g)].map((m) => Buffer.from(m[0], 'hex'))];
+    const forms = [
+      raw,
+      ...[...text.matchAll(/[A-Za-z0-9+/=_-]{40,}/g)].map((m) => Buffer.from(m[0], 'base64')),
+      ...[...text.matchAll(/[0-9a-f]{64,}/g)].map((m) => Buffer.from(m[0], 'hex')),
+    ];
     for (const form of forms) for (let i = 0; i + 32 <= form.length; i++) yield form.subarray(i, i + 32);
   }
 }
@@ -134,11 +154,14 @@ describe('cryptographic erasure', () => {
     const dataKey = await provider.generateDataKey(context);
     fs.writeFileSync(recordFile, JSON.stringify({ wrappedKey: dataKey.wrapped }));
     const frames = Array.from({ length: 5 }, (_, seq) => Buffer.from(`opus frames of chunk ${seq} `.repeat(40)));
-    for (const [seq, frame] of frames.entries()) await store.put(`${ORG}/${SESSION}/${TRACK}/${seq}.chunk`, sealChunk(dataKey.plaintext, at(seq), frame));
+    for (const [seq, frame] of frames.entries())
+      await store.put(`${ORG}/${SESSION}/${TRACK}/${seq}.chunk`, sealChunk(dataKey.plaintext, at(seq), frame));
     dataKey.plaintext.fill(0); // the recording ended: the SFU drops its copy
 
     // While the record exists, the wrapped key is the one path back to the audio.
-    const wrapped = parseWrappedKey((JSON.parse(fs.readFileSync(recordFile, 'utf8')) as { wrappedKey: unknown }).wrappedKey);
+    const wrapped = parseWrappedKey(
+      (JSON.parse(fs.readFileSync(recordFile, 'utf8')) as { wrappedKey: unknown }).wrappedKey,
+    );
     const unwrapped = await provider.decrypt(wrapped, context);
     const chunk0 = await store.get(`${ORG}/${SESSION}/${TRACK}/0.chunk`);
     assert.ok(openChunk(unwrapped, at(0), chunk0).equals(frames[0] as Buffer));
@@ -156,13 +179,20 @@ describe('cryptographic erasure', () => {
     assert.equal(anyKeyOpens(dataDir, at(0), chunk0), false);
     // …no plaintext was ever written…
     for (const entry of fs.readdirSync(dataDir, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile()) assert.ok(!fs.readFileSync(path.join(entry.parentPath, entry.name)).includes('opus frames'), entry.name);
+      if (entry.isFile())
+        assert.ok(!fs.readFileSync(path.join(entry.parentPath, entry.name)).includes('opus frames'), entry.name);
     }
     // …and the provider cannot recreate the key: a new one for the same context is different,
     // and the old wrapped form, without which nothing unwraps, is gone.
     const fresh = await provider.generateDataKey(context);
     for (const [seq] of frames.entries()) {
-      refusedOpen(() => openChunk(fresh.plaintext, at(seq), fs.readFileSync(path.join(dataDir, 'objects', ORG, SESSION, TRACK, `${seq}.chunk`))));
+      refusedOpen(() =>
+        openChunk(
+          fresh.plaintext,
+          at(seq),
+          fs.readFileSync(path.join(dataDir, 'objects', ORG, SESSION, TRACK, `${seq}.chunk`)),
+        ),
+      );
     }
   });
 
@@ -171,7 +201,10 @@ describe('cryptographic erasure', () => {
     const dk = await provider.generateDataKey({ organizationId: ORG, sessionId: SESSION });
     const sealed = sealChunk(dk.plaintext, at(0), Buffer.from('audio'));
     const other = { organizationId: ORG, sessionId: randomUUID() };
-    await assert.rejects(provider.decrypt(dk.wrapped, other), (e: unknown) => e instanceof KeyError && e.code === 'key_unwrap_failed');
+    await assert.rejects(
+      provider.decrypt(dk.wrapped, other),
+      (e: unknown) => e instanceof KeyError && e.code === 'key_unwrap_failed',
+    );
     // Re-sealing under the other session's binding is no way around it either.
     refusedOpen(() => openChunk(dk.plaintext, at(0, { sessionId: other.sessionId }), sealed));
   });

@@ -44,7 +44,11 @@ async function slowSmtp(delayMs: number): Promise<{ url: string; delivered: stri
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as net.AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, delivered, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    delivered,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 const connectError = (port: number) =>
@@ -65,25 +69,45 @@ test('SIGTERM: new connections refused, the request in flight answered, its mail
   const port = await freePort();
   const child = spawn(process.execPath, ['server/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: db.ownerUrl, SERVER_SECRET: TEST_SECRET, SMTP_URL: smtp.url, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      DATABASE_URL: db.ownerUrl,
+      SERVER_SECRET: TEST_SECRET,
+      SMTP_URL: smtp.url,
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: string | null; at: number }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; signal: string | null; at: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const logged = (msg: string) => eventually(`log line "${msg}"`, () => Promise.resolve(lines.find((l) => l.includes(`"msg":"${msg}"`))), 30_000);
+  const logged = (msg: string) =>
+    eventually(`log line "${msg}"`, () => Promise.resolve(lines.find((l) => l.includes(`"msg":"${msg}"`))), 30_000);
   await logged('listening');
 
   // An idle keep-alive connection must not hold shutdown up.
   const agent = new http.Agent({ keepAlive: true });
   // Closed by the server when shutdown begins; that is the point, not an error.
   agent.on('free', (so: net.Socket) => so.on('error', () => undefined));
-  const health = await new Promise<number>((resolve, reject) => http.get({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0))).on('error', reject));
+  const health = await new Promise<number>((resolve, reject) =>
+    http
+      .get({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) =>
+        res.resume().on('end', () => resolve(res.statusCode ?? 0)),
+      )
+      .on('error', reject),
+  );
   assert.equal(health, 200);
 
   // The request in flight: headers and half the body now, the rest after SIGTERM.
@@ -97,7 +121,9 @@ test('SIGTERM: new connections refused, the request in flight answered, its mail
   sock.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
   await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
-  sock.write(`POST /api/auth/code HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`);
+  sock.write(
+    `POST /api/auth/code HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
+  );
   await new Promise((r) => setTimeout(r, 300));
 
   const signalled = Date.now();
@@ -107,7 +133,11 @@ test('SIGTERM: new connections refused, the request in flight answered, its mail
   assert.equal(child.exitCode, null, 'still running while a request is in flight');
 
   sock.write(body.slice(half));
-  await eventually('the response', () => Promise.resolve(response.includes('\r\n\r\n') && response.includes('}') ? response : undefined), 10_000);
+  await eventually(
+    'the response',
+    () => Promise.resolve(response.includes('\r\n\r\n') && response.includes('}') ? response : undefined),
+    10_000,
+  );
   assert.match(response, /^HTTP\/1\.1 202 /, response);
   assert.match(response, /"ok":true/);
   sock.end();

@@ -79,13 +79,17 @@ function behaviour(name: string, open: () => ObjectStore) {
     });
 
     test('a failed stream leaves no object', async () => {
-      await assert.rejects(store.put('streams/broken.bin', brokenStream([randomBytes(3000), randomBytes(3000)])), /client went away/);
+      await assert.rejects(
+        store.put('streams/broken.bin', brokenStream([randomBytes(3000), randomBytes(3000)])),
+        /client went away/,
+      );
       await fails(store.get('streams/broken.bin'), 'object_not_found');
       assert.deepEqual(await keys(store, 'streams/broken'), []);
     });
 
     test('list is a plain string prefix, in byte order, with sizes', async () => {
-      for (const k of ['ls/a/b/1', 'ls/a/b/10', 'ls/a/b/2', 'ls/a/bc', 'ls/a-c', 'ls/a.d']) await store.put(k, Buffer.from(k));
+      for (const k of ['ls/a/b/1', 'ls/a/b/10', 'ls/a/b/2', 'ls/a/bc', 'ls/a-c', 'ls/a.d'])
+        await store.put(k, Buffer.from(k));
       assert.deepEqual(await keys(store, 'ls/a/b'), ['ls/a/b/1', 'ls/a/b/10', 'ls/a/b/2', 'ls/a/bc']);
       assert.deepEqual(await keys(store, 'ls/a/b/'), ['ls/a/b/1', 'ls/a/b/10', 'ls/a/b/2']);
       assert.deepEqual(await keys(store, 'ls/'), ['ls/a-c', 'ls/a.d', 'ls/a/b/1', 'ls/a/b/10', 'ls/a/b/2', 'ls/a/bc']);
@@ -107,7 +111,21 @@ function behaviour(name: string, open: () => ObjectStore) {
     });
 
     test('unsafe keys are refused before anything is touched', async () => {
-      for (const bad of ['../escape', 'a/../../escape', '/abs', 'a//b', '.hidden', 'a/.', 'a/..', '', 'a\\b', 'a b', 'a\u0000b', 'é', 'x/'.repeat(300)]) {
+      for (const bad of [
+        '../escape',
+        'a/../../escape',
+        '/abs',
+        'a//b',
+        '.hidden',
+        'a/.',
+        'a/..',
+        '',
+        'a\\b',
+        'a b',
+        'a\u0000b',
+        'é',
+        'x/'.repeat(300),
+      ]) {
         await fails(store.put(bad, Buffer.of(1)), 'invalid_object_key');
         await fails(store.get(bad), 'invalid_object_key');
         await fails(store.delete(bad), 'invalid_object_key');
@@ -126,7 +144,15 @@ before(async () => {
 });
 after(() => fake.close());
 const s3 = (opts: { partSize?: number; bucket?: string } = {}) =>
-  new S3ObjectStore({ bucket: opts.bucket ?? 'recordings', region: 'eu-west-1', endpoint: fake.endpoint, forcePathStyle: true, credentials: S3_CREDENTIALS, partSize: opts.partSize ?? 4096, maxAttempts: 1 });
+  new S3ObjectStore({
+    bucket: opts.bucket ?? 'recordings',
+    region: 'eu-west-1',
+    endpoint: fake.endpoint,
+    forcePathStyle: true,
+    credentials: S3_CREDENTIALS,
+    partSize: opts.partSize ?? 4096,
+    maxAttempts: 1,
+  });
 behaviour('S3', () => s3());
 
 describe('local object store specifics', () => {
@@ -179,7 +205,10 @@ describe('S3 object store specifics', () => {
     assert.equal(lists.length, 3, lists.join('\n')); // pages of 3
     assert.ok(lists[1]?.includes('continuation-token='));
     assert.equal(await store.deletePrefix('pages/'), 8);
-    assert.deepEqual([...(fake.buckets.get('recordings')?.keys() ?? [])].filter((k) => k.startsWith('pages/')), []);
+    assert.deepEqual(
+      [...(fake.buckets.get('recordings')?.keys() ?? [])].filter((k) => k.startsWith('pages/')),
+      [],
+    );
     store.close();
   });
 
@@ -195,7 +224,10 @@ describe('S3 object store specifics', () => {
     since = fake.requests.length;
     await store.put('mp/small.bin', Readable.from([Buffer.from('small')]));
     assert.deepEqual(fake.requests.slice(since), ['PUT /recordings/mp/small.bin?x-id=PutObject']);
-    await assert.rejects(store.put('mp/broken.bin', brokenStream([randomBytes(1500), randomBytes(1500)])), /client went away/);
+    await assert.rejects(
+      store.put('mp/broken.bin', brokenStream([randomBytes(1500), randomBytes(1500)])),
+      /client went away/,
+    );
     assert.equal(fake.uploads.size, 0, 'the multipart upload was aborted');
     assert.equal(fake.buckets.get('recordings')?.has('mp/broken.bin'), false);
     store.close();
@@ -233,22 +265,44 @@ describe('key provider and object store from configuration', () => {
     const arn = kms.createKey('cfg-key');
     const kek = randomBytes(32).toString('base64');
     const local = openStorage(parseConfig({ DATA_DIR: path.join(tmp, 'config-kek'), LOCAL_KEK: kek }));
-    assert.equal((await local.keyProvider.generateDataKey({ organizationId: 'o', sessionId: 's' })).wrapped.keyId, kekId(Buffer.from(kek, 'base64')));
+    assert.equal(
+      (await local.keyProvider.generateDataKey({ organizationId: 'o', sessionId: 's' })).wrapped.keyId,
+      kekId(Buffer.from(kek, 'base64')),
+    );
     assert.equal(fs.existsSync(path.join(tmp, 'config-kek', 'secrets')), false);
     // The SDK takes credentials from its default chain; give it test ones through the environment it reads.
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     process.env.AWS_ACCESS_KEY_ID = TEST_CREDENTIALS.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = TEST_CREDENTIALS.secretAccessKey;
-    const kmsOnly = openStorage(parseConfig({ DATA_DIR: path.join(tmp, 'config-kms'), KEY_PROVIDER: 'aws-kms', AWS_KMS_KEY_ID: 'cfg-key', AWS_REGION: kms.region, AWS_KMS_ENDPOINT: kms.endpoint }));
+    const kmsOnly = openStorage(
+      parseConfig({
+        DATA_DIR: path.join(tmp, 'config-kms'),
+        KEY_PROVIDER: 'aws-kms',
+        AWS_KMS_KEY_ID: 'cfg-key',
+        AWS_REGION: kms.region,
+        AWS_KMS_ENDPOINT: kms.endpoint,
+      }),
+    );
     try {
-      assert.equal((await kmsOnly.keyProvider.generateDataKey({ organizationId: 'o', sessionId: 's' })).wrapped.keyId, arn);
+      assert.equal(
+        (await kmsOnly.keyProvider.generateDataKey({ organizationId: 'o', sessionId: 's' })).wrapped.keyId,
+        arn,
+      );
       assert.equal(kmsOnly.objectStore.kind, 'local');
     } finally {
       kmsOnly.close();
     }
     process.env.AWS_ACCESS_KEY_ID = S3_CREDENTIALS.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = S3_CREDENTIALS.secretAccessKey;
-    const s3only = openStorage(parseConfig({ DATA_DIR: path.join(tmp, 'config-s3'), STORAGE: 's3', S3_BUCKET: 'recordings', S3_ENDPOINT: fake.endpoint, S3_FORCE_PATH_STYLE: 'yes' }));
+    const s3only = openStorage(
+      parseConfig({
+        DATA_DIR: path.join(tmp, 'config-s3'),
+        STORAGE: 's3',
+        S3_BUCKET: 'recordings',
+        S3_ENDPOINT: fake.endpoint,
+        S3_FORCE_PATH_STYLE: 'yes',
+      }),
+    );
     try {
       assert.equal(s3only.keyProvider.name, 'local');
       await s3only.objectStore.put('cfg/x', Buffer.of(1));
@@ -264,15 +318,24 @@ describe('key provider and object store from configuration', () => {
   });
 
   test('incomplete or malformed settings stop start-up with every problem listed', () => {
-    assert.throws(() => parseConfig({ KEY_PROVIDER: 'aws-kms', STORAGE: 's3' }), (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
-      assert.deepEqual(e.problems.map((p) => p.split(':')[0]).sort(), ['AWS_KMS_KEY_ID', 'AWS_REGION', 'S3_BUCKET']);
-      return true;
-    });
+    assert.throws(
+      () => parseConfig({ KEY_PROVIDER: 'aws-kms', STORAGE: 's3' }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.deepEqual(e.problems.map((p) => p.split(':')[0]).sort(), ['AWS_KMS_KEY_ID', 'AWS_REGION', 'S3_BUCKET']);
+        return true;
+      },
+    );
     assert.throws(() => parseConfig({ LOCAL_KEK: randomBytes(16).toString('base64') }), /LOCAL_KEK/);
     assert.throws(() => parseConfig({ KEY_PROVIDER: 'vault' }), /KEY_PROVIDER/);
     assert.throws(() => parseConfig({ S3_ENDPOINT: 'ftp://x' }), /S3_ENDPOINT/);
-    assert.deepEqual(parseConfig({ STORAGE: 's3', S3_BUCKET: 'rec-bucket', AWS_REGION: 'eu-central-1' }).storage, { kind: 's3', bucket: 'rec-bucket', region: 'eu-central-1', endpoint: undefined, forcePathStyle: false });
+    assert.deepEqual(parseConfig({ STORAGE: 's3', S3_BUCKET: 'rec-bucket', AWS_REGION: 'eu-central-1' }).storage, {
+      kind: 's3',
+      bucket: 'rec-bucket',
+      region: 'eu-central-1',
+      endpoint: undefined,
+      forcePathStyle: false,
+    });
     assert.deepEqual(parseConfig({}).keys, { provider: 'local', localKek: undefined });
   });
 });

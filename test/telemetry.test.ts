@@ -43,7 +43,13 @@ const markedHeaders = {
 };
 
 /** Sends a request with every marked header and a marked cookie; returns the status. */
-async function send(c: HttpClient, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<number> {
+async function send(
+  c: HttpClient,
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: Record<string, string> = {},
+): Promise<number> {
   c.cookies.set(`pref_${MARK}`, MARK);
   const res = await c.request(method, path, body, { ...markedHeaders, ...extra });
   c.cookies.delete(`pref_${MARK}`);
@@ -96,13 +102,22 @@ test('a marker in every client-controlled field reaches no log line and no metri
   assert.equal(org.body.name, `Renamed ${MARK}`);
   await ts.inbox.waitFor(`invitee-${MARK}@example.com`);
   assert.ok(statuses.some((x) => x >= 200 && x < 300) && statuses.some((x) => x >= 400 && x < 500), statuses.join(','));
-  assert.ok(statuses.every((x) => x < 500), `no server error: ${statuses.join(',')}`);
+  assert.ok(
+    statuses.every((x) => x < 500),
+    `no server error: ${statuses.join(',')}`,
+  );
 
   const lines = linesSince(from);
   const requestLines = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === 'request');
   assert.ok(requestLines.length >= statuses.length, `a request line per request (${requestLines.length})`);
   for (const r of requestLines) {
-    assert.deepEqual(Object.keys(r).filter((k) => !['time', 'level', 'msg', 'route', 'method', 'status', 'latency_ms', 'request_id', 'org'].includes(k)), [], JSON.stringify(r));
+    assert.deepEqual(
+      Object.keys(r).filter(
+        (k) => !['time', 'level', 'msg', 'route', 'method', 'status', 'latency_ms', 'request_id', 'org'].includes(k),
+      ),
+      [],
+      JSON.stringify(r),
+    );
     assert.notEqual(r.request_id, `${MARK}-request-id`, 'a client-chosen request id is not logged');
   }
   // The organisation appears in logs and metrics only as its HMAC label.
@@ -110,11 +125,17 @@ test('a marker in every client-controlled field reaches no log line and no metri
   assert.ok(requestLines.some((r) => r.org === label && r.route === '/api/orgs/:orgId'));
   const metrics = await metricsText();
   assert.match(metrics, new RegExp(`recorder_http_org_requests_total\\{org="${label}",code_class="2xx"\\} [1-9]`));
-  assert.match(metrics, /recorder_http_request_duration_seconds_count\{route="\/api\/orgs\/:orgId",method="PATCH",status="200"\} 1/);
+  assert.match(
+    metrics,
+    /recorder_http_request_duration_seconds_count\{route="\/api\/orgs\/:orgId",method="PATCH",status="200"\} 1/,
+  );
   assert.match(metrics, /recorder_auth_codes_sent_total [1-9]/);
   assert.match(metrics, /recorder_auth_code_failures_total [1-9]/);
 
-  const leaks = (text: string) => text.split('\n').filter((l) => l.toLowerCase().includes(mark) || l.includes(orgId) || l.includes(c.cookies.get('sid') ?? '-'));
+  const leaks = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.toLowerCase().includes(mark) || l.includes(orgId) || l.includes(c.cookies.get('sid') ?? '-'));
   assert.deepEqual(leaks(lines.join('\n')), [], 'log lines carrying client content');
   assert.deepEqual(leaks(metrics), [], 'metric lines carrying client content');
 });
@@ -159,8 +180,14 @@ test('per-organisation series are capped: the first N orgs get HMAC labels, the 
     for (const id of [...ids, ...ids]) assert.equal((await c.get(`/api/orgs/${id}`)).status, 200);
     const m = capped.running.deps.metrics;
     const text = (await capped.client().get('/metrics')).text;
-    const series = [...text.matchAll(/^recorder_http_org_requests_total\{org="([^"]+)",code_class="2xx"\} (\d+)$/gm)].map((x) => [x[1], Number(x[2])]);
-    assert.deepEqual(Object.fromEntries(series), { [m.orgLabel(ids[0] ?? '')]: 2, [m.orgLabel(ids[1] ?? '')]: 2, [OTHER_ORG]: 2 });
+    const series = [
+      ...text.matchAll(/^recorder_http_org_requests_total\{org="([^"]+)",code_class="2xx"\} (\d+)$/gm),
+    ].map((x) => [x[1], Number(x[2])]);
+    assert.deepEqual(Object.fromEntries(series), {
+      [m.orgLabel(ids[0] ?? '')]: 2,
+      [m.orgLabel(ids[1] ?? '')]: 2,
+      [OTHER_ORG]: 2,
+    });
     assert.match(text, /^recorder_metrics_org_series 2$/m);
     assert.match(text, /^recorder_metrics_org_series_folded_total 2$/m);
     // Logs are not capped: the third org's requests still carry its own label there.
@@ -195,7 +222,10 @@ test('job-queue gauges are read at scrape time, once per scrape; a failing read 
   assert.doesNotMatch(res.text, /^recorder_jobs_queued\{/m);
   const lines = linesSince(from);
   assert.ok(lines.some((l) => l.includes('job queue statistics unavailable')));
-  assert.deepEqual(lines.filter((l) => l.toLowerCase().includes(mark)), []);
+  assert.deepEqual(
+    lines.filter((l) => l.toLowerCase().includes(mark)),
+    [],
+  );
   m.setJobQueueSource(undefined);
 });
 
@@ -211,7 +241,9 @@ test('promtool check metrics accepts the live /metrics output', async (t) => {
   m.sfuWorkerDeaths.inc();
   m.jobsFailed.inc({ queue: 'transcribe', final: 'false' });
   m.jobDuration.observe({ queue: 'transcribe', outcome: 'succeeded' }, 12);
-  m.setJobQueueSource(() => Promise.resolve([{ queue: 'transcribe', queued: 0, running: 0, oldestQueuedAgeSeconds: 0 }]));
+  m.setJobQueueSource(() =>
+    Promise.resolve([{ queue: 'transcribe', queued: 0, running: 0, oldestQueuedAgeSeconds: 0 }]),
+  );
   const text = await metricsText();
   m.setJobQueueSource(undefined);
   assert.match(text, /recorder_job_duration_seconds_bucket\{le="15",queue="transcribe",outcome="succeeded"\} 1/);
@@ -219,6 +251,8 @@ test('promtool check metrics accepts the live /metrics output', async (t) => {
   assert.equal(res.code, 0, res.output);
   assert.equal(res.output.trim(), '');
   // The same check refuses what breaks the naming rules (a gauge named like a counter).
-  const bad = await run(promtool, ['check', 'metrics'], { input: '# HELP x_total A gauge.\n# TYPE x_total gauge\nx_total 1\n' });
+  const bad = await run(promtool, ['check', 'metrics'], {
+    input: '# HELP x_total A gauge.\n# TYPE x_total gauge\nx_total 1\n',
+  });
   assert.notEqual(bad.code, 0);
 });

@@ -14,7 +14,12 @@ let bob: HttpClient; // owner of B
 let carol: HttpClient; // member of B
 const ids = { orgA: '', orgB: '', bob: '', carol: '', invitationB: '' };
 let tokenB = '';
-const emails = { alice: freshEmail('alice'), bob: freshEmail('bob'), carol: freshEmail('carol'), pending: freshEmail('pending') };
+const emails = {
+  alice: freshEmail('alice'),
+  bob: freshEmail('bob'),
+  carol: freshEmail('carol'),
+  pending: freshEmail('pending'),
+};
 
 before(async () => {
   ts = await startTestServer();
@@ -40,7 +45,12 @@ after(() => ts.close());
 /** Everything B's owner can see about B. */
 async function snapshotB(): Promise<unknown> {
   const B = `/api/orgs/${ids.orgB}`;
-  const [org, members, invitations, audit] = await Promise.all([bob.get(B), bob.get(`${B}/members`), bob.get(`${B}/invitations`), bob.get(`${B}/audit`)]);
+  const [org, members, invitations, audit] = await Promise.all([
+    bob.get(B),
+    bob.get(`${B}/members`),
+    bob.get(`${B}/invitations`),
+    bob.get(`${B}/audit`),
+  ]);
   for (const r of [org, members, invitations, audit]) assert.equal(r.status, 200, r.text);
   return { org: org.body, members: members.body, invitations: invitations.body, audit: audit.body };
 }
@@ -64,11 +74,16 @@ function calls(orgId: string): [string, (c: HttpClient) => Promise<Res>][] {
 }
 
 test('the seed is real: B has a member, a pending invitation and audit entries, and Alice works in A', async () => {
-  const snap = (await snapshotB()) as { members: { members: unknown[] }; invitations: { invitations: unknown[] }; audit: { entries: unknown[] } };
+  const snap = (await snapshotB()) as {
+    members: { members: unknown[] };
+    invitations: { invitations: unknown[] };
+    audit: { entries: unknown[] };
+  };
   assert.equal(snap.members.members.length, 2);
   assert.equal(snap.invitations.invitations.length, 1);
   assert.ok(snap.audit.entries.length >= 3);
-  for (const [what, call] of calls(ids.orgA).filter(([w]) => w.startsWith('GET'))) assert.equal((await call(alice)).status, 200, `${what} on her own org`);
+  for (const [what, call] of calls(ids.orgA).filter(([w]) => w.startsWith('GET')))
+    assert.equal((await call(alice)).status, 200, `${what} on her own org`);
 });
 
 test("a user of A is refused every endpoint of B's org with 404 org_not_found, and B is unchanged", async () => {
@@ -105,13 +120,23 @@ test("A's user cannot accept B's invitation sent to another address", async () =
   assert.ok(!res.text.includes('Org B') && !res.text.includes(ids.orgB), 'the refusal does not reveal the org');
   assertError(await alice.get(`/api/orgs/${ids.orgB}`), 404, 'org_not_found', 'still not a member');
   const me = await getMe(alice);
-  assert.deepEqual(me.body.memberships.map((m) => m.id), [ids.orgA]);
+  assert.deepEqual(
+    me.body.memberships.map((m) => m.id),
+    [ids.orgA],
+  );
   const pending = await bob.get<Lists>(`/api/orgs/${ids.orgB}/invitations`);
-  assert.deepEqual(pending.body.invitations.map((i) => i.id), [ids.invitationB], 'the invitation is still pending for its addressee');
+  assert.deepEqual(
+    pending.body.invitations.map((i) => i.id),
+    [ids.invitationB],
+    'the invitation is still pending for its addressee',
+  );
 });
 
 test("B's member cannot reach A either, and being in B grants nothing in A", async () => {
   for (const [what, call] of calls(ids.orgA)) assertError(await call(carol), 404, 'org_not_found', `carol: ${what}`);
   const members = await alice.get<Lists>(`/api/orgs/${ids.orgA}/members`);
-  assert.deepEqual(members.body.members.map((m) => m.email), [emails.alice]);
+  assert.deepEqual(
+    members.body.members.map((m) => m.email),
+    [emails.alice],
+  );
 });

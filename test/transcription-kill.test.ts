@@ -43,8 +43,17 @@ async function startWorker(): Promise<{ child: ChildProcess; output: string[] }>
   const child = spawn(process.execPath, ['server/jobs/main.ts'], {
     cwd: root,
     env: {
-      PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: ts.db.ownerUrl, DATA_DIR: ts.dataDir, SERVER_SECRET: TEST_SECRET, MODEL_DIR, TRANSCRIBE_MODEL: MODEL_NAME,
-      TRANSCRIBE_DEVICE: 'cpu', TRANSCRIBE_LEASE_S: LEASE_S, JOBS_POLL_INTERVAL_MS: '200', LOG_LEVEL: 'info',
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      DATABASE_URL: ts.db.ownerUrl,
+      DATA_DIR: ts.dataDir,
+      SERVER_SECRET: TEST_SECRET,
+      MODEL_DIR,
+      TRANSCRIBE_MODEL: MODEL_NAME,
+      TRANSCRIBE_DEVICE: 'cpu',
+      TRANSCRIBE_LEASE_S: LEASE_S,
+      JOBS_POLL_INTERVAL_MS: '200',
+      LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -60,7 +69,14 @@ async function startWorker(): Promise<{ child: ChildProcess; output: string[] }>
   return w;
 }
 
-interface RunState { id: string; status: string; stage: string | null; attempts: number; error_code: string | null; transcripts: number }
+interface RunState {
+  id: string;
+  status: string;
+  stage: string | null;
+  attempts: number;
+  error_code: string | null;
+  transcripts: number;
+}
 async function runState(sessionId: string): Promise<RunState | undefined> {
   const r = await sql.query<RunState>(
     `select r.id, r.status, r.stage, r.attempts, r.error_code, (select count(*)::int from transcripts t where t.run_id = r.id) as transcripts
@@ -85,59 +101,99 @@ async function midJob(sessionId: string): Promise<RunState> {
 // Several utterances per speaker, far enough apart to be separate speech windows: the model
 // stage lasts long enough to be interrupted.
 const long: TrackPlan[] = [
-  { speaker: 'Ada', utterances: [{ file: '0870', atS: 0.5 }, { file: '0880', atS: 11 }, { file: '0890', atS: 18 }, { file: '0930', atS: 27 }, { file: '0920', atS: 34 }] },
-  { speaker: 'Ben', utterances: [{ file: '0880', atS: 2 }, { file: '0920', atS: 8 }, { file: '0870', atS: 18 }, { file: '0930', atS: 29 }, { file: '0890', atS: 36 }] },
+  {
+    speaker: 'Ada',
+    utterances: [
+      { file: '0870', atS: 0.5 },
+      { file: '0880', atS: 11 },
+      { file: '0890', atS: 18 },
+      { file: '0930', atS: 27 },
+      { file: '0920', atS: 34 },
+    ],
+  },
+  {
+    speaker: 'Ben',
+    utterances: [
+      { file: '0880', atS: 2 },
+      { file: '0920', atS: 8 },
+      { file: '0870', atS: 18 },
+      { file: '0930', atS: 29 },
+      { file: '0890', atS: 36 },
+    ],
+  },
 ];
 
-test('SIGKILL mid-job: the lease lapses, another worker retries, and the run ends with exactly one transcript', { skip: !ready, timeout: 240_000 }, async () => {
-  const a = await startWorker();
-  const rec = await recordSession(ts, owner, orgId, long);
-  const during = await midJob(rec.sessionId);
-  assert.equal(during.attempts, 1);
-  a.child.kill('SIGKILL');
-  await new Promise((r) => a.child.once('exit', r));
-  assert.equal((await runState(rec.sessionId))?.transcripts, 0, 'nothing was stored by the killed attempt');
+test(
+  'SIGKILL mid-job: the lease lapses, another worker retries, and the run ends with exactly one transcript',
+  { skip: !ready, timeout: 240_000 },
+  async () => {
+    const a = await startWorker();
+    const rec = await recordSession(ts, owner, orgId, long);
+    const during = await midJob(rec.sessionId);
+    assert.equal(during.attempts, 1);
+    a.child.kill('SIGKILL');
+    await new Promise((r) => a.child.once('exit', r));
+    assert.equal((await runState(rec.sessionId))?.transcripts, 0, 'nothing was stored by the killed attempt');
 
-  const b = await startWorker();
-  const done = (await waitForTranscript(owner, orgId, rec.sessionId, 120_000)) as { status: string; transcript: { segments: unknown[] } | null };
-  assert.equal(done.status, 'done');
-  assert.ok((done.transcript?.segments.length ?? 0) > 0);
-  const after = await runState(rec.sessionId);
-  assert.equal(after?.attempts, 2, 'retried once, after the lease lapsed');
-  assert.equal(after?.transcripts, 1);
-  const all = await sql.query<{ n: number }>(`select count(*)::int as n from transcripts where session_id = $1`, [rec.sessionId]);
-  assert.equal(all.rows[0]?.n, 1, 'one transcript for the session');
-  const objects = fs.readdirSync(path.join(ts.dataDir, 'objects'), { recursive: true, encoding: 'utf8' }).filter((f) => f.includes(`${rec.sessionId}/transcripts/`));
-  assert.equal(objects.length, 1, 'one sealed transcript object');
-  assert.ok(b.output.join('').includes('handed back to the queue'), 'the surviving worker says it took the run back');
-  // The workers' output never carries transcript text.
-  const res = await owner.get(`/api/orgs/${orgId}/sessions/${rec.sessionId}/transcript`);
-  const texts = (res.body as { transcript: { segments: { text: string }[] } }).transcript.segments.map((s) => s.text.trim()).filter((t) => t.length >= 8);
-  const output = [...a.output, ...b.output].join('');
-  for (const t of texts) assert.ok(!output.includes(t), 'no transcript text in worker output');
-  b.child.kill('SIGTERM');
-  await new Promise((r) => b.child.once('exit', r));
-});
+    const b = await startWorker();
+    const done = (await waitForTranscript(owner, orgId, rec.sessionId, 120_000)) as {
+      status: string;
+      transcript: { segments: unknown[] } | null;
+    };
+    assert.equal(done.status, 'done');
+    assert.ok((done.transcript?.segments.length ?? 0) > 0);
+    const after = await runState(rec.sessionId);
+    assert.equal(after?.attempts, 2, 'retried once, after the lease lapsed');
+    assert.equal(after?.transcripts, 1);
+    const all = await sql.query<{ n: number }>(`select count(*)::int as n from transcripts where session_id = $1`, [
+      rec.sessionId,
+    ]);
+    assert.equal(all.rows[0]?.n, 1, 'one transcript for the session');
+    const objects = fs
+      .readdirSync(path.join(ts.dataDir, 'objects'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.includes(`${rec.sessionId}/transcripts/`));
+    assert.equal(objects.length, 1, 'one sealed transcript object');
+    assert.ok(b.output.join('').includes('handed back to the queue'), 'the surviving worker says it took the run back');
+    // The workers' output never carries transcript text.
+    const res = await owner.get(`/api/orgs/${orgId}/sessions/${rec.sessionId}/transcript`);
+    const texts = (res.body as { transcript: { segments: { text: string }[] } }).transcript.segments
+      .map((s) => s.text.trim())
+      .filter((t) => t.length >= 8);
+    const output = [...a.output, ...b.output].join('');
+    for (const t of texts) assert.ok(!output.includes(t), 'no transcript text in worker output');
+    b.child.kill('SIGTERM');
+    await new Promise((r) => b.child.once('exit', r));
+  },
+);
 
-test('SIGTERM mid-job: the worker hands the job back at once and exits 0; the next worker finishes it', { skip: !ready, timeout: 240_000 }, async () => {
-  const a = await startWorker();
-  const rec = await recordSession(ts, owner, orgId, long);
-  await midJob(rec.sessionId);
-  const t0 = Date.now();
-  a.child.kill('SIGTERM');
-  const code = await new Promise<number | null>((r) => a.child.once('exit', (c) => r(c)));
-  assert.equal(code, 0);
-  const handed = await runState(rec.sessionId);
-  assert.equal(handed?.status, 'queued', 'handed back without waiting for the lease');
-  assert.equal(handed?.error_code, 'worker_stopped');
-  assert.ok(Date.now() - t0 < 15_000);
-  const b = await startWorker();
-  const done = (await waitForTranscript(owner, orgId, rec.sessionId, 30_000).catch(async (err: unknown) => {
-    const jobs = await sql.query('select id, key, attempts, max_attempts, locked_by, locked_at, run_at, now() as now, last_error from graphile_worker.jobs');
-    throw new Error(`jobs: ${JSON.stringify(jobs.rows)} worker output:\n${a.output.join('')}\n---\n${b.output.join('')}`, { cause: err });
-  })) as { status: string };
-  assert.equal(done.status, 'done');
-  assert.equal((await runState(rec.sessionId))?.transcripts, 1);
-  b.child.kill('SIGTERM');
-  await new Promise((r) => b.child.once('exit', r));
-});
+test(
+  'SIGTERM mid-job: the worker hands the job back at once and exits 0; the next worker finishes it',
+  { skip: !ready, timeout: 240_000 },
+  async () => {
+    const a = await startWorker();
+    const rec = await recordSession(ts, owner, orgId, long);
+    await midJob(rec.sessionId);
+    const t0 = Date.now();
+    a.child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => a.child.once('exit', (c) => r(c)));
+    assert.equal(code, 0);
+    const handed = await runState(rec.sessionId);
+    assert.equal(handed?.status, 'queued', 'handed back without waiting for the lease');
+    assert.equal(handed?.error_code, 'worker_stopped');
+    assert.ok(Date.now() - t0 < 15_000);
+    const b = await startWorker();
+    const done = (await waitForTranscript(owner, orgId, rec.sessionId, 30_000).catch(async (err: unknown) => {
+      const jobs = await sql.query(
+        'select id, key, attempts, max_attempts, locked_by, locked_at, run_at, now() as now, last_error from graphile_worker.jobs',
+      );
+      throw new Error(
+        `jobs: ${JSON.stringify(jobs.rows)} worker output:\n${a.output.join('')}\n---\n${b.output.join('')}`,
+        { cause: err },
+      );
+    })) as { status: string };
+    assert.equal(done.status, 'done');
+    assert.equal((await runState(rec.sessionId))?.transcripts, 1);
+    b.child.kill('SIGTERM');
+    await new Promise((r) => b.child.once('exit', r));
+  },
+);

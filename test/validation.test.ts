@@ -11,7 +11,16 @@ let ts: TestServer;
 let c: HttpClient;
 let orgId = '';
 let memberId = '';
-const STABLE = new Set(['invalid_json', 'unsupported_media_type', 'invalid_input', 'payload_too_large', 'org_not_found', 'not_found', 'method_not_allowed', 'unauthenticated']);
+const STABLE = new Set([
+  'invalid_json',
+  'unsupported_media_type',
+  'invalid_input',
+  'payload_too_large',
+  'org_not_found',
+  'not_found',
+  'method_not_allowed',
+  'unauthenticated',
+]);
 
 before(async () => {
   ts = await startTestServer();
@@ -50,7 +59,11 @@ const endpoints: Endpoint[] = [
   { method: 'POST', path: () => '/api/orgs', valid: { name: 'New org' } },
   { method: 'PATCH', path: () => `/api/orgs/${orgId}`, valid: { name: 'Renamed' } },
   { method: 'PATCH', path: () => `/api/orgs/${orgId}/members/${memberId}`, valid: { role: 'admin' } },
-  { method: 'POST', path: () => `/api/orgs/${orgId}/invitations`, valid: { email: 'guest@example.com', role: 'member' } },
+  {
+    method: 'POST',
+    path: () => `/api/orgs/${orgId}/invitations`,
+    valid: { email: 'guest@example.com', role: 'member' },
+  },
   { method: 'POST', path: () => '/api/invitations/accept', valid: { token: 'a'.repeat(43) } },
 ];
 
@@ -68,7 +81,8 @@ const junkValues: [string, unknown][] = [
 ];
 
 /** Sends raw text with a content type and returns the response. */
-const raw = (method: string, path: string, text: string, type = 'application/json') => c.request(method, path, text, { 'content-type': type });
+const raw = (method: string, path: string, text: string, type = 'application/json') =>
+  c.request(method, path, text, { 'content-type': type });
 
 test('every endpoint refuses bodies that are not a JSON object', async () => {
   for (const e of endpoints) {
@@ -76,14 +90,39 @@ test('every endpoint refuses bodies that are not a JSON object', async () => {
     const what = `${e.method} ${p.replace(orgId, ':org').replace(memberId, ':user')}`;
     assertError(await raw(e.method, p, '{"oops":'), 400, 'invalid_json', `${what} truncated JSON`);
     assertError(await raw(e.method, p, "{'single': 'quotes'}"), 400, 'invalid_json', `${what} not JSON`);
-    assertError(await raw(e.method, p, JSON.stringify(e.valid), 'text/plain'), 415, 'unsupported_media_type', `${what} text/plain`);
-    assertError(await raw(e.method, p, 'a=1&b=2', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type', `${what} form`);
+    assertError(
+      await raw(e.method, p, JSON.stringify(e.valid), 'text/plain'),
+      415,
+      'unsupported_media_type',
+      `${what} text/plain`,
+    );
+    assertError(
+      await raw(e.method, p, 'a=1&b=2', 'application/x-www-form-urlencoded'),
+      415,
+      'unsupported_media_type',
+      `${what} form`,
+    );
     for (const body of ['null', '[]', `[${JSON.stringify(e.valid)}]`, '"text"', '42', 'true', '{}']) {
       assertError(await raw(e.method, p, body), 400, 'invalid_input', `${what} ${body.slice(0, 20)}`);
     }
-    assertError(await raw(e.method, p, JSON.stringify({ ...e.valid, extra: 1 })), 400, 'invalid_input', `${what} extra field`);
-    assertError(await raw(e.method, p, `{"__proto__":{"admin":true},${JSON.stringify(e.valid).slice(1)}`), 400, 'invalid_input', `${what} __proto__`);
-    assertError(await raw(e.method, p, JSON.stringify({ pad: 'x'.repeat(1024 * 1024) })), 413, 'payload_too_large', `${what} 1 MB`);
+    assertError(
+      await raw(e.method, p, JSON.stringify({ ...e.valid, extra: 1 })),
+      400,
+      'invalid_input',
+      `${what} extra field`,
+    );
+    assertError(
+      await raw(e.method, p, `{"__proto__":{"admin":true},${JSON.stringify(e.valid).slice(1)}`),
+      400,
+      'invalid_input',
+      `${what} __proto__`,
+    );
+    assertError(
+      await raw(e.method, p, JSON.stringify({ pad: 'x'.repeat(1024 * 1024) })),
+      413,
+      'payload_too_large',
+      `${what} 1 MB`,
+    );
   }
 });
 
@@ -117,7 +156,17 @@ test('bodyless writes refuse non-JSON bodies before acting', async () => {
 });
 
 test('malformed ids in paths are 400 invalid_input or 404, never 5xx', async () => {
-  const bad = ['not-a-uuid', '123', `${randomUUID()}x`, "1';drop table users;--", '%00', '%F0%9F%98%80', '..%2F..%2Fetc', 'x'.repeat(3000), '%E0%A4%A'];
+  const bad = [
+    'not-a-uuid',
+    '123',
+    `${randomUUID()}x`,
+    "1';drop table users;--",
+    '%00',
+    '%F0%9F%98%80',
+    '..%2F..%2Fetc',
+    'x'.repeat(3000),
+    '%E0%A4%A',
+  ];
   for (const id of bad) {
     const calls: [string, Promise<Res>][] = [
       ['GET org', c.get(`/api/orgs/${id}`)],
@@ -137,7 +186,19 @@ test('malformed ids in paths are 400 invalid_input or 404, never 5xx', async () 
 });
 
 test('malformed query strings on the audit log are 400 invalid_input', async () => {
-  for (const q of ['limit=abc', 'limit=0', 'limit=-1', 'limit=501', 'limit=1.5', 'limit=1&limit=2', 'before=abc', 'before=-1', 'before=9999999999999999999', 'before=%00', 'before=1e3']) {
+  for (const q of [
+    'limit=abc',
+    'limit=0',
+    'limit=-1',
+    'limit=501',
+    'limit=1.5',
+    'limit=1&limit=2',
+    'before=abc',
+    'before=-1',
+    'before=9999999999999999999',
+    'before=%00',
+    'before=1e3',
+  ]) {
     assertError(await c.get(`/api/orgs/${orgId}/audit?${q}`), 400, 'invalid_input', q);
   }
   assert.equal((await c.get(`/api/orgs/${orgId}/audit?limit=1&before=999999999999999999`)).status, 200);
@@ -146,13 +207,25 @@ test('malformed query strings on the audit log are 400 invalid_input', async () 
 test('signed-out callers get 401 unauthenticated on every protected endpoint', async () => {
   const anon = ts.client();
   const protectedCalls: [string, string, unknown?][] = [
-    ['GET', '/api/me'], ['PATCH', '/api/me', { display_name: 'x' }], ['GET', '/api/auth/sessions'], ['DELETE', `/api/auth/sessions/${randomUUID()}`],
-    ['GET', '/api/orgs'], ['POST', '/api/orgs', { name: 'x' }], ['GET', `/api/orgs/${orgId}`], ['PATCH', `/api/orgs/${orgId}`, { name: 'x' }],
-    ['GET', `/api/orgs/${orgId}/members`], ['PATCH', `/api/orgs/${orgId}/members/${memberId}`, { role: 'owner' }], ['DELETE', `/api/orgs/${orgId}/members/${memberId}`],
-    ['GET', `/api/orgs/${orgId}/invitations`], ['POST', `/api/orgs/${orgId}/invitations`, { email: 'a@example.com' }], ['DELETE', `/api/orgs/${orgId}/invitations/${randomUUID()}`],
-    ['GET', `/api/orgs/${orgId}/audit`], ['POST', '/api/invitations/accept', { token: 'a'.repeat(43) }],
+    ['GET', '/api/me'],
+    ['PATCH', '/api/me', { display_name: 'x' }],
+    ['GET', '/api/auth/sessions'],
+    ['DELETE', `/api/auth/sessions/${randomUUID()}`],
+    ['GET', '/api/orgs'],
+    ['POST', '/api/orgs', { name: 'x' }],
+    ['GET', `/api/orgs/${orgId}`],
+    ['PATCH', `/api/orgs/${orgId}`, { name: 'x' }],
+    ['GET', `/api/orgs/${orgId}/members`],
+    ['PATCH', `/api/orgs/${orgId}/members/${memberId}`, { role: 'owner' }],
+    ['DELETE', `/api/orgs/${orgId}/members/${memberId}`],
+    ['GET', `/api/orgs/${orgId}/invitations`],
+    ['POST', `/api/orgs/${orgId}/invitations`, { email: 'a@example.com' }],
+    ['DELETE', `/api/orgs/${orgId}/invitations/${randomUUID()}`],
+    ['GET', `/api/orgs/${orgId}/audit`],
+    ['POST', '/api/invitations/accept', { token: 'a'.repeat(43) }],
   ];
-  for (const [method, path, body] of protectedCalls) assertError(await anon.request(method, path, body), 401, 'unauthenticated', `${method} ${path}`);
+  for (const [method, path, body] of protectedCalls)
+    assertError(await anon.request(method, path, body), 401, 'unauthenticated', `${method} ${path}`);
   const forged = ts.client();
   forged.cookies.set('sid', 'A'.repeat(43));
   assertError(await forged.get('/api/me'), 401, 'unauthenticated', 'forged session cookie');
@@ -176,10 +249,26 @@ test('health, metrics and pages answer, and every response carries x-request-id'
   assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
   assert.match(metrics.text, /^# HELP recorder_http_request_duration_seconds /m);
   assert.match(metrics.text, /^# TYPE recorder_http_request_duration_seconds histogram$/m);
-  assert.match(metrics.text, /^recorder_http_request_duration_seconds_count\{[^}]*status="400"[^}]*\} \d+$/m, 'the junk above was counted');
+  assert.match(
+    metrics.text,
+    /^recorder_http_request_duration_seconds_count\{[^}]*status="400"[^}]*\} \d+$/m,
+    'the junk above was counted',
+  );
   assert.doesNotMatch(metrics.text, /Validation Org|@example\.com/, 'no content in metrics');
   const seen = new Set<string>();
-  for (const path of ['/healthz', '/metrics', '/', '/signin', '/orgs', '/static/app.js', '/static/style.css', '/static/missing.js', '/nope', '/api/nope', '/api/me']) {
+  for (const path of [
+    '/healthz',
+    '/metrics',
+    '/',
+    '/signin',
+    '/orgs',
+    '/static/app.js',
+    '/static/style.css',
+    '/static/missing.js',
+    '/nope',
+    '/api/nope',
+    '/api/me',
+  ]) {
     for (const client of [c, ts.client()]) {
       const res = await client.get(path);
       assert.ok(res.status < 500, `${path}: ${res.status}`);

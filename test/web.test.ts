@@ -12,12 +12,14 @@ import { codeIn, inviteLinkIn, freshEmail } from './helpers/api.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium) console.log(`SKIPPED test/web.test.ts: ${CHROMIUM} is missing (apt-get install -y chromium) — the pages were NOT tested in a browser`);
+if (!hasChromium)
+  console.log(
+    `SKIPPED test/web.test.ts: ${CHROMIUM} is missing (apt-get install -y chromium) — the pages were NOT tested in a browser`,
+  );
 
 let ts: TestServer;
 let browser: Browser;
 const problems: string[] = [];
-
 
 before(async () => {
   if (!hasChromium) return;
@@ -26,7 +28,14 @@ before(async () => {
   ts = await startTestServer({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 after(async () => {
@@ -44,7 +53,9 @@ async function person(): Promise<{ ctx: BrowserContext; page: Page }> {
   // are not: the pages handle them (a 401 from /api/me sends the visitor to /signin).
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
-    const apiAnswer = /^Failed to load resource: .* status of 4\d\d/.test(m.text()) && /^\/api\//.test(new URL(m.location().url || 'about:blank').pathname);
+    const apiAnswer =
+      /^Failed to load resource: .* status of 4\d\d/.test(m.text()) &&
+      /^\/api\//.test(new URL(m.location().url || 'about:blank').pathname);
     if (!apiAnswer) problems.push(`console: ${m.text()} ${m.location().url}`);
   });
   return { ctx, page };
@@ -62,74 +73,82 @@ async function signInOnPage(page: Page, email: string): Promise<void> {
   await page.click('#code-form button[type=submit]');
 }
 
-test('sign in, create an org, invite a colleague who joins, read the audit log, sign out', { skip: !hasChromium }, async () => {
-  const ownerEmail = freshEmail('owner');
-  const colleagueEmail = freshEmail('colleague');
-  const owner = await person();
-  const { page } = owner;
+test(
+  'sign in, create an org, invite a colleague who joins, read the audit log, sign out',
+  { skip: !hasChromium },
+  async () => {
+    const ownerEmail = freshEmail('owner');
+    const colleagueEmail = freshEmail('colleague');
+    const owner = await person();
+    const { page } = owner;
 
-  await page.goto(`${ts.url}/signin`);
-  await signInOnPage(page, ownerEmail);
-  await page.waitForURL(/\/orgs$/);
-  await page.getByText('You are not in any organization yet.').waitFor();
-  assert.equal(await page.locator('#nav .right').textContent(), ownerEmail);
+    await page.goto(`${ts.url}/signin`);
+    await signInOnPage(page, ownerEmail);
+    await page.waitForURL(/\/orgs$/);
+    await page.getByText('You are not in any organization yet.').waitFor();
+    assert.equal(await page.locator('#nav .right').textContent(), ownerEmail);
 
-  await page.fill('#org-name', 'Acme Studio');
-  await page.click('#create-org button[type=submit]');
-  await page.waitForURL(/\/orgs\/[0-9a-f-]{36}$/);
-  const orgUrl = page.url();
-  assert.equal(await page.locator('h1').textContent(), 'Acme Studio');
-  await page.getByText('You are owner. 1 member(s).').waitFor();
+    await page.fill('#org-name', 'Acme Studio');
+    await page.click('#create-org button[type=submit]');
+    await page.waitForURL(/\/orgs\/[0-9a-f-]{36}$/);
+    const orgUrl = page.url();
+    assert.equal(await page.locator('h1').textContent(), 'Acme Studio');
+    await page.getByText('You are owner. 1 member(s).').waitFor();
 
-  const since = ts.inbox.messages.length;
-  await page.fill('#invite-email', colleagueEmail);
-  await page.selectOption('#invite-role', 'member');
-  await page.click('#invite button[type=submit]');
-  await page.locator('#invitations').getByText(colleagueEmail).waitFor();
-  const { link } = inviteLinkIn(await ts.inbox.waitFor(colleagueEmail, { since }));
-  assert.ok(link.startsWith(`${ts.url}/invite#token=`), link);
+    const since = ts.inbox.messages.length;
+    await page.fill('#invite-email', colleagueEmail);
+    await page.selectOption('#invite-role', 'member');
+    await page.click('#invite button[type=submit]');
+    await page.locator('#invitations').getByText(colleagueEmail).waitFor();
+    const { link } = inviteLinkIn(await ts.inbox.waitFor(colleagueEmail, { since }));
+    assert.ok(link.startsWith(`${ts.url}/invite#token=`), link);
 
-  // The colleague, in a browser of their own, opens the emailed link: sign in first, then accept.
-  const colleague = await person();
-  await colleague.page.goto(link);
-  await signInOnPage(colleague.page, colleagueEmail);
-  await colleague.page.waitForURL(/\/invite#token=/);
-  await colleague.page.getByText(`Accept as ${colleagueEmail}?`).waitFor();
-  await colleague.page.click('#accept');
-  await colleague.page.waitForURL(orgUrl);
-  await colleague.page.getByText('You are member. 2 member(s).').waitFor();
-  assert.equal(await colleague.page.locator('#members').getByText(`${colleagueEmail} (you)`).count(), 1);
-  assert.equal(await colleague.page.locator('#invite').count(), 0, 'a member sees no invite form');
-  await colleague.ctx.close();
+    // The colleague, in a browser of their own, opens the emailed link: sign in first, then accept.
+    const colleague = await person();
+    await colleague.page.goto(link);
+    await signInOnPage(colleague.page, colleagueEmail);
+    await colleague.page.waitForURL(/\/invite#token=/);
+    await colleague.page.getByText(`Accept as ${colleagueEmail}?`).waitFor();
+    await colleague.page.click('#accept');
+    await colleague.page.waitForURL(orgUrl);
+    await colleague.page.getByText('You are member. 2 member(s).').waitFor();
+    assert.equal(await colleague.page.locator('#members').getByText(`${colleagueEmail} (you)`).count(), 1);
+    assert.equal(await colleague.page.locator('#invite').count(), 0, 'a member sees no invite form');
+    await colleague.ctx.close();
 
-  await page.reload();
-  const row = page.locator(`#members tr`, { hasText: colleagueEmail });
-  await row.waitFor();
-  assert.equal(await row.locator('select').inputValue(), 'member');
-  assert.equal(await page.locator('#invitations').count(), 0, 'the invitation is no longer pending');
-  await page.getByText('None.').waitFor();
-  const shot = path.join('test-output', 'org-page.png');
-  fs.mkdirSync(path.dirname(shot), { recursive: true });
-  await page.screenshot({ path: shot, fullPage: true });
+    await page.reload();
+    const row = page.locator(`#members tr`, { hasText: colleagueEmail });
+    await row.waitFor();
+    assert.equal(await row.locator('select').inputValue(), 'member');
+    assert.equal(await page.locator('#invitations').count(), 0, 'the invitation is no longer pending');
+    await page.getByText('None.').waitFor();
+    const shot = path.join('test-output', 'org-page.png');
+    fs.mkdirSync(path.dirname(shot), { recursive: true });
+    await page.screenshot({ path: shot, fullPage: true });
 
-  await page.click('text=Audit log');
-  await page.waitForURL(`${orgUrl}/audit`);
-  const audit = page.locator('#audit tbody');
-  await audit.locator('tr').first().waitFor();
-  const rows = await audit.locator('tr').allTextContents();
-  const has = (action: string, ...words: string[]) => assert.ok(rows.some((r) => r.includes(action) && words.every((w) => r.includes(w))), `${action} ${words.join(' ')} in ${JSON.stringify(rows)}`);
-  has('org.created', ownerEmail);
-  has('invitation.created', ownerEmail, colleagueEmail);
-  has('invitation.accepted', colleagueEmail);
-  has('auth.org_entered', ownerEmail);
+    await page.click('text=Audit log');
+    await page.waitForURL(`${orgUrl}/audit`);
+    const audit = page.locator('#audit tbody');
+    await audit.locator('tr').first().waitFor();
+    const rows = await audit.locator('tr').allTextContents();
+    const has = (action: string, ...words: string[]) =>
+      assert.ok(
+        rows.some((r) => r.includes(action) && words.every((w) => r.includes(w))),
+        `${action} ${words.join(' ')} in ${JSON.stringify(rows)}`,
+      );
+    has('org.created', ownerEmail);
+    has('invitation.created', ownerEmail, colleagueEmail);
+    has('invitation.accepted', colleagueEmail);
+    has('auth.org_entered', ownerEmail);
 
-  await page.click('#signout');
-  await page.waitForURL(/\/signin$/);
-  const me = await page.request.get(`${ts.url}/api/me`);
-  assert.equal(me.status(), 401, 'signed out on the server');
-  await page.goto(orgUrl);
-  await page.waitForURL(/\/signin\?next=/);
-  await owner.ctx.close();
+    await page.click('#signout');
+    await page.waitForURL(/\/signin$/);
+    const me = await page.request.get(`${ts.url}/api/me`);
+    assert.equal(me.status(), 401, 'signed out on the server');
+    await page.goto(orgUrl);
+    await page.waitForURL(/\/signin\?next=/);
+    await owner.ctx.close();
 
-  assert.deepEqual(problems, [], 'no script errors or CSP violations in the pages');
-});
+    assert.deepEqual(problems, [], 'no script errors or CSP violations in the pages');
+  },
+);

@@ -116,7 +116,8 @@ function seal(key: SealKey, aad: Buffer, plaintext: Buffer): Buffer {
 
 function open(key: SealKey, aad: Buffer, sealed: Buffer): Buffer {
   checkKey(key);
-  if (!Buffer.isBuffer(sealed) || sealed.length < SEAL_OVERHEAD) throw new SealError('seal_malformed', 'the sealed object is too short');
+  if (!Buffer.isBuffer(sealed) || sealed.length < SEAL_OVERHEAD)
+    throw new SealError('seal_malformed', 'the sealed object is too short');
   if (sealed[0] !== SEAL_FORMAT) throw new SealError('seal_malformed', 'the sealed object has an unknown format');
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + NONCE), { authTagLength: TAG });
@@ -124,12 +125,17 @@ function open(key: SealKey, aad: Buffer, sealed: Buffer): Buffer {
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
     return Buffer.concat([decipher.update(sealed.subarray(1 + NONCE, sealed.length - TAG)), decipher.final()]);
   } catch (err) {
-    throw new SealError('seal_open_failed', 'the sealed object does not open with this key and binding', { cause: err });
+    throw new SealError('seal_open_failed', 'the sealed object does not open with this key and binding', {
+      cause: err,
+    });
   }
 }
 
 function checkKey(key: SealKey): void {
-  const ok = key instanceof KeyObject ? key.type === 'secret' && key.symmetricKeySize === 32 : Buffer.isBuffer(key) && key.length === 32;
+  const ok =
+    key instanceof KeyObject
+      ? key.type === 'secret' && key.symmetricKeySize === 32
+      : Buffer.isBuffer(key) && key.length === 32;
   if (!ok) throw new SealError('invalid_data_key', 'a data key is 32 bytes');
 }
 
@@ -141,7 +147,8 @@ function id(value: unknown, field: string): string {
 }
 
 function chunkAad(b: ChunkBinding): Buffer {
-  if (!Number.isSafeInteger(b.seq) || b.seq < 0) throw new SealError('invalid_seal_binding', 'seq must be a non-negative integer');
+  if (!Number.isSafeInteger(b.seq) || b.seq < 0)
+    throw new SealError('invalid_seal_binding', 'seq must be a non-negative integer');
   // Keys in sorted order: the bytes are canonical without a sorting step.
   return Buffer.from(
     JSON.stringify({
@@ -157,7 +164,10 @@ function chunkAad(b: ChunkBinding): Buffer {
 
 function blobAad(b: BlobBinding): Buffer {
   if (typeof b.kind !== 'string' || !/^[a-z0-9-]{1,32}$/.test(b.kind) || b.kind === 'chunk') {
-    throw new SealError('invalid_seal_binding', 'a blob kind is lower-case letters, digits and hyphens, and not "chunk"');
+    throw new SealError(
+      'invalid_seal_binding',
+      'a blob kind is lower-case letters, digits and hyphens, and not "chunk"',
+    );
   }
   return Buffer.from(
     JSON.stringify({

@@ -15,7 +15,16 @@ import {
   KMSServiceException,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
-import { checkContext, DATA_KEY_BYTES, KeyError, type DataKey, type KeyContext, type KeyErrorCode, type KeyProvider, type WrappedKey } from './KeyProvider.ts';
+import {
+  checkContext,
+  DATA_KEY_BYTES,
+  KeyError,
+  type DataKey,
+  type KeyContext,
+  type KeyErrorCode,
+  type KeyProvider,
+  type WrappedKey,
+} from './KeyProvider.ts';
 
 export interface AwsKmsProviderOptions {
   /** The deployment's KMS key: id, ARN or `alias/...`. */
@@ -25,7 +34,8 @@ export interface AwsKmsProviderOptions {
   /** Custom endpoint (VPC endpoint, or a loopback fake in tests); unset: the public one. */
   readonly endpoint?: string | undefined;
   /** Static credentials; unset: the SDK's default provider chain. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } | undefined;
+  readonly credentials?:
+    { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } | undefined;
   /**
    * An organisation's own KMS key (bring your own key), or undefined for the deployment's
    * key. Consulted when generating and re-wrapping; unwrapping uses the key the record names.
@@ -68,7 +78,10 @@ export class AwsKmsProvider implements KeyProvider {
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
       maxAttempts: opts.maxAttempts ?? 3,
-      requestHandler: { requestTimeout: opts.requestTimeoutMs ?? 10_000, connectionTimeout: Math.min(opts.requestTimeoutMs ?? 10_000, 5_000) },
+      requestHandler: {
+        requestTimeout: opts.requestTimeoutMs ?? 10_000,
+        connectionTimeout: Math.min(opts.requestTimeoutMs ?? 10_000, 5_000),
+      },
     });
   }
 
@@ -76,7 +89,11 @@ export class AwsKmsProvider implements KeyProvider {
   async generateDataKey(context: KeyContext): Promise<DataKey> {
     const ctx = checkContext(context);
     const keyId = await this.#keyFor(ctx.organizationId);
-    const res = await this.#send(() => this.#client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { ...ctx } })));
+    const res = await this.#send(() =>
+      this.#client.send(
+        new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { ...ctx } }),
+      ),
+    );
     if (!res.Plaintext || res.Plaintext.length !== DATA_KEY_BYTES || !res.CiphertextBlob) {
       throw new KeyError('key_provider_unavailable', 'KMS returned an unexpected data key');
     }
@@ -90,9 +107,16 @@ export class AwsKmsProvider implements KeyProvider {
     const ctx = checkContext(context);
     this.#mine(wrapped);
     const res = await this.#send(() =>
-      this.#client.send(new DecryptCommand({ CiphertextBlob: Buffer.from(wrapped.ciphertext, 'base64'), KeyId: wrapped.keyId, EncryptionContext: { ...ctx } })),
+      this.#client.send(
+        new DecryptCommand({
+          CiphertextBlob: Buffer.from(wrapped.ciphertext, 'base64'),
+          KeyId: wrapped.keyId,
+          EncryptionContext: { ...ctx },
+        }),
+      ),
     );
-    if (!res.Plaintext || res.Plaintext.length !== DATA_KEY_BYTES) throw new KeyError('key_unwrap_failed', 'KMS returned no 32-byte key');
+    if (!res.Plaintext || res.Plaintext.length !== DATA_KEY_BYTES)
+      throw new KeyError('key_unwrap_failed', 'KMS returned no 32-byte key');
     const plaintext = Buffer.from(res.Plaintext);
     res.Plaintext.fill(0);
     return plaintext;
@@ -131,7 +155,8 @@ export class AwsKmsProvider implements KeyProvider {
   }
 
   #mine(wrapped: WrappedKey): void {
-    if (wrapped.provider !== 'aws-kms') throw new KeyError('key_provider_mismatch', `a key wrapped by ${wrapped.provider} cannot be opened by AWS KMS`);
+    if (wrapped.provider !== 'aws-kms')
+      throw new KeyError('key_provider_mismatch', `a key wrapped by ${wrapped.provider} cannot be opened by AWS KMS`);
   }
 
   #record(keyId: string, blob: Uint8Array): WrappedKey {

@@ -63,7 +63,14 @@ export interface KeyProvider {
   close?(): void;
 }
 
-export type KeyErrorCode = 'invalid_key_context' | 'invalid_wrapped_key' | 'key_unwrap_failed' | 'unknown_key' | 'key_access_denied' | 'key_provider_mismatch' | 'key_provider_unavailable';
+export type KeyErrorCode =
+  | 'invalid_key_context'
+  | 'invalid_wrapped_key'
+  | 'key_unwrap_failed'
+  | 'unknown_key'
+  | 'key_access_denied'
+  | 'key_provider_mismatch'
+  | 'key_provider_unavailable';
 
 /** A typed key failure; `code` is stable snake_case, `cause` holds the underlying error. */
 export class KeyError extends Error {

@@ -11,7 +11,15 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canonicalContext, DATA_KEY_BYTES, KeyError, type DataKey, type KeyContext, type KeyProvider, type WrappedKey } from './KeyProvider.ts';
+import {
+  canonicalContext,
+  DATA_KEY_BYTES,
+  KeyError,
+  type DataKey,
+  type KeyContext,
+  type KeyProvider,
+  type WrappedKey,
+} from './KeyProvider.ts';
 
 const WRAP_FORMAT = 0x01;
 const NONCE = 12;
@@ -100,12 +108,22 @@ export class LocalKeyProvider implements KeyProvider {
     const nonce = randomBytes(NONCE);
     const cipher = createCipheriv('aes-256-gcm', kek, nonce);
     cipher.setAAD(aad);
-    const body = Buffer.concat([Buffer.of(WRAP_FORMAT), nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    const body = Buffer.concat([
+      Buffer.of(WRAP_FORMAT),
+      nonce,
+      cipher.update(plaintext),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
     return { version: 1, provider: 'local', keyId: this.#currentId, ciphertext: body.toString('base64') };
   }
 
   #unwrap(wrapped: WrappedKey, aad: Buffer): Buffer {
-    if (wrapped.provider !== 'local') throw new KeyError('key_provider_mismatch', `a key wrapped by ${wrapped.provider} cannot be opened by the local provider`);
+    if (wrapped.provider !== 'local')
+      throw new KeyError(
+        'key_provider_mismatch',
+        `a key wrapped by ${wrapped.provider} cannot be opened by the local provider`,
+      );
     const kek = this.#ring.get(wrapped.keyId);
     if (!kek) throw new KeyError('unknown_key', `no local KEK with id ${wrapped.keyId}`);
     const body = Buffer.from(wrapped.ciphertext, 'base64');
@@ -179,7 +197,8 @@ function loadRing(dir: string): Map<string, Buffer> {
     const file = path.join(dir, name);
     if ((fs.statSync(file).mode & 0o077) !== 0) throw new Error(`${file} is readable by others; chmod 600 it`);
     const kek = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
-    if (kek.length !== DATA_KEY_BYTES || kekId(kek) !== id) throw new Error(`${file} does not hold the KEK its name says`);
+    if (kek.length !== DATA_KEY_BYTES || kekId(kek) !== id)
+      throw new Error(`${file} does not hold the KEK its name says`);
     ring.set(id, kek);
   }
   return ring;

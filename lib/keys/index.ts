@@ -6,7 +6,8 @@ import { AwsKmsProvider, type AwsKmsProviderOptions } from './AwsKmsProvider.ts'
 import { LocalKeyProvider, type LocalKeyProviderOptions } from './LocalKeyProvider.ts';
 import type { KeyProvider } from './KeyProvider.ts';
 
-export type KeyProviderOptions = ({ readonly kind: 'local' } & LocalKeyProviderOptions) | ({ readonly kind: 'aws-kms' } & AwsKmsProviderOptions);
+export type KeyProviderOptions =
+  ({ readonly kind: 'local' } & LocalKeyProviderOptions) | ({ readonly kind: 'aws-kms' } & AwsKmsProviderOptions);
 
 /**
  * The key provider for `opts.kind`. `local` reads (or creates, 0600) its KEK files now;

@@ -54,10 +54,17 @@ export function containerFor(meta: ChunkMeta): Pick<MuxedTrack, 'contentType' | 
  * skipped and counted); errors from `records` itself (decryption) propagate.
  * @throws UnsupportedCodecError (synchronously) for any other codec.
  */
-export function muxTrack(meta: ChunkMeta, records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>, opts: MuxOptions = {}): MuxedTrack {
+export function muxTrack(
+  meta: ChunkMeta,
+  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
+  opts: MuxOptions = {},
+): MuxedTrack {
   const container = containerFor(meta);
   if (!container) throw new UnsupportedCodecError(meta.mimeType);
   const common = { startUs: opts.startUs, endUs: opts.endUs, stats: opts.stats, payloadType: meta.payloadType };
-  const body = container.extension === 'ogg' ? oggOpusFromRecords(records, common) : webmFromRecords(records, { ...common, clockRate: meta.clockRate });
+  const body =
+    container.extension === 'ogg'
+      ? oggOpusFromRecords(records, common)
+      : webmFromRecords(records, { ...common, clockRate: meta.clockRate });
   return { ...container, body };
 }

@@ -5,7 +5,16 @@
  * `startUs` the file starts at the recording's start, not at the first packet.
  */
 import type { RtpRecord } from '../chunks/container.ts';
-import { concealmentPacket, MAX_PACKET_SAMPLES, opusFrameSamples, opusHead, opusIsStereo, opusPacketSamples, opusTags, silence } from './opus.ts';
+import {
+  concealmentPacket,
+  MAX_PACKET_SAMPLES,
+  opusFrameSamples,
+  opusHead,
+  opusIsStereo,
+  opusPacketSamples,
+  opusTags,
+  silence,
+} from './opus.ts';
 import { OggPager } from './oggPager.ts';
 import { newMuxStats, type MuxStats } from './rtp.ts';
 import { orderedPackets, Timeline } from './source.ts';
@@ -43,7 +52,10 @@ const MIN_PRE_SKIP = 312;
  * Malformed and foreign packets are skipped and counted; nothing about the input throws.
  * Memory stays bounded by the reorder window and one page.
  */
-export async function* oggOpusFromRecords(records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>, opts: OggOpusOptions = {}): AsyncGenerator<Buffer> {
+export async function* oggOpusFromRecords(
+  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
+  opts: OggOpusOptions = {},
+): AsyncGenerator<Buffer> {
   const stats = opts.stats ?? newMuxStats();
   const conceal = opts.concealSamples ?? 4800;
   const timeline = new Timeline(RATE, opts.startUs);

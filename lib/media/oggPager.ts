@@ -80,7 +80,10 @@ export class OggPager {
       }
     }
     this.#granule = granule;
-    this.#closeBeforeNext = alone || this.#dataBytes >= this.#pageBytes || granule - (this.#pageStartGranule ?? granule) >= BigInt(this.#pageGranules);
+    this.#closeBeforeNext =
+      alone ||
+      this.#dataBytes >= this.#pageBytes ||
+      granule - (this.#pageStartGranule ?? granule) >= BigInt(this.#pageGranules);
   }
 
   /** Pages completed so far, ready to send (the newest is held back for the EOS flag). */

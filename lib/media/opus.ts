@@ -7,9 +7,38 @@
 
 /** Samples at 48 kHz of one frame for each of the 32 TOC configurations. */
 const FRAME_SAMPLES: readonly number[] = [
-  480, 960, 1920, 2880, 480, 960, 1920, 2880, 480, 960, 1920, 2880, // SILK NB, MB, WB
-  480, 960, 480, 960, // hybrid SWB, FB
-  120, 240, 480, 960, 120, 240, 480, 960, 120, 240, 480, 960, 120, 240, 480, 960, // CELT
+  480,
+  960,
+  1920,
+  2880,
+  480,
+  960,
+  1920,
+  2880,
+  480,
+  960,
+  1920,
+  2880, // SILK NB, MB, WB
+  480,
+  960,
+  480,
+  960, // hybrid SWB, FB
+  120,
+  240,
+  480,
+  960,
+  120,
+  240,
+  480,
+  960,
+  120,
+  240,
+  480,
+  960,
+  120,
+  240,
+  480,
+  960, // CELT
 ];
 
 /** The most audio one Opus packet may carry (120 ms at 48 kHz). */
@@ -60,7 +89,12 @@ export function concealmentPacket(toc: number, frames: number): Buffer {
 }
 
 /** CELT-only fullband configurations by frame size in samples. */
-const CELT_FB_CONFIG = new Map<number, number>([[120, 28], [240, 29], [480, 30], [960, 31]]);
+const CELT_FB_CONFIG = new Map<number, number>([
+  [120, 28],
+  [240, 29],
+  [480, 30],
+  [960, 31],
+]);
 
 /**
  * A packet of `frames` silent CELT frames of `frameSamples` (120, 240, 480 or 960) each.
@@ -68,7 +102,8 @@ const CELT_FB_CONFIG = new Map<number, number>([[120, 28], [240, 29], [480, 30],
  */
 export function silencePacket(frameSamples: number, frames: number, stereo: boolean): Buffer {
   const config = CELT_FB_CONFIG.get(frameSamples);
-  if (config === undefined || frames < 1 || frames * frameSamples > MAX_PACKET_SAMPLES) throw new RangeError('invalid silence packet');
+  if (config === undefined || frames < 1 || frames * frameSamples > MAX_PACKET_SAMPLES)
+    throw new RangeError('invalid silence packet');
   const toc = (config << 3) | (stereo ? 0x04 : 0);
   if (frames === 1) return Buffer.from([toc, 0xff, 0xfe]);
   const out = Buffer.alloc(2 + frames * 2);

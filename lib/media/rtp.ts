@@ -136,7 +136,17 @@ export interface MuxStats {
 
 /** A zeroed {@link MuxStats}. */
 export function newMuxStats(): MuxStats {
-  return { packets: 0, malformed: 0, foreign: 0, duplicates: 0, late: 0, lost: 0, filledSamples: 0, droppedFrames: 0, written: 0 };
+  return {
+    packets: 0,
+    malformed: 0,
+    foreign: 0,
+    duplicates: 0,
+    late: 0,
+    lost: 0,
+    filledSamples: 0,
+    droppedFrames: 0,
+    written: 0,
+  };
 }
 
 /** A packet that passed parsing, with its extended sequence number and arrival time. */

@@ -41,7 +41,11 @@ export interface OrderOptions {
  * Parses, filters and reorders captured records into one in-order packet stream.
  * Malformed packets are skipped and counted in `stats.malformed`, never thrown.
  */
-export async function* orderedPackets(records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>, opts: OrderOptions, stats: MuxStats): AsyncGenerator<OrderedPacket> {
+export async function* orderedPackets(
+  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
+  opts: OrderOptions,
+  stats: MuxStats,
+): AsyncGenerator<OrderedPacket> {
   const window = opts.window ?? 64;
   const switchUs = opts.ssrcSwitchUs ?? 1_000_000n;
   let ssrc: number | undefined;

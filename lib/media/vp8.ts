@@ -64,7 +64,9 @@ export interface Vp8Frame {
 }
 
 /** Reads the frame tag (RFC 6386 §9.1): keyframe flag and, for keyframes, the size. Undefined when invalid. */
-export function vp8FrameInfo(data: Buffer): { keyframe: boolean; width: number | undefined; height: number | undefined } | undefined {
+export function vp8FrameInfo(
+  data: Buffer,
+): { keyframe: boolean; width: number | undefined; height: number | undefined } | undefined {
   if (data.length < 3) return undefined;
   const keyframe = ((data[0] ?? 1) & 1) === 0;
   if (!keyframe) return { keyframe, width: undefined, height: undefined };

@@ -74,7 +74,10 @@ function header(width: number, height: number, originUs: bigint | undefined, dur
  * keyframe, are dropped (counted in `stats.droppedFrames`). Malformed packets are skipped.
  * Memory is bounded by the reorder window and one cluster (≤ `clusterMs`, ≤ 8 MiB).
  */
-export async function* webmFromRecords(records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>, opts: WebmOptions = {}): AsyncGenerator<Buffer> {
+export async function* webmFromRecords(
+  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
+  opts: WebmOptions = {},
+): AsyncGenerator<Buffer> {
   const stats = opts.stats ?? newMuxStats();
   const rate = opts.clockRate ?? 90000;
   const clusterMs = Math.min(opts.clusterMs ?? 5000, 30000);
@@ -86,7 +89,9 @@ export async function* webmFromRecords(records: AsyncIterable<RtpRecord> | Itera
 
   const durationMs = (): number | undefined => {
     const origin = timeline.originUs ?? opts.startUs;
-    return opts.endUs !== undefined && origin !== undefined ? Math.max(0, Number(opts.endUs - origin) / 1000) : undefined;
+    return opts.endUs !== undefined && origin !== undefined
+      ? Math.max(0, Number(opts.endUs - origin) / 1000)
+      : undefined;
   };
   const closeCluster = (): Buffer | undefined => {
     if (!cluster) return undefined;

@@ -36,7 +36,9 @@ export class LocalObjectStore implements ObjectStore {
       const fh = await this.#create(tmp);
       try {
         if (Buffer.isBuffer(body)) await fh.writeFile(body);
-        else for await (const chunk of body) await fh.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
+        else
+          for await (const chunk of body)
+            await fh.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
         await fh.sync();
       } finally {
         await fh.close();
@@ -46,7 +48,8 @@ export class LocalObjectStore implements ObjectStore {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
       if (err instanceof StorageError) throw err;
       const code = errno(err);
-      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') throw new StorageError('invalid_object_key', 'the key collides with another object’s path', { cause: err });
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST')
+        throw new StorageError('invalid_object_key', 'the key collides with another object’s path', { cause: err });
       if (code) throw new StorageError('storage_unavailable', `cannot write the object (${code})`, { cause: err });
       throw err; // the body stream failed: not a storage problem
     }
@@ -91,7 +94,8 @@ export class LocalObjectStore implements ObjectStore {
 
   /** {@inheritDoc ObjectStore.deletePrefix} */
   async deletePrefix(prefix: string): Promise<number> {
-    if (checkPrefix(prefix) === '') throw new StorageError('invalid_object_key', 'refusing to delete every object (empty prefix)');
+    if (checkPrefix(prefix) === '')
+      throw new StorageError('invalid_object_key', 'refusing to delete every object (empty prefix)');
     const keys: string[] = [];
     for await (const o of this.list(prefix)) keys.push(o.key);
     const dirs = new Set<string>();
@@ -163,7 +167,8 @@ export class LocalObjectStore implements ObjectStore {
 
   #readError(err: unknown): StorageError {
     const code = errno(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new StorageError('object_not_found', 'no such object', { cause: err });
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')
+      return new StorageError('object_not_found', 'no such object', { cause: err });
     return new StorageError('storage_unavailable', `cannot read the object (${code})`, { cause: err });
   }
 }

@@ -65,8 +65,16 @@ const MAX_KEY = 512;
  * @throws StorageError `invalid_object_key`.
  */
 export function checkKey(key: string): string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY || !key.split('/').every((s) => SEGMENT.test(s))) {
-    throw new StorageError('invalid_object_key', 'object keys are /-separated segments of letters, digits, ".", "_" and "-" that start with a letter or digit');
+  if (
+    typeof key !== 'string' ||
+    key.length === 0 ||
+    key.length > MAX_KEY ||
+    !key.split('/').every((s) => SEGMENT.test(s))
+  ) {
+    throw new StorageError(
+      'invalid_object_key',
+      'object keys are /-separated segments of letters, digits, ".", "_" and "-" that start with a letter or digit',
+    );
   }
   return key;
 }
@@ -78,7 +86,8 @@ export function checkKey(key: string): string {
  * @throws StorageError `invalid_object_key`.
  */
 export function checkPrefix(prefix: string): string {
-  if (typeof prefix !== 'string' || prefix.length > MAX_KEY) throw new StorageError('invalid_object_key', 'the prefix is too long');
+  if (typeof prefix !== 'string' || prefix.length > MAX_KEY)
+    throw new StorageError('invalid_object_key', 'the prefix is too long');
   if (prefix === '') return prefix;
   const parts = prefix.split('/');
   const last = parts.pop() ?? '';

@@ -27,7 +27,8 @@ export interface S3ObjectStoreOptions {
   /** Address the bucket in the path (`host/bucket/key`), as most non-AWS stores need. */
   readonly forcePathStyle?: boolean | undefined;
   /** Static credentials; unset: the SDK's default provider chain. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } | undefined;
+  readonly credentials?:
+    { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } | undefined;
   /** Bytes per multipart part for streamed puts (default 8 MiB; S3's minimum is 5 MiB). */
   readonly partSize?: number | undefined;
   /** SDK attempts per call, including retries (default 3). */
@@ -63,18 +64,28 @@ export class S3ObjectStore implements ObjectStore {
     const second = first.done ? first : await parts.next();
     if (second.done) return this.#call(() => this.#putOne(key, first.done ? Buffer.alloc(0) : first.value));
     const Bucket = this.#bucket;
-    const { UploadId } = await this.#call(() => this.#client.send(new CreateMultipartUploadCommand({ Bucket, Key: key })));
+    const { UploadId } = await this.#call(() =>
+      this.#client.send(new CreateMultipartUploadCommand({ Bucket, Key: key })),
+    );
     try {
       const done: { PartNumber: number; ETag: string }[] = [];
       const upload = async (part: Buffer) => {
         const PartNumber = done.length + 1;
-        const res = await this.#call(() => this.#client.send(new UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber, Body: part, ContentLength: part.length })));
+        const res = await this.#call(() =>
+          this.#client.send(
+            new UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber, Body: part, ContentLength: part.length }),
+          ),
+        );
         done.push({ PartNumber, ETag: res.ETag ?? '' });
       };
       await upload(first.value as Buffer);
       await upload(second.value);
       for await (const part of parts) await upload(part);
-      await this.#call(() => this.#client.send(new CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId, MultipartUpload: { Parts: done } })));
+      await this.#call(() =>
+        this.#client.send(
+          new CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId, MultipartUpload: { Parts: done } }),
+        ),
+      );
     } catch (err) {
       await this.#client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId })).catch(() => undefined);
       throw err;
@@ -97,7 +108,8 @@ export class S3ObjectStore implements ObjectStore {
   async getStream(key: string): Promise<Readable> {
     checkKey(key);
     const res = await this.#call(() => this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key })));
-    if (!(res.Body instanceof Readable)) throw new StorageError('storage_unavailable', 'the object body is not a stream');
+    if (!(res.Body instanceof Readable))
+      throw new StorageError('storage_unavailable', 'the object body is not a stream');
     return res.Body;
   }
 
@@ -109,14 +121,21 @@ export class S3ObjectStore implements ObjectStore {
 
   /** {@inheritDoc ObjectStore.deletePrefix} */
   async deletePrefix(prefix: string): Promise<number> {
-    if (checkPrefix(prefix) === '') throw new StorageError('invalid_object_key', 'refusing to delete every object (empty prefix)');
+    if (checkPrefix(prefix) === '')
+      throw new StorageError('invalid_object_key', 'refusing to delete every object (empty prefix)');
     let count = 0;
     let batch: string[] = [];
     const flush = async () => {
       const Objects = batch.map((Key) => ({ Key }));
       batch = [];
-      const res = await this.#call(() => this.#client.send(new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects, Quiet: true } })));
-      if (res.Errors?.length) throw new StorageError('storage_unavailable', `${res.Errors.length} objects could not be deleted (${res.Errors[0]?.Code})`);
+      const res = await this.#call(() =>
+        this.#client.send(new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects, Quiet: true } })),
+      );
+      if (res.Errors?.length)
+        throw new StorageError(
+          'storage_unavailable',
+          `${res.Errors.length} objects could not be deleted (${res.Errors[0]?.Code})`,
+        );
       count += Objects.length;
     };
     // Batches of 1000 (DeleteObjects' limit) as the listing goes on: deleted keys lie behind
@@ -135,7 +154,13 @@ export class S3ObjectStore implements ObjectStore {
     let token: string | undefined;
     do {
       const res = await this.#call(() =>
-        this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, ...(prefix ? { Prefix: prefix } : {}), ...(token ? { ContinuationToken: token } : {}) })),
+        this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#bucket,
+            ...(prefix ? { Prefix: prefix } : {}),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
       );
       for (const o of res.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 };
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
@@ -148,7 +173,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async #putOne(key: string, body: Buffer): Promise<void> {
-    await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: body, ContentLength: body.length }));
+    await this.#client.send(
+      new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: body, ContentLength: body.length }),
+    );
   }
 
   async #call<T>(fn: () => Promise<T>): Promise<T> {

@@ -6,7 +6,8 @@ import { LocalObjectStore, type LocalObjectStoreOptions } from './LocalObjectSto
 import { S3ObjectStore, type S3ObjectStoreOptions } from './S3ObjectStore.ts';
 import type { ObjectStore } from './ObjectStore.ts';
 
-export type ObjectStoreOptions = ({ readonly kind: 'local' } & LocalObjectStoreOptions) | ({ readonly kind: 's3' } & S3ObjectStoreOptions);
+export type ObjectStoreOptions =
+  ({ readonly kind: 'local' } & LocalObjectStoreOptions) | ({ readonly kind: 's3' } & S3ObjectStoreOptions);
 
 /**
  * The object store for `opts.kind`. `local` creates its folder now; `s3` makes no call

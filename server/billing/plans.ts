@@ -21,7 +21,9 @@ export function planByPrice(billing: BillingConfig, priceId: string | null | und
 }
 
 /** The catalogue as shown to owners. */
-export function publicPlans(billing: BillingConfig): { id: string; name: string; recording_hours_per_month: number | null }[] {
+export function publicPlans(
+  billing: BillingConfig,
+): { id: string; name: string; recording_hours_per_month: number | null }[] {
   return billing.plans.map((p) => ({ id: p.id, name: p.name, recording_hours_per_month: p.recordingHoursPerMonth }));
 }
 

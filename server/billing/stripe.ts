@@ -23,7 +23,12 @@ export const STRIPE_WEBHOOK_PATH = '/api/webhooks/stripe';
  * host (a proxy, or the tests' loopback server). Retries twice, 20 s timeout, no telemetry.
  */
 export function createStripeClient(billing: BillingConfig): Stripe {
-  const opts: Stripe.StripeConfig = { maxNetworkRetries: 2, timeout: 20_000, telemetry: false, appInfo: { name: 'recorder' } };
+  const opts: Stripe.StripeConfig = {
+    maxNetworkRetries: 2,
+    timeout: 20_000,
+    telemetry: false,
+    appInfo: { name: 'recorder' },
+  };
   if (billing.apiUrl) {
     const u = new URL(billing.apiUrl);
     opts.protocol = u.protocol === 'http:' ? 'http' : 'https';
@@ -43,7 +48,10 @@ export async function startBilling(deps: Deps): Promise<Billing | undefined> {
   const cfg = deps.config.billing;
   await repo.saveSettings(deps.db.owner, cfg !== undefined, cfg?.freeSeats ?? 1);
   if (!cfg) return undefined;
-  log.info('billing is on', { count: cfg.plans.length, mode: cfg.stripeSecretKey.includes('_live_') ? 'live' : 'test' });
+  log.info('billing is on', {
+    count: cfg.plans.length,
+    mode: cfg.stripeSecretKey.includes('_live_') ? 'live' : 'test',
+  });
   return { config: cfg, stripe: createStripeClient(cfg) };
 }
 
@@ -61,7 +69,11 @@ export async function callStripe<T>(what: string, fn: () => Promise<T>): Promise
   try {
     return await fn();
   } catch (err) {
-    log.error('stripe call failed', { event: what, ...errorFields(err), status: err instanceof Stripe.errors.StripeError ? err.statusCode : undefined });
+    log.error('stripe call failed', {
+      event: what,
+      ...errorFields(err),
+      status: err instanceof Stripe.errors.StripeError ? err.statusCode : undefined,
+    });
     throw new AppError(502, 'stripe_unavailable', 'The payment provider could not be reached; try again in a moment.');
   }
 }

@@ -28,8 +28,15 @@ export interface UsageReport {
  * @throws RangeError for a negative or non-integer quantity.
  */
 export async function recordUsage(deps: Deps, r: UsageReport): Promise<boolean> {
-  if (!Number.isSafeInteger(r.quantity) || r.quantity < 0) throw new RangeError('usage quantity must be a non-negative integer');
+  if (!Number.isSafeInteger(r.quantity) || r.quantity < 0)
+    throw new RangeError('usage quantity must be a non-negative integer');
   return withTenant(deps.db.app, { orgId: r.orgId, userId: r.userId }, (tx) =>
-    repo.insertUsage(tx, { orgId: r.orgId, metric: r.metric, quantity: r.quantity, occurredAt: r.occurredAt ?? deps.clock.now(), sourceId: r.sourceId ?? null }),
+    repo.insertUsage(tx, {
+      orgId: r.orgId,
+      metric: r.metric,
+      quantity: r.quantity,
+      occurredAt: r.occurredAt ?? deps.clock.now(),
+      sourceId: r.sourceId ?? null,
+    }),
   );
 }

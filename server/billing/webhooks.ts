@@ -38,7 +38,13 @@ const orgHint = (metadata: Record<string, string> | null | undefined): string | 
   return r.success ? r.data : null;
 };
 
-const envelope = z.object({ id, object: z.literal('event'), type: z.string().min(1).max(100), created: z.number().int().positive(), data: z.object({ object: z.unknown() }) });
+const envelope = z.object({
+  id,
+  object: z.literal('event'),
+  type: z.string().min(1).max(100),
+  created: z.number().int().positive(),
+  data: z.object({ object: z.unknown() }),
+});
 
 const metadata = z.record(z.string(), z.string()).nullish();
 const checkoutSession = z.object({
@@ -55,12 +61,23 @@ const subscription = z.object({
   id,
   object: z.literal('subscription'),
   customer: expandable,
-  status: z.enum(['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled', 'unpaid', 'paused']),
+  status: z.enum([
+    'incomplete',
+    'incomplete_expired',
+    'trialing',
+    'active',
+    'past_due',
+    'canceled',
+    'unpaid',
+    'paused',
+  ]),
   cancel_at_period_end: z.boolean().default(false),
   metadata,
   // Older API versions carry the period on the subscription, newer ones on each item.
   ...period,
-  items: z.object({ data: z.array(z.object({ quantity: z.number().int().min(0).nullish(), price: z.object({ id }), ...period })).min(1) }),
+  items: z.object({
+    data: z.array(z.object({ quantity: z.number().int().min(0).nullish(), price: z.object({ id }), ...period })).min(1),
+  }),
 });
 const invoice = z.object({
   id,
@@ -94,13 +111,26 @@ const date = (s: number | null | undefined): Date | null => (typeof s === 'numbe
  * tampered), 400 `invalid_payload` (not JSON), 400 `invalid_event` (a handled type with a
  * shape we cannot read; nothing is recorded, so Stripe's retry can succeed after a fix).
  */
-export async function handleStripeWebhook(deps: Deps, billingRt: Billing | undefined, rawBody: Buffer, signature: string | undefined): Promise<WebhookResult> {
+export async function handleStripeWebhook(
+  deps: Deps,
+  billingRt: Billing | undefined,
+  rawBody: Buffer,
+  signature: string | undefined,
+): Promise<WebhookResult> {
   const billing = requireBilling(billingRt);
   let verified: unknown;
   try {
-    verified = Stripe.webhooks.constructEvent(rawBody, signature ?? '', billing.config.webhookSecret, TOLERANCE_S, undefined, deps.clock.now().getTime());
+    verified = Stripe.webhooks.constructEvent(
+      rawBody,
+      signature ?? '',
+      billing.config.webhookSecret,
+      TOLERANCE_S,
+      undefined,
+      deps.clock.now().getTime(),
+    );
   } catch (err) {
-    if (err instanceof Stripe.errors.StripeSignatureVerificationError) throw badRequest('invalid_signature', 'The Stripe signature is missing, wrong or too old.');
+    if (err instanceof Stripe.errors.StripeSignatureVerificationError)
+      throw badRequest('invalid_signature', 'The Stripe signature is missing, wrong or too old.');
     throw badRequest('invalid_payload', 'The webhook body is not a Stripe event.');
   }
   const ev = envelope.safeParse(verified);
@@ -125,7 +155,13 @@ export async function handleStripeWebhook(deps: Deps, billingRt: Billing | undef
     if (checkout) {
       if (checkout.mode !== 'subscription' || !checkout.customer) return 'ignored' as const;
       const hint = orgHint({ organization_id: checkout.client_reference_id ?? '' }) ?? orgHint(checkout.metadata);
-      const org = await repo.checkoutCompleted(tx, { orgHint: hint, customerId: checkout.customer, sessionId: checkout.id, subscriptionId: checkout.subscription ?? null, eventId: event.id });
+      const org = await repo.checkoutCompleted(tx, {
+        orgHint: hint,
+        customerId: checkout.customer,
+        sessionId: checkout.id,
+        subscriptionId: checkout.subscription ?? null,
+        eventId: event.id,
+      });
       return org ? ('processed' as const) : ('ignored' as const);
     }
     if (sub && rank !== undefined) {
@@ -148,13 +184,31 @@ export async function handleStripeWebhook(deps: Deps, billingRt: Billing | undef
         eventRank: rank,
       });
       if (result === 'unknown_org') log.warn('stripe subscription for an unknown customer', { event: event.type });
-      return result === 'applied' ? ('processed' as const) : result === 'stale' ? ('stale' as const) : ('ignored' as const);
+      return result === 'applied'
+        ? ('processed' as const)
+        : result === 'stale'
+          ? ('stale' as const)
+          : ('ignored' as const);
     }
     if (inv && invoiceAction) {
       const amount = invoiceAction === 'billing.invoice_paid' ? inv.amount_paid : inv.amount_due;
-      const org = await repo.invoiceEvent(tx, { customerId: inv.customer, action: invoiceAction, invoiceId: inv.id, amount, currency: inv.currency, eventId: event.id });
+      const org = await repo.invoiceEvent(tx, {
+        customerId: inv.customer,
+        action: invoiceAction,
+        invoiceId: inv.id,
+        amount,
+        currency: inv.currency,
+        eventId: event.id,
+      });
       if (!org) return 'ignored' as const;
-      const facts = { orgId: org.organization_id, orgName: org.organization_name, amount, currency: inv.currency, number: inv.number ?? null, hostedInvoiceUrl: inv.hosted_invoice_url ?? null };
+      const facts = {
+        orgId: org.organization_id,
+        orgName: org.organization_name,
+        amount,
+        currency: inv.currency,
+        number: inv.number ?? null,
+        hostedInvoiceUrl: inv.hosted_invoice_url ?? null,
+      };
       const make = invoiceAction === 'billing.invoice_paid' ? receiptEmail : paymentFailedEmail;
       for (const to of org.owner_emails) outbox.push(make(deps.config, to, facts));
       return 'processed' as const;
@@ -162,7 +216,11 @@ export async function handleStripeWebhook(deps: Deps, billingRt: Billing | undef
     return 'ignored' as const;
   });
   // After commit: no SMTP round trip while a transaction holds a connection.
-  for (const m of outbox) deps.mailer.sendInBackground(m, invoiceAction === 'billing.invoice_paid' ? 'billing_receipt' : 'billing_payment_failed');
+  for (const m of outbox)
+    deps.mailer.sendInBackground(
+      m,
+      invoiceAction === 'billing.invoice_paid' ? 'billing_receipt' : 'billing_payment_failed',
+    );
   log.info('stripe event', { event: event.type, reason: outcome });
   return { received: true, outcome };
 }

@@ -18,7 +18,12 @@ export interface EmbeddedDatabase {
  * Initialises (first run) and starts the embedded server, creating the `recorder` database.
  * @throws when the port is taken or the data folder is unusable.
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number, secrets: Secrets, database = 'recorder'): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  secrets: Secrets,
+  database = 'recorder',
+): Promise<EmbeddedDatabase> {
   const dir = path.join(dataDir, 'postgres');
   const password = secrets.key('db-app-password').subarray(0, 16).toString('hex');
   const server = new EmbeddedPostgres({

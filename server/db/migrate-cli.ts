@@ -10,14 +10,23 @@ import { migrate } from './migrate.ts';
 try {
   const config = parseConfig();
   const secrets = Secrets.load(config.serverSecret, config.dataDir);
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, secrets);
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, secrets);
   try {
-    await migrate({ ownerUrl: config.databaseUrl ?? embedded!.url, appUrl: config.databaseAppUrl, secrets, log: (m) => process.stdout.write(`${m}\n`) });
+    await migrate({
+      ownerUrl: config.databaseUrl ?? embedded!.url,
+      appUrl: config.databaseAppUrl,
+      secrets,
+      log: (m) => process.stdout.write(`${m}\n`),
+    });
     process.stdout.write('database is up to date\n');
   } finally {
     await embedded?.stop();
   }
 } catch (err) {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : `migration failed: ${err instanceof Error ? err.message : String(err)}`}\n`);
+  process.stderr.write(
+    `${err instanceof ConfigError ? err.message : `migration failed: ${err instanceof Error ? err.message : String(err)}`}\n`,
+  );
   process.exit(err instanceof ConfigError ? 2 : 1);
 }

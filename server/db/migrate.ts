@@ -65,10 +65,14 @@ export async function migrate(opts: MigrateOptions): Promise<string> {
   const client = new pg.Client({ connectionString: opts.ownerUrl, application_name: 'recorder-migrate' });
   await client.connect();
   try {
-    const me = await client.query<{ rolsuper: boolean; rolbypassrls: boolean }>('select rolsuper, rolbypassrls from pg_roles where rolname = current_user');
+    const me = await client.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
+      'select rolsuper, rolbypassrls from pg_roles where rolname = current_user',
+    );
     const owner = me.rows[0];
     if (!owner || !(owner.rolsuper || owner.rolbypassrls)) {
-      throw new Error('the DATABASE_URL role must be superuser or have BYPASSRLS (it owns the tables and the security-definer functions)');
+      throw new Error(
+        'the DATABASE_URL role must be superuser or have BYPASSRLS (it owns the tables and the security-definer functions)',
+      );
     }
     // Serialise concurrent migrators (several API processes starting at once).
     await client.query('select pg_advisory_lock(7342001)');
@@ -81,12 +85,23 @@ export async function migrate(opts: MigrateOptions): Promise<string> {
       } else {
         appUrl = derivedAppUrl(opts.ownerUrl, opts.secrets);
         login = DERIVED_APP_LOGIN;
-        await ensureRole(client, login, 'login nosuperuser nobypassrls nocreatedb nocreaterole inherit', new URL(appUrl).password);
+        await ensureRole(
+          client,
+          login,
+          'login nosuperuser nobypassrls nocreatedb nocreaterole inherit',
+          new URL(appUrl).password,
+        );
       }
-      const check = await client.query<{ rolsuper: boolean; rolbypassrls: boolean }>('select rolsuper, rolbypassrls from pg_roles where rolname = $1', [login]);
+      const check = await client.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
+        'select rolsuper, rolbypassrls from pg_roles where rolname = $1',
+        [login],
+      );
       const appRole = check.rows[0];
       if (!appRole) throw new Error(`the app login role ${login} does not exist`);
-      if (appRole.rolsuper || appRole.rolbypassrls) throw new Error(`the app login role ${login} can bypass row-level security; give the API a role without SUPERUSER or BYPASSRLS`);
+      if (appRole.rolsuper || appRole.rolbypassrls)
+        throw new Error(
+          `the app login role ${login} can bypass row-level security; give the API a role without SUPERUSER or BYPASSRLS`,
+        );
 
       await runner({
         dbClient: client,
@@ -98,7 +113,10 @@ export async function migrate(opts: MigrateOptions): Promise<string> {
         checkOrder: true,
         log: (msg: string) => opts.log?.(msg),
       });
-      const files = fs.readdirSync(SQL_DIR).filter((f) => f.endsWith('.sql')).sort();
+      const files = fs
+        .readdirSync(SQL_DIR)
+        .filter((f) => f.endsWith('.sql'))
+        .sort();
       await client.query('begin');
       try {
         for (const f of files) await client.query(fs.readFileSync(path.join(SQL_DIR, f), 'utf8'));

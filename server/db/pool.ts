@@ -12,7 +12,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
-export type SqlValue = string | number | boolean | null | Date | Buffer | readonly string[] | readonly number[] | Record<string, unknown>;
+export type SqlValue =
+  string | number | boolean | null | Date | Buffer | readonly string[] | readonly number[] | Record<string, unknown>;
 
 const inTransaction = new AsyncLocalStorage<{ client: pg.PoolClient }>();
 
@@ -77,12 +78,19 @@ export interface TenantScope {
  * Runs `fn` in one transaction on `pool` with `app.org_id` / `app.user_id` set for that
  * transaction only. Commits when `fn` resolves, rolls back when it throws (and rethrows).
  */
-export async function withTenant<T>(pool: pg.Pool, scope: TenantScope, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTenant<T>(
+  pool: pg.Pool,
+  scope: TenantScope,
+  fn: (tx: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   if (inTransaction.getStore()) throw new TenantGuardError();
   const client = await pool.connect();
   try {
     await client.query('begin');
-    await client.query("select set_config('app.org_id', $1::text, true), set_config('app.user_id', $2::text, true)", [scope.orgId ?? '', scope.userId ?? '']);
+    await client.query("select set_config('app.org_id', $1::text, true), set_config('app.user_id', $2::text, true)", [
+      scope.orgId ?? '',
+      scope.userId ?? '',
+    ]);
     const result = await inTransaction.run({ client }, () => fn(client));
     await client.query('commit');
     return result;
@@ -100,20 +108,32 @@ export function withUser<T>(pool: pg.Pool, userId: string | null, fn: (tx: pg.Po
 }
 
 /** Runs a statement and returns all rows. */
-export async function many<R extends pg.QueryResultRow>(db: Queryable, sql: string, values: readonly unknown[] = []): Promise<R[]> {
+export async function many<R extends pg.QueryResultRow>(
+  db: Queryable,
+  sql: string,
+  values: readonly unknown[] = [],
+): Promise<R[]> {
   const res = await db.query<R>(sql, values as unknown[]);
   return res.rows;
 }
 
 /** Runs a statement that must return exactly one row. @throws RowCountError */
-export async function one<R extends pg.QueryResultRow>(db: Queryable, sql: string, values: readonly unknown[] = []): Promise<R> {
+export async function one<R extends pg.QueryResultRow>(
+  db: Queryable,
+  sql: string,
+  values: readonly unknown[] = [],
+): Promise<R> {
   const rows = await many<R>(db, sql, values);
   if (rows.length !== 1 || !rows[0]) throw new RowCountError('1', rows.length);
   return rows[0];
 }
 
 /** Runs a statement that returns zero or one row. @throws RowCountError on more. */
-export async function maybeOne<R extends pg.QueryResultRow>(db: Queryable, sql: string, values: readonly unknown[] = []): Promise<R | undefined> {
+export async function maybeOne<R extends pg.QueryResultRow>(
+  db: Queryable,
+  sql: string,
+  values: readonly unknown[] = [],
+): Promise<R | undefined> {
   const rows = await many<R>(db, sql, values);
   if (rows.length > 1) throw new RowCountError('0 or 1', rows.length);
   return rows[0];

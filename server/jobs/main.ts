@@ -31,7 +31,9 @@ try {
   const appUrl = await migrate({ ownerUrl, appUrl: config.databaseAppUrl, secrets, log: (m) => log.debug(m) });
   const db = openDatabase(ownerUrl, appUrl, Math.min(config.databasePoolSize, config.jobs.concurrency * 2 + 2));
   const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
-  const mailer = createMailer(config.smtpUrl, config.mailFrom, config.dataDir, (kind) => metrics.mailFailures.inc({ kind }));
+  const mailer = createMailer(config.smtpUrl, config.mailFrom, config.dataDir, (kind) =>
+    metrics.mailFailures.inc({ kind }),
+  );
   // A rotated local KEK (npm run keys:rotate) is picked up without a restart.
   const storage = withKeyReload(config, openStorage(config));
   const deps: Deps = { config, db, secrets, mailer, metrics, clock: systemClock, storage };

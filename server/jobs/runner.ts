@@ -44,7 +44,11 @@ const queueLogger = new Logger(() => (level) => {
 export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunner> {
   const { concurrency, pollIntervalMs } = deps.config.jobs;
   const { leaseS, maxAttempts } = deps.config.transcription;
-  const pool = new pg.Pool({ connectionString: opts.ownerUrl, max: concurrency + 3, application_name: 'recorder-jobs' });
+  const pool = new pg.Pool({
+    connectionString: opts.ownerUrl,
+    max: concurrency + 3,
+    application_name: 'recorder-jobs',
+  });
   // An idle or checked-out client that loses its connection must not crash the process;
   // the pool replaces it and the queue retries.
   pool.on('error', () => undefined);
@@ -56,7 +60,11 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
   const maintain = async () => {
     try {
       const requeued = await repo.requeueExpired(pool, [...active]);
-      if (requeued > 0) log.warn('transcription runs whose worker stopped were handed back to the queue', { job: TRANSCRIBE_TASK, count: requeued });
+      if (requeued > 0)
+        log.warn('transcription runs whose worker stopped were handed back to the queue', {
+          job: TRANSCRIBE_TASK,
+          count: requeued,
+        });
       await repo.reconcileJobs(pool, maxAttempts);
     } catch (err) {
       log.warn('job queue maintenance failed', errorFields(err));
@@ -76,7 +84,12 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
         active.add(workerId);
         used.add(workerId);
         try {
-          await runTranscribeJob(deps, payload, { workerId, attempts: helpers.job.attempts, maxAttempts: helpers.job.max_attempts, signal: helpers.abortSignal });
+          await runTranscribeJob(deps, payload, {
+            workerId,
+            attempts: helpers.job.attempts,
+            maxAttempts: helpers.job.max_attempts,
+            signal: helpers.abortSignal,
+          });
         } finally {
           active.delete(workerId);
         }
@@ -86,7 +99,12 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
   const timer = setInterval(() => void maintain(), Math.max(500, (leaseS * 1000) / 2));
   timer.unref();
   deps.metrics.setJobQueueSource(async () =>
-    (await repo.queueStats(pool)).map((s) => ({ queue: s.queue, queued: s.queued, running: s.running, oldestQueuedAgeSeconds: s.oldest_s })),
+    (await repo.queueStats(pool)).map((s) => ({
+      queue: s.queue,
+      queued: s.queued,
+      running: s.running,
+      oldestQueuedAgeSeconds: s.oldest_s,
+    })),
   );
   log.info('job worker started', { worker: concurrency, mode: deps.config.transcription.device });
   let stopping: Promise<void> | undefined;
@@ -95,10 +113,15 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
       stopping ??= (async () => {
         clearInterval(timer);
         deps.metrics.setJobQueueSource(undefined);
-        await runner.stop('shutdown').catch((err: unknown) => log.warn('job worker did not stop cleanly', errorFields(err)));
+        await runner
+          .stop('shutdown')
+          .catch((err: unknown) => log.warn('job worker did not stop cleanly', errorFields(err)));
         // Hand back what this process held: jobs it handed back (runs marked queued) are free
         // at once, not after graphile-worker's 4-hour lock expiry.
-        if (used.size > 0) await pool.query('select graphile_worker.force_unlock_workers($1::text[])', [[...used]]).catch(() => undefined);
+        if (used.size > 0)
+          await pool
+            .query('select graphile_worker.force_unlock_workers($1::text[])', [[...used]])
+            .catch(() => undefined);
         await closeEngine().catch(() => undefined);
         await pool.end();
       })();

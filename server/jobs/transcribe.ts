@@ -42,14 +42,17 @@ export function transcriptObjectKey(orgId: string, sessionId: string, runId: str
 /** Maps a failure to the reason shown to users and whether a retry could help. */
 function classify(err: unknown): { code: string; message: string; final: boolean } {
   if (err instanceof TranscriptionError) return { code: err.code, message: err.message, final: err.final };
-  if (err instanceof SealError) return { code: 'recording_unreadable', message: 'The recording could not be decrypted.', final: true };
+  if (err instanceof SealError)
+    return { code: 'recording_unreadable', message: 'The recording could not be decrypted.', final: true };
   if (err instanceof KeyError) {
     return err.code === 'key_provider_unavailable'
       ? { code: 'key_provider_unavailable', message: 'The key service is unavailable; retrying.', final: false }
       : { code: 'key_unavailable', message: 'The recording key could not be used.', final: true };
   }
   if (err instanceof StorageError) {
-    return err.code === 'object_not_found' ? { code: 'chunk_missing', message: 'Part of the recording is missing from storage.', final: true } : { code: 'storage_unavailable', message: 'Storage is unavailable; retrying.', final: false };
+    return err.code === 'object_not_found'
+      ? { code: 'chunk_missing', message: 'Part of the recording is missing from storage.', final: true }
+      : { code: 'storage_unavailable', message: 'Storage is unavailable; retrying.', final: false };
   }
   return { code: 'internal', message: 'The transcription failed unexpectedly; retrying.', final: false };
 }
@@ -73,7 +76,9 @@ export async function runTranscribeJob(deps: Deps, rawPayload: unknown, job: Job
   let stage: Stage | 'store' = 'decode';
   let progress = 0;
   const beat = async () => {
-    const ok = await tx((c) => repo.heartbeat(c, { runId, workerId: job.workerId, attempt, leaseS: cfg.leaseS, stage, progress }));
+    const ok = await tx((c) =>
+      repo.heartbeat(c, { runId, workerId: job.workerId, attempt, leaseS: cfg.leaseS, stage, progress }),
+    );
     if (!ok && !lostLease) {
       lostLease = true;
       local.abort();
@@ -106,7 +111,9 @@ export async function runTranscribeJob(deps: Deps, rawPayload: unknown, job: Job
           const chunks = await tx((c) => repo.chunkRows(c, runId, trackId));
           for (const ch of chunks) {
             const sealed = await deps.storage.objectStore.get(ch.object_key);
-            yield* decodeChunk(openChunk(sessionKey, { organizationId: orgId, sessionId, trackId, seq: ch.seq }, sealed)).records;
+            yield* decodeChunk(
+              openChunk(sessionKey, { organizationId: orgId, sessionId, trackId, seq: ch.seq }, sealed),
+            ).records;
           }
         },
       };
@@ -138,23 +145,42 @@ export async function runTranscribeJob(deps: Deps, rawPayload: unknown, job: Job
       segments: tidy(result.segments),
     };
     const objectKey = transcriptObjectKey(orgId, sessionId, runId, attempt);
-    const sealed = sealBlob(sessionKey, { organizationId: orgId, sessionId, kind: 'transcript', name: runId }, Buffer.from(JSON.stringify(doc)));
+    const sealed = sealBlob(
+      sessionKey,
+      { organizationId: orgId, sessionId, kind: 'transcript', name: runId },
+      Buffer.from(JSON.stringify(doc)),
+    );
     sessionKey.fill(0);
     if (local.signal.aborted) throw new RunAbortedError();
     await deps.storage.objectStore.put(objectKey, sealed);
     const stored = await tx((c) =>
       repo.finishRun(c, {
-        runId, attempt, objectKey, model: doc.model, device: doc.device, language: doc.language, segments: doc.segments.length,
-        speakers: new Set(doc.segments.map((s) => s.participant_id)).size, audioSeconds: doc.audio_seconds, speechSeconds: doc.speech_seconds,
+        runId,
+        attempt,
+        objectKey,
+        model: doc.model,
+        device: doc.device,
+        language: doc.language,
+        segments: doc.segments.length,
+        speakers: new Set(doc.segments.map((s) => s.participant_id)).size,
+        audioSeconds: doc.audio_seconds,
+        speechSeconds: doc.speech_seconds,
       }),
     ).catch(async (err: unknown) => {
       await deps.storage.objectStore.delete(objectKey).catch(() => undefined);
-      if (err instanceof Error && /^recording_erased: /.test(err.message)) throw new TranscriptionError('recording_erased', 'The recording was deleted.', true);
+      if (err instanceof Error && /^recording_erased: /.test(err.message))
+        throw new TranscriptionError('recording_erased', 'The recording was deleted.', true);
       throw err;
     });
     if (!stored) await deps.storage.objectStore.delete(objectKey); // another attempt's transcript stands
     outcome = 'succeeded';
-    log.info('transcription finished', { job: TRANSCRIBE_TASK, org: deps.metrics.orgLabel(orgId), count: doc.segments.length, provider: doc.device, duration_ms: Math.round(performance.now() - started) });
+    log.info('transcription finished', {
+      job: TRANSCRIBE_TASK,
+      org: deps.metrics.orgLabel(orgId),
+      count: doc.segments.length,
+      provider: doc.device,
+      duration_ms: Math.round(performance.now() - started),
+    });
   } catch (err) {
     if (lostLease) {
       // Another attempt owns the run now. Failing (not completing) the job leaves the queue's
@@ -163,11 +189,21 @@ export async function runTranscribeJob(deps: Deps, rawPayload: unknown, job: Job
       throw new Error('transcription attempt lost its lease', { cause: err });
     }
     const shutdown = err instanceof RunAbortedError || job.signal.aborted;
-    const c = shutdown ? { code: 'worker_stopped', message: 'The worker stopped; the run will be retried.', final: false } : classify(err);
+    const c = shutdown
+      ? { code: 'worker_stopped', message: 'The worker stopped; the run will be retried.', final: false }
+      : classify(err);
     const final = c.final || (!shutdown && job.attempts >= job.maxAttempts);
     deps.metrics.jobsFailed.inc({ queue: TRANSCRIBE_TASK, final: String(final) });
-    await tx((cl) => repo.failRun(cl, { runId, workerId: job.workerId, attempt, code: c.code, message: c.message, final }));
-    log.warn('transcription attempt failed', { job: TRANSCRIBE_TASK, org: deps.metrics.orgLabel(orgId), error_code: c.code, reason: final ? 'final' : 'retry', err_name: err instanceof Error ? err.name : typeof err });
+    await tx((cl) =>
+      repo.failRun(cl, { runId, workerId: job.workerId, attempt, code: c.code, message: c.message, final }),
+    );
+    log.warn('transcription attempt failed', {
+      job: TRANSCRIBE_TASK,
+      org: deps.metrics.orgLabel(orgId),
+      error_code: c.code,
+      reason: final ? 'final' : 'retry',
+      err_name: err instanceof Error ? err.name : typeof err,
+    });
     if (!final) throw new Error(`transcription attempt failed: ${c.code}`, { cause: err });
   } finally {
     clearInterval(timer);

@@ -26,7 +26,13 @@ export function passphraseRecipient(passphrase: string): Recipient {
     async wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> {
       const salt = randomBytes(16);
       const key = await new Promise<Buffer>((resolve, reject) =>
-        scrypt(passphrase, Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]), 32, { N: 2 ** SCRYPT_LOG_N, r: 8, p: 1, maxmem: 300 * 1024 * 1024 }, (err, k) => (err ? reject(err) : resolve(k))),
+        scrypt(
+          passphrase,
+          Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]),
+          32,
+          { N: 2 ** SCRYPT_LOG_N, r: 8, p: 1, maxmem: 300 * 1024 * 1024 },
+          (err, k) => (err ? reject(err) : resolve(k)),
+        ),
       );
       const c = createCipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: 16 });
       const body = Buffer.concat([c.update(fileKey), c.final(), c.getAuthTag()]);

@@ -45,7 +45,13 @@ export interface ArchiveJob {
 
 /** A safe, readable path segment. */
 export function slug(s: string, max = 40): string {
-  return s.normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+|_+$/g, '').slice(0, max) || 'untitled';
+  return (
+    s
+      .normalize('NFKD')
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .replace(/^[._-]+|_+$/g, '')
+      .slice(0, max) || 'untitled'
+  );
 }
 
 const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`, 'utf8');
@@ -68,14 +74,27 @@ export async function* orgArchive(deps: ArchiveDeps, job: ArchiveJob): AsyncGene
       format: 'recorder-export/1',
       exported_at: now.toISOString(),
       export_id: job.exportId,
-      organization: { id: head.org.id, name: head.org.name, created_at: head.org.created_at.toISOString(), retention_days: head.org.retention_days },
-      members: head.members.map((m) => ({ user_id: m.user_id, email: m.email, display_name: m.display_name, role: m.role, joined_at: m.created_at.toISOString() })),
+      organization: {
+        id: head.org.id,
+        name: head.org.name,
+        created_at: head.org.created_at.toISOString(),
+        retention_days: head.org.retention_days,
+      },
+      members: head.members.map((m) => ({
+        user_id: m.user_id,
+        email: m.email,
+        display_name: m.display_name,
+        role: m.role,
+        joined_at: m.created_at.toISOString(),
+      })),
     }),
     now,
   );
   let afterAudit = '0';
   for (let part = 1; ; part++) {
-    const rows = await withTenant(deps.db.app, scope, (tx) => repo.auditPage(tx, job.orgId, afterAudit, head.auditUpTo, AUDIT_PART));
+    const rows = await withTenant(deps.db.app, scope, (tx) =>
+      repo.auditPage(tx, job.orgId, afterAudit, head.auditUpTo, AUDIT_PART),
+    );
     if (rows.length === 0) break;
     const body = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
     yield smallEntry(`${root}/audit-log/part-${String(part).padStart(6, '0')}.jsonl`, body, now);
@@ -87,7 +106,13 @@ export async function* orgArchive(deps: ArchiveDeps, job: ArchiveJob): AsyncGene
   for (;;) {
     const page = await withTenant(deps.db.app, scope, (tx) => repo.sessionsPage(tx, job.orgId, after, SESSION_PAGE));
     for (const s of page) {
-      yield* sessionEntries(deps, job, `${root}/sessions/${s.created_at.toISOString().slice(0, 10)}_${slug(s.title)}_${s.id.slice(0, 8)}`, s, now);
+      yield* sessionEntries(
+        deps,
+        job,
+        `${root}/sessions/${s.created_at.toISOString().slice(0, 10)}_${slug(s.title)}_${s.id.slice(0, 8)}`,
+        s,
+        now,
+      );
       await job.onSession?.(++done);
     }
     const last = page.at(-1);
@@ -97,7 +122,13 @@ export async function* orgArchive(deps: ArchiveDeps, job: ArchiveJob): AsyncGene
   yield endOfArchive();
 }
 
-async function* sessionEntries(deps: ArchiveDeps, job: ArchiveJob, dir: string, s: repo.ExportSessionRow, now: Date): AsyncGenerator<Buffer> {
+async function* sessionEntries(
+  deps: ArchiveDeps,
+  job: ArchiveJob,
+  dir: string,
+  s: repo.ExportSessionRow,
+  now: Date,
+): AsyncGenerator<Buffer> {
   const scope = { orgId: job.orgId, userId: job.userId };
   const d = await withTenant(deps.db.app, scope, async (tx) => ({
     participants: await sessions.listParticipants(tx, s.id),
@@ -111,7 +142,15 @@ async function* sessionEntries(deps: ArchiveDeps, job: ArchiveJob, dir: string, 
     const key = await deps.storage.keyProvider.decrypt(s.wrapped_key, { organizationId: job.orgId, sessionId: s.id });
     try {
       for (const t of d.tracks) {
-        const ctx = { deps, orgId: job.orgId, userId: job.userId, sessionId: s.id, trackId: t.id, key, startUs: BigInt(t.take_started_at.getTime()) * 1000n };
+        const ctx = {
+          deps,
+          orgId: job.orgId,
+          userId: job.userId,
+          sessionId: s.id,
+          trackId: t.id,
+          key,
+          startUs: BigInt(t.take_started_at.getTime()) * 1000n,
+        };
         const first = await firstMeta(ctx);
         if (!first) continue;
         let sized: { size: number; extension: string };
@@ -150,25 +189,68 @@ async function* sessionEntries(deps: ArchiveDeps, job: ArchiveJob, dir: string, 
       created_at: s.created_at.toISOString(),
       ended_at: s.ended_at?.toISOString() ?? null,
       erased_at: s.key_erased_at?.toISOString() ?? null,
-      participants: d.participants.map((p) => ({ id: p.id, display_name: p.display_name, role: p.role, user_id: p.user_id, joined_at: p.joined_at?.toISOString() ?? null, left_at: p.left_at?.toISOString() ?? null })),
-      takes: d.takes.map((t) => ({ seq: t.seq, started_at: t.started_at.toISOString(), stopped_at: t.stopped_at?.toISOString() ?? null })),
-      tracks: d.tracks.map((t) => ({
-        id: t.id, take: t.take_seq, participant_id: t.participant_id, kind: t.kind, mime_type: t.mime_type, started_at: t.started_at.toISOString(),
-        ended_at: t.ended_at?.toISOString() ?? null, chunks: t.chunk_count, bytes: Number(t.byte_count), lost_chunks: t.lost_chunks, file: files[t.id] ?? null,
+      participants: d.participants.map((p) => ({
+        id: p.id,
+        display_name: p.display_name,
+        role: p.role,
+        user_id: p.user_id,
+        joined_at: p.joined_at?.toISOString() ?? null,
+        left_at: p.left_at?.toISOString() ?? null,
       })),
-      timeline: d.events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, participant_id: e.participant_id, track_id: e.track_id, details: e.details })),
+      takes: d.takes.map((t) => ({
+        seq: t.seq,
+        started_at: t.started_at.toISOString(),
+        stopped_at: t.stopped_at?.toISOString() ?? null,
+      })),
+      tracks: d.tracks.map((t) => ({
+        id: t.id,
+        take: t.take_seq,
+        participant_id: t.participant_id,
+        kind: t.kind,
+        mime_type: t.mime_type,
+        started_at: t.started_at.toISOString(),
+        ended_at: t.ended_at?.toISOString() ?? null,
+        chunks: t.chunk_count,
+        bytes: Number(t.byte_count),
+        lost_chunks: t.lost_chunks,
+        file: files[t.id] ?? null,
+      })),
+      timeline: d.events.map((e) => ({
+        at: e.at.toISOString(),
+        kind: e.kind,
+        participant_id: e.participant_id,
+        track_id: e.track_id,
+        details: e.details,
+      })),
     }),
     now,
   );
 }
 
 /** The session's newest transcript in the four formats people use (none: nothing). */
-async function* transcriptEntries(deps: ArchiveDeps, job: ArchiveJob, dir: string, sessionId: string, key: Buffer): AsyncGenerator<Buffer> {
-  const row = await withTenant(deps.db.app, { orgId: job.orgId, userId: job.userId }, (tx) => latestTranscript(tx, sessionId));
+async function* transcriptEntries(
+  deps: ArchiveDeps,
+  job: ArchiveJob,
+  dir: string,
+  sessionId: string,
+  key: Buffer,
+): AsyncGenerator<Buffer> {
+  const row = await withTenant(deps.db.app, { orgId: job.orgId, userId: job.userId }, (tx) =>
+    latestTranscript(tx, sessionId),
+  );
   if (!row) return;
   const sealed = await deps.storage.objectStore.get(row.object_key);
-  const doc = JSON.parse(openBlob(key, { organizationId: job.orgId, sessionId, kind: 'transcript', name: row.run_id }, sealed).toString('utf8')) as Transcript;
-  for (const format of EXPORT_FORMATS) yield smallEntry(`${dir}/transcript.${format}`, Buffer.from(renderTranscript(doc, format).body, 'utf8'), row.created_at);
+  const doc = JSON.parse(
+    openBlob(key, { organizationId: job.orgId, sessionId, kind: 'transcript', name: row.run_id }, sealed).toString(
+      'utf8',
+    ),
+  ) as Transcript;
+  for (const format of EXPORT_FORMATS)
+    yield smallEntry(
+      `${dir}/transcript.${format}`,
+      Buffer.from(renderTranscript(doc, format).body, 'utf8'),
+      row.created_at,
+    );
 }
 
 interface TrackCtx {
@@ -185,10 +267,14 @@ interface TrackCtx {
 async function* records(c: TrackCtx): AsyncGenerator<RtpRecord> {
   let after = -1;
   for (;;) {
-    const page = await withTenant(c.deps.db.app, { orgId: c.orgId, userId: c.userId }, (tx) => repo.chunksPage(tx, c.trackId, after, CHUNK_PAGE));
+    const page = await withTenant(c.deps.db.app, { orgId: c.orgId, userId: c.userId }, (tx) =>
+      repo.chunksPage(tx, c.trackId, after, CHUNK_PAGE),
+    );
     for (const ch of page) {
       const sealed = await c.deps.storage.objectStore.get(ch.object_key);
-      yield* decodeChunk(openChunk(c.key, { organizationId: c.orgId, sessionId: c.sessionId, trackId: c.trackId, seq: ch.seq }, sealed)).records;
+      yield* decodeChunk(
+        openChunk(c.key, { organizationId: c.orgId, sessionId: c.sessionId, trackId: c.trackId, seq: ch.seq }, sealed),
+      ).records;
     }
     const last = page.at(-1);
     if (!last || page.length < CHUNK_PAGE) return;
@@ -198,9 +284,17 @@ async function* records(c: TrackCtx): AsyncGenerator<RtpRecord> {
 
 /** The codec metadata from a track's first chunk; undefined when it has none. */
 async function firstMeta(c: TrackCtx): Promise<ChunkMeta | undefined> {
-  const [first] = await withTenant(c.deps.db.app, { orgId: c.orgId, userId: c.userId }, (tx) => repo.chunksPage(tx, c.trackId, -1, 1));
+  const [first] = await withTenant(c.deps.db.app, { orgId: c.orgId, userId: c.userId }, (tx) =>
+    repo.chunksPage(tx, c.trackId, -1, 1),
+  );
   if (!first) return undefined;
-  return decodeChunk(openChunk(c.key, { organizationId: c.orgId, sessionId: c.sessionId, trackId: c.trackId, seq: first.seq }, await c.deps.storage.objectStore.get(first.object_key))).meta;
+  return decodeChunk(
+    openChunk(
+      c.key,
+      { organizationId: c.orgId, sessionId: c.sessionId, trackId: c.trackId, seq: first.seq },
+      await c.deps.storage.objectStore.get(first.object_key),
+    ),
+  ).meta;
 }
 
 /** First pass: the muxed file's size. @throws UnsupportedCodecError for a codec with no container. */
@@ -218,7 +312,7 @@ function readme(orgName: string, at: Date): string {
     'organization.json      the organization and its members',
     'audit-log/*.jsonl      the audit log, one JSON object per line, oldest first',
     'sessions/*/session.json  each recording session: participants, takes, tracks, timeline',
-    'sessions/*/*.ogg|webm  each captured track (Ogg Opus audio, WebM VP8 video); all tracks of a take start at the take\'s start',
+    "sessions/*/*.ogg|webm  each captured track (Ogg Opus audio, WebM VP8 video); all tracks of a take start at the take's start",
     'sessions/*/transcript.*  the newest transcript as JSON, SubRip, WebVTT and plain text',
     '',
   ].join('\n');

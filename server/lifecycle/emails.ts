@@ -10,7 +10,13 @@ import type { CertificateView } from '../services/certificates.ts';
 const day = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 /** Every owner learns that the org will be deleted, when, and how to stop it. */
-export function orgDeletionScheduledEmail(config: Config, to: string, orgName: string, by: string, dueAt: Date): MailMessage {
+export function orgDeletionScheduledEmail(
+  config: Config,
+  to: string,
+  orgName: string,
+  by: string,
+  dueAt: Date,
+): MailMessage {
   return {
     to,
     subject: `${orgName} will be deleted on ${day(dueAt)}`,

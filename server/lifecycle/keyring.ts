@@ -21,7 +21,11 @@ import type { Storage } from '../storage.ts';
 
 /** The storage with its key provider wrapped by {@link reloadingKeyProvider}. */
 export function withKeyReload(config: Config, storage: Storage): Storage {
-  return { objectStore: storage.objectStore, keyProvider: reloadingKeyProvider(config, storage.keyProvider), close: () => storage.close() };
+  return {
+    objectStore: storage.objectStore,
+    keyProvider: reloadingKeyProvider(config, storage.keyProvider),
+    close: () => storage.close(),
+  };
 }
 
 /**

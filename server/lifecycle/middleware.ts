@@ -9,7 +9,11 @@ import { pendingDeletionError } from '../services/orgDeletion.ts';
 type Next = () => Promise<unknown>;
 
 function isPendingDeletion(err: unknown): boolean {
-  return err instanceof Error && (err as { code?: unknown }).code === 'P0001' && err.message.startsWith('org_pending_deletion:');
+  return (
+    err instanceof Error &&
+    (err as { code?: unknown }).code === 'P0001' &&
+    err.message.startsWith('org_pending_deletion:')
+  );
 }
 
 /** Koa middleware: a write refused by the read-only trigger becomes 423. */

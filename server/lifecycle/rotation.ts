@@ -62,15 +62,29 @@ export async function rewrapAll(o: RewrapOptions): Promise<RewrapResult> {
     let found = 0;
     const failedBefore = result.failed;
     for (;;) {
-      const batch = await withUser(o.pool, null, (tx) => repo.rotationBatch(tx, { after, limit, org: o.org, provider: o.provider, targetKey: o.targetKey, fromKey: o.fromKey }));
+      const batch = await withUser(o.pool, null, (tx) =>
+        repo.rotationBatch(tx, {
+          after,
+          limit,
+          org: o.org,
+          provider: o.provider,
+          targetKey: o.targetKey,
+          fromKey: o.fromKey,
+        }),
+      );
       found += batch.length;
       const queue = [...batch];
       const worker = async () => {
         for (let row = queue.shift(); row; row = queue.shift()) {
           try {
-            const next = await o.keyProvider.rewrap(parseWrappedKey(row.wrapped_key), { organizationId: row.organization_id, sessionId: row.session_id });
+            const next = await o.keyProvider.rewrap(parseWrappedKey(row.wrapped_key), {
+              organizationId: row.organization_id,
+              sessionId: row.session_id,
+            });
             const r = row;
-            const stored = await withUser(o.pool, null, (tx) => repo.rotationStore(tx, r.session_id, r.wrapped_key, next));
+            const stored = await withUser(o.pool, null, (tx) =>
+              repo.rotationStore(tx, r.session_id, r.wrapped_key, next),
+            );
             if (stored) result.moved++;
             else result.skipped++;
           } catch {
@@ -93,7 +107,9 @@ export async function rewrapAll(o: RewrapOptions): Promise<RewrapResult> {
 
 /** How many wrapped keys each (provider, key id) still protects. */
 export function keyUsage(pool: pg.Pool): Promise<{ provider: string; key_id: string; sessions: number }[]> {
-  return withUser(pool, null, (tx) => repo.keyUsage(tx)).then((rows) => rows.map((r) => ({ ...r, sessions: Number(r.sessions) })));
+  return withUser(pool, null, (tx) => repo.keyUsage(tx)).then((rows) =>
+    rows.map((r) => ({ ...r, sessions: Number(r.sessions) })),
+  );
 }
 
 /**

@@ -9,7 +9,16 @@
  * A statement is signed over its canonical JSON: object keys sorted (recursively), no
  * whitespace, UTF-8. The signature is base64. {@link verifyStatement} checks both.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -70,7 +79,9 @@ function signerFor(privateKey: KeyObject): Signer {
 /** SHA-256 (hex) of a public key's SPKI DER bytes. */
 export function publicKeyFingerprint(publicKey: KeyObject | string): string {
   const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /**

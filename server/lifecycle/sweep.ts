@@ -64,7 +64,11 @@ async function sweepOnce(deps: Deps): Promise<SweepResult> {
     reminders_sent: await step('reminders', () => sendReminders(deps, now)),
     orgs_deleted: await step('org_deletion', () => deleteDueOrgs(deps, now)),
     accounts_purged: await step('account_purge', () => purgeDue(deps, now)),
-    audit_purged: await step('audit_purge', () => withUser(deps.db.app, null, (tx) => repo.purgeOrphanedAudit(tx, new Date(now.getTime() - AUDIT_KEEP_DAYS * DAY_MS)))),
+    audit_purged: await step('audit_purge', () =>
+      withUser(deps.db.app, null, (tx) =>
+        repo.purgeOrphanedAudit(tx, new Date(now.getTime() - AUDIT_KEEP_DAYS * DAY_MS)),
+      ),
+    ),
     exports_expired: await step('exports_expired', () => expireExports(deps, now)),
     media_swept: await step('media', async () => {
       let total = 0;
@@ -100,15 +104,18 @@ export function startLifecycleScheduler(deps: Deps): LifecycleScheduler {
     await withUser(deps.db.app, null, (tx) => repo.recordSweepResult(tx, SWEEP, { ...r }));
     return r;
   };
-  const timer = setInterval(() => {
-    if (closed) return;
-    current = tick().catch((err: unknown) => log.error('lifecycle sweep failed', errorFields(err)));
-  }, Math.min(TICK_MS, intervalMs));
+  const timer = setInterval(
+    () => {
+      if (closed) return;
+      current = tick().catch((err: unknown) => log.error('lifecycle sweep failed', errorFields(err)));
+    },
+    Math.min(TICK_MS, intervalMs),
+  );
   timer.unref();
   // The first schedule row, so the next sweep's time is known from the start.
-  current = withUser(deps.db.app, null, (tx) => repo.ensureSweepSchedule(tx, SWEEP, new Date(deps.clock.now().getTime() + intervalMs))).catch((err: unknown) =>
-    log.error('lifecycle schedule failed', errorFields(err)),
-  );
+  current = withUser(deps.db.app, null, (tx) =>
+    repo.ensureSweepSchedule(tx, SWEEP, new Date(deps.clock.now().getTime() + intervalMs)),
+  ).catch((err: unknown) => log.error('lifecycle schedule failed', errorFields(err)));
   return {
     tick,
     async close() {

@@ -92,7 +92,12 @@ export function entryHeader(e: TarEntry): Buffer {
   if (parts) return header(parts.name, size, e.mtime, mode, type, parts.prefix);
   const pax = paxRecord('path', name);
   const short = `PaxHeaders/${name.slice(-80).replace(/^\/+/, '')}`;
-  return Buffer.concat([header(short.slice(0, 100), pax.length, e.mtime, 0o644, 'x'), pax, padding(pax.length), header(name.slice(-100), size, e.mtime, mode, type)]);
+  return Buffer.concat([
+    header(short.slice(0, 100), pax.length, e.mtime, 0o644, 'x'),
+    pax,
+    padding(pax.length),
+    header(name.slice(-100), size, e.mtime, mode, type),
+  ]);
 }
 
 /** Zero bytes that round an entry of `size` bytes up to a whole block. */

@@ -28,7 +28,12 @@ export interface Mailer {
 }
 
 /** Builds the mailer for SMTP_URL, or the outbox mailer when it is unset. */
-export function createMailer(smtpUrl: string | undefined, from: string, dataDir: string, onFailure?: (kind: string) => void): Mailer {
+export function createMailer(
+  smtpUrl: string | undefined,
+  from: string,
+  dataDir: string,
+  onFailure?: (kind: string) => void,
+): Mailer {
   let destination: string;
   let transport: Transporter;
   let outbox: string | undefined;
@@ -43,7 +48,13 @@ export function createMailer(smtpUrl: string | undefined, from: string, dataDir:
     transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   }
   const send = async (m: MailMessage): Promise<void> => {
-    const info = (await transport.sendMail({ from, to: m.to, subject: m.subject, text: m.text, ...(m.html ? { html: m.html } : {}) })) as { message?: Buffer };
+    const info = (await transport.sendMail({
+      from,
+      to: m.to,
+      subject: m.subject,
+      text: m.text,
+      ...(m.html ? { html: m.html } : {}),
+    })) as { message?: Buffer };
     if (outbox && info.message) {
       const file = path.join(outbox, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`);
       await fs.promises.writeFile(file, info.message, { mode: 0o600 });

@@ -11,7 +11,14 @@ export function loginCodeEmail(config: Config, to: string, code: string): MailMe
   };
 }
 
-export function invitationEmail(config: Config, to: string, orgName: string, inviterEmail: string, role: string, token: string): MailMessage {
+export function invitationEmail(
+  config: Config,
+  to: string,
+  orgName: string,
+  inviterEmail: string,
+  role: string,
+  token: string,
+): MailMessage {
   const link = `${config.publicUrl}/invite#token=${encodeURIComponent(token)}`;
   return {
     to,

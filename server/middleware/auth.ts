@@ -19,7 +19,14 @@ export const CSRF_COOKIE = 'csrf_token';
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function cookieOptions(deps: Deps, httpOnly: boolean, maxAgeS?: number) {
-  return { httpOnly, sameSite: 'lax' as const, secure: deps.config.secureCookies, path: '/', overwrite: true, ...(maxAgeS ? { maxAge: maxAgeS * 1000 } : {}) };
+  return {
+    httpOnly,
+    sameSite: 'lax' as const,
+    secure: deps.config.secureCookies,
+    path: '/',
+    overwrite: true,
+    ...(maxAgeS ? { maxAge: maxAgeS * 1000 } : {}),
+  };
 }
 
 /** Sets a fresh CSRF cookie when the client has none; returns its value. */
@@ -74,7 +81,8 @@ export function orgMember(deps: Deps) {
   return async (ctx: AppContext, next: Next) => {
     const user = requireUser(ctx);
     const orgId = ctx.params.orgId;
-    if (!orgIdParam.safeParse(orgId).success || !orgId) throw notFound('org_not_found', 'No such organization, or you are not a member.');
+    if (!orgIdParam.safeParse(orgId).success || !orgId)
+      throw notFound('org_not_found', 'No such organization, or you are not a member.');
     const role = await enterOrg(deps, user, orgId);
     ctx.state.org = { id: orgId, role };
     return next();

@@ -30,10 +30,23 @@ export function requestLifecycle(deps: Deps) {
         // The route template, never the raw path: paths carry ids and tokens.
         const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
         const routeLabel = typeof route === 'string' ? route : ctx.status === 404 ? 'unmatched' : 'other';
-        deps.metrics.httpDuration.observe({ route: routeLabel, method: ctx.method, status: String(ctx.status) }, seconds);
+        deps.metrics.httpDuration.observe(
+          { route: routeLabel, method: ctx.method, status: String(ctx.status) },
+          seconds,
+        );
         const org = ctx.state.org ? deps.metrics.orgLabel(ctx.state.org.id) : undefined;
-        if (ctx.state.org) deps.metrics.orgRequests.inc({ org: deps.metrics.orgSeries(ctx.state.org.id), code_class: `${Math.floor(ctx.status / 100)}xx` });
-        log.info('request', { route: routeLabel, method: ctx.method, status: ctx.status, latency_ms: Math.round(seconds * 1e4) / 10, ...(org ? { org } : {}) });
+        if (ctx.state.org)
+          deps.metrics.orgRequests.inc({
+            org: deps.metrics.orgSeries(ctx.state.org.id),
+            code_class: `${Math.floor(ctx.status / 100)}xx`,
+          });
+        log.info('request', {
+          route: routeLabel,
+          method: ctx.method,
+          status: ctx.status,
+          latency_ms: Math.round(seconds * 1e4) / 10,
+          ...(org ? { org } : {}),
+        });
       }
     });
   };
@@ -53,7 +66,7 @@ export function errorHandler() {
         ctx.body = { error: { code: 'method_not_allowed', message: 'That method is not allowed here.' } };
       }
     } catch (err) {
-      const appErr = err instanceof AppError ? err : fromPgError(err) ?? httpError(err);
+      const appErr = err instanceof AppError ? err : (fromPgError(err) ?? httpError(err));
       if (appErr) {
         ctx.status = appErr.status;
         for (const [k, v] of Object.entries(appErr.headers)) ctx.set(k, v);
@@ -62,7 +75,9 @@ export function errorHandler() {
         return;
       }
       ctx.status = 500;
-      ctx.body = { error: { code: 'internal', message: 'Something went wrong on our side.', request_id: ctx.state.requestId } };
+      ctx.body = {
+        error: { code: 'internal', message: 'Something went wrong on our side.', request_id: ctx.state.requestId },
+      };
       log.error('unhandled error', errorFields(err));
     }
   };
@@ -72,7 +87,11 @@ export function errorHandler() {
 function httpError(err: unknown): AppError | undefined {
   const e = err as { status?: unknown; expose?: unknown };
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new AppError(e.status, e.status === 413 ? 'payload_too_large' : 'bad_request', 'The request could not be processed.');
+    return new AppError(
+      e.status,
+      e.status === 413 ? 'payload_too_large' : 'bad_request',
+      'The request could not be processed.',
+    );
   }
   return undefined;
 }
@@ -87,7 +106,10 @@ export function securityHeaders(deps: Deps) {
     ctx.set('cross-origin-opener-policy', 'same-origin');
     if (deps.config.secureCookies) ctx.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
     if (!ctx.response.get('content-security-policy')) {
-      ctx.set('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+      ctx.set(
+        'content-security-policy',
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+      );
     }
   };
 }
@@ -110,7 +132,8 @@ export function jsonBody(rawPaths: readonly string[] = []) {
       req.body = {};
       return next();
     }
-    if (!ctx.is('application/json')) throw new AppError(415, 'unsupported_media_type', 'Send the body as application/json.');
+    if (!ctx.is('application/json'))
+      throw new AppError(415, 'unsupported_media_type', 'Send the body as application/json.');
     try {
       req.body = JSON.parse(raw.toString('utf8')) as unknown;
     } catch {
@@ -140,7 +163,10 @@ function readBody(req: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
 }
 
 /** A private file download: attachment with its name, never cached, streamed when `body` is a stream. */
-export function sendAttachment(ctx: AppContext, file: { contentType: string; filename: string; body: NodeJS.ReadableStream | Buffer | string; size?: number }): void {
+export function sendAttachment(
+  ctx: AppContext,
+  file: { contentType: string; filename: string; body: NodeJS.ReadableStream | Buffer | string; size?: number },
+): void {
   ctx.type = file.contentType;
   ctx.attachment(file.filename);
   if (file.size !== undefined) ctx.length = file.size;

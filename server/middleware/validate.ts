@@ -9,7 +9,9 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S
   const r = schema.safeParse(value);
   if (!r.success) {
     const fields = r.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', problem: i.message }));
-    throw badRequest('invalid_input', `Invalid input: ${fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}`, { fields });
+    throw badRequest('invalid_input', `Invalid input: ${fields.map((f) => `${f.field}: ${f.problem}`).join('; ')}`, {
+      fields,
+    });
   }
   return r.data;
 }

@@ -27,12 +27,26 @@ export async function insertAudit(db: Queryable, e: AuditEntry): Promise<void> {
     db,
     `insert into audit_log (organization_id, actor_user_id, actor_email, action, target_user_id, target_email, details)
      values ($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::text, $7::jsonb)`,
-    [e.orgId, e.actorUserId, e.actorEmail, e.action, e.targetUserId ?? null, e.targetEmail ?? null, JSON.stringify(e.details ?? {})],
+    [
+      e.orgId,
+      e.actorUserId,
+      e.actorEmail,
+      e.action,
+      e.targetUserId ?? null,
+      e.targetEmail ?? null,
+      JSON.stringify(e.details ?? {}),
+    ],
   );
 }
 
 /** Records the first entry of a signed-in session into an org; later ones are no-ops. */
-export async function insertOrgEnteredOnce(db: Queryable, orgId: string, userId: string, email: string, authSessionId: string): Promise<void> {
+export async function insertOrgEnteredOnce(
+  db: Queryable,
+  orgId: string,
+  userId: string,
+  email: string,
+  authSessionId: string,
+): Promise<void> {
   await exec(
     db,
     `insert into audit_log (organization_id, actor_user_id, actor_email, action, details)

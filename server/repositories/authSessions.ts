@@ -15,7 +15,17 @@ export interface AuthSessionRow {
 const COLS = 'id, user_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip';
 
 /** Stores a new session; `now` (the service clock) starts both its age and its idle clock. */
-export async function insertAuthSession(db: Queryable, s: { userId: string; tokenHash: Buffer; now: Date; expiresAt: Date; userAgent: string | null; clientIp: string | null }): Promise<AuthSessionRow> {
+export async function insertAuthSession(
+  db: Queryable,
+  s: {
+    userId: string;
+    tokenHash: Buffer;
+    now: Date;
+    expiresAt: Date;
+    userAgent: string | null;
+    clientIp: string | null;
+  },
+): Promise<AuthSessionRow> {
   const row = await maybeOne<AuthSessionRow>(
     db,
     `insert into auth_sessions (user_id, token_hash, created_at, last_seen_at, expires_at, user_agent, client_ip)
@@ -27,7 +37,12 @@ export async function insertAuthSession(db: Queryable, s: { userId: string; toke
 }
 
 /** A live session by token hash: not revoked, before absolute expiry, seen within the idle window. */
-export function findLiveAuthSession(db: Queryable, tokenHash: Buffer, now: Date, idleTtlS: number): Promise<AuthSessionRow | undefined> {
+export function findLiveAuthSession(
+  db: Queryable,
+  tokenHash: Buffer,
+  now: Date,
+  idleTtlS: number,
+): Promise<AuthSessionRow | undefined> {
   return maybeOne<AuthSessionRow>(
     db,
     `select ${COLS} from auth_sessions
@@ -39,10 +54,19 @@ export function findLiveAuthSession(db: Queryable, tokenHash: Buffer, now: Date,
 
 /** Refreshes the idle clock, at most once a minute per session to spare writes. */
 export async function touchAuthSession(db: Queryable, id: string, now: Date): Promise<void> {
-  await exec(db, `update auth_sessions set last_seen_at = $2::timestamptz where id = $1::uuid and last_seen_at < $2::timestamptz - interval '60 seconds'`, [id, now]);
+  await exec(
+    db,
+    `update auth_sessions set last_seen_at = $2::timestamptz where id = $1::uuid and last_seen_at < $2::timestamptz - interval '60 seconds'`,
+    [id, now],
+  );
 }
 
-export function listUserAuthSessions(db: Queryable, userId: string, now: Date, idleTtlS: number): Promise<AuthSessionRow[]> {
+export function listUserAuthSessions(
+  db: Queryable,
+  userId: string,
+  now: Date,
+  idleTtlS: number,
+): Promise<AuthSessionRow[]> {
   return many<AuthSessionRow>(
     db,
     `select ${COLS} from auth_sessions
@@ -55,5 +79,11 @@ export function listUserAuthSessions(db: Queryable, userId: string, now: Date, i
 
 /** Revokes one of the user's sessions; returns false when it is not theirs or already gone. */
 export async function revokeAuthSession(db: Queryable, userId: string, id: string): Promise<boolean> {
-  return (await exec(db, `update auth_sessions set revoked_at = now() where id = $1::uuid and user_id = $2::uuid and revoked_at is null`, [id, userId])) === 1;
+  return (
+    (await exec(
+      db,
+      `update auth_sessions set revoked_at = now() where id = $1::uuid and user_id = $2::uuid and revoked_at is null`,
+      [id, userId],
+    )) === 1
+  );
 }

@@ -16,7 +16,10 @@ export interface InvitationRow {
 
 const COLS = 'id, organization_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at';
 
-export function insertInvitation(db: Queryable, i: { orgId: string; email: string; role: Role; tokenHash: Buffer; invitedBy: string; expiresAt: Date }): Promise<InvitationRow> {
+export function insertInvitation(
+  db: Queryable,
+  i: { orgId: string; email: string; role: Role; tokenHash: Buffer; invitedBy: string; expiresAt: Date },
+): Promise<InvitationRow> {
   return one<InvitationRow>(
     db,
     `insert into invitations (organization_id, email, role, token_hash, invited_by, expires_at)
@@ -46,5 +49,9 @@ export function revokeInvitation(db: Queryable, orgId: string, id: string): Prom
 
 /** Accepts for the transaction's user (security-definer function; checks email, expiry, seats). */
 export function acceptInvitation(db: Queryable, tokenHash: Buffer): Promise<{ organization_id: string; role: Role }> {
-  return one<{ organization_id: string; role: Role }>(db, `select organization_id, role from app.accept_invitation($1::bytea)`, [tokenHash]);
+  return one<{ organization_id: string; role: Role }>(
+    db,
+    `select organization_id, role from app.accept_invitation($1::bytea)`,
+    [tokenHash],
+  );
 }

@@ -17,12 +17,20 @@ export interface OrgLifecycleRow {
 
 /** The org's lifecycle columns (RLS: members only). */
 export function findOrgLifecycle(db: Queryable, orgId: string): Promise<OrgLifecycleRow | undefined> {
-  return maybeOne<OrgLifecycleRow>(db, `select id, name, retention_days, deletion_scheduled_at, deletion_due_at, deletion_scheduled_by from organizations where id = $1::uuid`, [orgId]);
+  return maybeOne<OrgLifecycleRow>(
+    db,
+    `select id, name, retention_days, deletion_scheduled_at, deletion_due_at, deletion_scheduled_by from organizations where id = $1::uuid`,
+    [orgId],
+  );
 }
 
 /** Sets the retention (NULL: keep until deleted). RLS: admins; the read-only trigger refuses it during a scheduled deletion. */
 export function setRetention(db: Queryable, orgId: string, days: number | null): Promise<{ id: string } | undefined> {
-  return maybeOne(db, `update organizations set retention_days = $2::int, updated_at = now() where id = $1::uuid returning id`, [orgId, days]);
+  return maybeOne(
+    db,
+    `update organizations set retention_days = $2::int, updated_at = now() where id = $1::uuid returning id`,
+    [orgId, days],
+  );
 }
 
 /** A session the retention sweep would erase at `at`. */
@@ -48,19 +56,32 @@ export function retentionDueBy(db: Queryable, orgId: string, at: Date): Promise<
 }
 
 /** Sessions (any org) due for retention erasure at `now`. */
-export function retentionDue(db: Queryable, now: Date, limit: number): Promise<{ organization_id: string; session_id: string }[]> {
+export function retentionDue(
+  db: Queryable,
+  now: Date,
+  limit: number,
+): Promise<{ organization_id: string; session_id: string }[]> {
   return many(db, `select organization_id, session_id from app.retention_due($1::timestamptz, $2::int)`, [now, limit]);
 }
 
 /** What a session's erasure made unreadable (RLS: members). */
-export async function sessionMediaCounts(db: Queryable, sessionId: string): Promise<{ chunks: number; bytes: number; transcripts: number }> {
-  const r = await one<{ chunks: string; bytes: string }>(db, `select coalesce(sum(chunk_count), 0)::text as chunks, coalesce(sum(byte_count), 0)::text as bytes from tracks where session_id = $1::uuid`, [sessionId]);
+export async function sessionMediaCounts(
+  db: Queryable,
+  sessionId: string,
+): Promise<{ chunks: number; bytes: number; transcripts: number }> {
+  const r = await one<{ chunks: string; bytes: string }>(
+    db,
+    `select coalesce(sum(chunk_count), 0)::text as chunks, coalesce(sum(byte_count), 0)::text as bytes from tracks where session_id = $1::uuid`,
+    [sessionId],
+  );
   return { chunks: Number(r.chunks), bytes: Number(r.bytes), transcripts: await countTranscripts(db, sessionId) };
 }
 
 /** Transcripts of a session (sealed under its key, so erasing the key covers them). */
 export async function countTranscripts(db: Queryable, sessionId: string): Promise<number> {
-  return (await one<{ n: number }>(db, `select count(*)::int as n from transcripts where session_id = $1::uuid`, [sessionId])).n;
+  return (
+    await one<{ n: number }>(db, `select count(*)::int as n from transcripts where session_id = $1::uuid`, [sessionId])
+  ).n;
 }
 
 /** What the sweep's erasure of one session removed (app.lifecycle_erase_session). */
@@ -76,7 +97,11 @@ export interface ErasedSessionRow {
   transcripts: string;
 }
 
-export function eraseSessionForSweep(db: Queryable, sessionId: string, action: 'session.erased_by_retention'): Promise<ErasedSessionRow | undefined> {
+export function eraseSessionForSweep(
+  db: Queryable,
+  sessionId: string,
+  action: 'session.erased_by_retention',
+): Promise<ErasedSessionRow | undefined> {
   return maybeOne<ErasedSessionRow>(
     db,
     `select organization_id, key_provider, key_id, wrapped_key_sha256, erased_at, chunks::text, bytes::text, was_open, transcripts::text from app.lifecycle_erase_session($1::uuid, $2::text)`,
@@ -94,53 +119,112 @@ export interface CertificateRow {
 }
 
 /** Stores a certificate from a tenant transaction (RLS: members). */
-export async function insertCertificate(db: Queryable, c: { id: string; orgId: string; sessionId: string; reason: string; statement: unknown; signature: string }): Promise<void> {
-  await exec(db, `insert into deletion_certificates (id, organization_id, session_id, reason, statement, signature) values ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::jsonb, $6::text)`, [
-    c.id, c.orgId, c.sessionId, c.reason, JSON.stringify(c.statement), c.signature,
-  ]);
+export async function insertCertificate(
+  db: Queryable,
+  c: { id: string; orgId: string; sessionId: string; reason: string; statement: unknown; signature: string },
+): Promise<void> {
+  await exec(
+    db,
+    `insert into deletion_certificates (id, organization_id, session_id, reason, statement, signature) values ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::jsonb, $6::text)`,
+    [c.id, c.orgId, c.sessionId, c.reason, JSON.stringify(c.statement), c.signature],
+  );
 }
 
 /** Stores a certificate from the sweep (definer function; the session must be erased). */
-export async function storeCertificateForSweep(db: Queryable, c: { id: string; orgId: string; sessionId: string; reason: string; statement: unknown; signature: string }): Promise<void> {
+export async function storeCertificateForSweep(
+  db: Queryable,
+  c: { id: string; orgId: string; sessionId: string; reason: string; statement: unknown; signature: string },
+): Promise<void> {
   await exec(db, `select app.store_deletion_certificate($1::uuid, $2::uuid, $3::uuid, $4::text, $5::jsonb, $6::text)`, [
-    c.id, c.orgId, c.sessionId, c.reason, JSON.stringify(c.statement), c.signature,
+    c.id,
+    c.orgId,
+    c.sessionId,
+    c.reason,
+    JSON.stringify(c.statement),
+    c.signature,
   ]);
 }
 
 const CERT_COLS = 'id, session_id, reason, statement, signature, created_at';
 
 export function findCertificate(db: Queryable, orgId: string, sessionId: string): Promise<CertificateRow | undefined> {
-  return maybeOne<CertificateRow>(db, `select ${CERT_COLS} from deletion_certificates where organization_id = $1::uuid and session_id = $2::uuid`, [orgId, sessionId]);
+  return maybeOne<CertificateRow>(
+    db,
+    `select ${CERT_COLS} from deletion_certificates where organization_id = $1::uuid and session_id = $2::uuid`,
+    [orgId, sessionId],
+  );
 }
 
 export function listCertificates(db: Queryable, orgId: string, limit: number): Promise<CertificateRow[]> {
-  return many<CertificateRow>(db, `select ${CERT_COLS} from deletion_certificates where organization_id = $1::uuid order by created_at desc, id limit $2::int`, [orgId, limit]);
+  return many<CertificateRow>(
+    db,
+    `select ${CERT_COLS} from deletion_certificates where organization_id = $1::uuid order by created_at desc, id limit $2::int`,
+    [orgId, limit],
+  );
 }
 
 /** Org deletion (definer functions, see sql/070_lifecycle.sql). */
-export function scheduleOrgDeletion(db: Queryable, now: Date, due: Date): Promise<{ organization_name: string; deletion_due_at: Date; owner_emails: string[] }> {
-  return one(db, `select organization_name, deletion_due_at, owner_emails from app.schedule_org_deletion($1::timestamptz, $2::timestamptz)`, [now, due]);
+export function scheduleOrgDeletion(
+  db: Queryable,
+  now: Date,
+  due: Date,
+): Promise<{ organization_name: string; deletion_due_at: Date; owner_emails: string[] }> {
+  return one(
+    db,
+    `select organization_name, deletion_due_at, owner_emails from app.schedule_org_deletion($1::timestamptz, $2::timestamptz)`,
+    [now, due],
+  );
 }
 
 export function cancelOrgDeletion(db: Queryable): Promise<{ organization_name: string; owner_emails: string[] }> {
   return one(db, `select organization_name, owner_emails from app.cancel_org_deletion()`);
 }
 
-export function orgsDueForDeletion(db: Queryable, now: Date): Promise<{ organization_id: string; organization_name: string; deletion_due_at: Date }[]> {
-  return many(db, `select organization_id, organization_name, deletion_due_at from app.lifecycle_orgs_due($1::timestamptz)`, [now]);
+export function orgsDueForDeletion(
+  db: Queryable,
+  now: Date,
+): Promise<{ organization_id: string; organization_name: string; deletion_due_at: Date }[]> {
+  return many(
+    db,
+    `select organization_id, organization_name, deletion_due_at from app.lifecycle_orgs_due($1::timestamptz)`,
+    [now],
+  );
 }
 
-export function claimDeletionReminders(db: Queryable, now: Date): Promise<{ organization_id: string; organization_name: string; deletion_due_at: Date; owner_emails: string[] }[]> {
-  return many(db, `select organization_id, organization_name, deletion_due_at, owner_emails from app.lifecycle_claim_reminders($1::timestamptz)`, [now]);
+export function claimDeletionReminders(
+  db: Queryable,
+  now: Date,
+): Promise<{ organization_id: string; organization_name: string; deletion_due_at: Date; owner_emails: string[] }[]> {
+  return many(
+    db,
+    `select organization_id, organization_name, deletion_due_at, owner_emails from app.lifecycle_claim_reminders($1::timestamptz)`,
+    [now],
+  );
 }
 
-export async function eraseOrgKeys(db: Queryable, orgId: string): Promise<{ sessions: number; chunks: number; bytes: number }> {
-  const r = await one<{ sessions: number; chunks: string; bytes: string }>(db, `select sessions, chunks::text, bytes::text from app.org_deletion_erase_keys($1::uuid)`, [orgId]);
+export async function eraseOrgKeys(
+  db: Queryable,
+  orgId: string,
+): Promise<{ sessions: number; chunks: number; bytes: number }> {
+  const r = await one<{ sessions: number; chunks: string; bytes: string }>(
+    db,
+    `select sessions, chunks::text, bytes::text from app.org_deletion_erase_keys($1::uuid)`,
+    [orgId],
+  );
   return { sessions: r.sessions, chunks: Number(r.chunks), bytes: Number(r.bytes) };
 }
 
-export function finishOrgDeletion(db: Queryable, orgId: string, now: Date, details: Record<string, unknown>): Promise<{ organization_name: string; owner_emails: string[] }> {
-  return one(db, `select organization_name, owner_emails from app.org_deletion_finish($1::uuid, $2::timestamptz, $3::jsonb)`, [orgId, now, JSON.stringify(details)]);
+export function finishOrgDeletion(
+  db: Queryable,
+  orgId: string,
+  now: Date,
+  details: Record<string, unknown>,
+): Promise<{ organization_name: string; owner_emails: string[] }> {
+  return one(
+    db,
+    `select organization_name, owner_emails from app.org_deletion_finish($1::uuid, $2::timestamptz, $3::jsonb)`,
+    [orgId, now, JSON.stringify(details)],
+  );
 }
 
 export async function purgeOrphanedAudit(db: Queryable, before: Date): Promise<number> {
@@ -158,7 +242,12 @@ export function mySoleOwnerships(db: Queryable): Promise<{ organization_id: stri
   return many(db, `select organization_id, organization_name from app.my_sole_ownerships()`);
 }
 
-export function requestAccountDeletion(db: Queryable, userId: string, now: Date, due: Date): Promise<AccountDeletionRow | undefined> {
+export function requestAccountDeletion(
+  db: Queryable,
+  userId: string,
+  now: Date,
+  due: Date,
+): Promise<AccountDeletionRow | undefined> {
   return maybeOne<AccountDeletionRow>(
     db,
     `update users set deletion_requested_at = $2::timestamptz, deletion_due_at = $3::timestamptz, restore_token_hash = null, restore_token_expires_at = null
@@ -169,7 +258,9 @@ export function requestAccountDeletion(db: Queryable, userId: string, now: Date,
 
 /** Revokes every live session of the user; returns how many. */
 export function revokeAllAuthSessions(db: Queryable, userId: string): Promise<number> {
-  return exec(db, `update auth_sessions set revoked_at = now() where user_id = $1::uuid and revoked_at is null`, [userId]);
+  return exec(db, `update auth_sessions set revoked_at = now() where user_id = $1::uuid and revoked_at is null`, [
+    userId,
+  ]);
 }
 
 export function findAccountDeletion(db: Queryable, userId: string): Promise<AccountDeletionRow | undefined> {
@@ -177,11 +268,19 @@ export function findAccountDeletion(db: Queryable, userId: string): Promise<Acco
 }
 
 export async function setRestoreToken(db: Queryable, userId: string, hash: Buffer, expiresAt: Date): Promise<void> {
-  await exec(db, `update users set restore_token_hash = $2::bytea, restore_token_expires_at = $3::timestamptz where id = $1::uuid`, [userId, hash, expiresAt]);
+  await exec(
+    db,
+    `update users set restore_token_hash = $2::bytea, restore_token_expires_at = $3::timestamptz where id = $1::uuid`,
+    [userId, hash, expiresAt],
+  );
 }
 
 /** Ends a pending deletion for the holder of a live restore token; returns the user. */
-export function restoreAccount(db: Queryable, hash: Buffer, now: Date): Promise<{ id: string; email: string; display_name: string | null } | undefined> {
+export function restoreAccount(
+  db: Queryable,
+  hash: Buffer,
+  now: Date,
+): Promise<{ id: string; email: string; display_name: string | null } | undefined> {
   return maybeOne(
     db,
     `update users set deletion_requested_at = null, deletion_due_at = null, restore_token_hash = null, restore_token_expires_at = null, last_sign_in_at = now()
@@ -196,26 +295,43 @@ export function accountsDue(db: Queryable, now: Date, limit: number): Promise<{ 
 }
 
 export async function purgeAccount(db: Queryable, userId: string, now: Date): Promise<boolean> {
-  return (await one<{ ok: boolean }>(db, `select app.purge_account($1::uuid, $2::timestamptz) as ok`, [userId, now])).ok;
+  return (await one<{ ok: boolean }>(db, `select app.purge_account($1::uuid, $2::timestamptz) as ok`, [userId, now]))
+    .ok;
 }
 
 /** The sweep's schedule (not a tenant table). */
-export function sweepSchedule(db: Queryable, name: string): Promise<{ next_run_at: Date; last_run_at: Date | null } | undefined> {
+export function sweepSchedule(
+  db: Queryable,
+  name: string,
+): Promise<{ next_run_at: Date; last_run_at: Date | null } | undefined> {
   return maybeOne(db, `select next_run_at, last_run_at from lifecycle_schedule where name = $1::text`, [name]);
 }
 
 /** Creates the schedule row when missing. */
 export async function ensureSweepSchedule(db: Queryable, name: string, next: Date): Promise<void> {
-  await exec(db, `insert into lifecycle_schedule (name, next_run_at) values ($1::text, $2::timestamptz) on conflict (name) do nothing`, [name, next]);
+  await exec(
+    db,
+    `insert into lifecycle_schedule (name, next_run_at) values ($1::text, $2::timestamptz) on conflict (name) do nothing`,
+    [name, next],
+  );
 }
 
 /** Claims a due run: true for exactly one caller when `next_run_at <= now`. */
 export async function claimSweep(db: Queryable, name: string, now: Date, next: Date): Promise<boolean> {
-  return (await exec(db, `update lifecycle_schedule set last_run_at = $2::timestamptz, next_run_at = $3::timestamptz where name = $1::text and next_run_at <= $2::timestamptz`, [name, now, next])) === 1;
+  return (
+    (await exec(
+      db,
+      `update lifecycle_schedule set last_run_at = $2::timestamptz, next_run_at = $3::timestamptz where name = $1::text and next_run_at <= $2::timestamptz`,
+      [name, now, next],
+    )) === 1
+  );
 }
 
 export async function recordSweepResult(db: Queryable, name: string, result: Record<string, unknown>): Promise<void> {
-  await exec(db, `update lifecycle_schedule set last_result = $2::jsonb where name = $1::text`, [name, JSON.stringify(result)]);
+  await exec(db, `update lifecycle_schedule set last_result = $2::jsonb where name = $1::text`, [
+    name,
+    JSON.stringify(result),
+  ]);
 }
 
 /** Key rotation and bring-your-own-key (definer functions; the CLI calls the write ones as the owner). */
@@ -227,15 +343,33 @@ export async function setOrgKmsKey(db: Queryable, orgId: string, keyId: string):
   await exec(db, `select app.set_org_kms_key($1::uuid, $2::text)`, [orgId, keyId]);
 }
 
-export function rotationBatch(db: Queryable, q: { after: string | null; limit: number; org: string | null; provider: string; targetKey: string | null; fromKey: string | null }): Promise<{ session_id: string; organization_id: string; wrapped_key: unknown }[]> {
-  return many(db, `select session_id, organization_id, wrapped_key from app.rotation_batch($1::uuid, $2::int, $3::uuid, $4::text, $5::text, $6::text)`, [
-    q.after, q.limit, q.org, q.provider, q.targetKey, q.fromKey,
-  ]);
+export function rotationBatch(
+  db: Queryable,
+  q: {
+    after: string | null;
+    limit: number;
+    org: string | null;
+    provider: string;
+    targetKey: string | null;
+    fromKey: string | null;
+  },
+): Promise<{ session_id: string; organization_id: string; wrapped_key: unknown }[]> {
+  return many(
+    db,
+    `select session_id, organization_id, wrapped_key from app.rotation_batch($1::uuid, $2::int, $3::uuid, $4::text, $5::text, $6::text)`,
+    [q.after, q.limit, q.org, q.provider, q.targetKey, q.fromKey],
+  );
 }
 
 /** Stores a re-wrapped key only if the row still holds `old`; false when it changed (erased, re-wrapped). */
 export async function rotationStore(db: Queryable, sessionId: string, old: unknown, next: unknown): Promise<boolean> {
-  return (await one<{ ok: boolean }>(db, `select app.rotation_store($1::uuid, $2::jsonb, $3::jsonb) as ok`, [sessionId, JSON.stringify(old), JSON.stringify(next)])).ok;
+  return (
+    await one<{ ok: boolean }>(db, `select app.rotation_store($1::uuid, $2::jsonb, $3::jsonb) as ok`, [
+      sessionId,
+      JSON.stringify(old),
+      JSON.stringify(next),
+    ])
+  ).ok;
 }
 
 export function keyUsage(db: Queryable): Promise<{ provider: string; key_id: string; sessions: string }[]> {

@@ -12,9 +12,23 @@ export interface LoginCodeRow {
 }
 
 /** Stores a new code and retires every earlier live code for the address (only the newest works). */
-export async function insertLoginCode(db: Queryable, email: string, id: string, codeHash: Buffer, expiresAt: Date): Promise<void> {
-  await exec(db, `update login_codes set dead_at = now() where email = $1::text and used_at is null and dead_at is null`, [email]);
-  await one(db, `insert into login_codes (id, email, code_hash, expires_at) values ($1::uuid, $2::text, $3::bytea, $4::timestamptz) returning id`, [id, email, codeHash, expiresAt]);
+export async function insertLoginCode(
+  db: Queryable,
+  email: string,
+  id: string,
+  codeHash: Buffer,
+  expiresAt: Date,
+): Promise<void> {
+  await exec(
+    db,
+    `update login_codes set dead_at = now() where email = $1::text and used_at is null and dead_at is null`,
+    [email],
+  );
+  await one(
+    db,
+    `insert into login_codes (id, email, code_hash, expires_at) values ($1::uuid, $2::text, $3::bytea, $4::timestamptz) returning id`,
+    [id, email, codeHash, expiresAt],
+  );
 }
 
 /** The newest live code for the address, locked for the verification that follows. */
@@ -30,7 +44,11 @@ export function findLiveLoginCode(db: Queryable, email: string, now: Date): Prom
 
 /** Counts a wrong try; the code dies when it reaches `maxAttempts`. */
 export async function recordFailedAttempt(db: Queryable, id: string, maxAttempts: number): Promise<void> {
-  await exec(db, `update login_codes set attempts = attempts + 1, dead_at = case when attempts + 1 >= $2::int then now() else dead_at end where id = $1::uuid`, [id, maxAttempts]);
+  await exec(
+    db,
+    `update login_codes set attempts = attempts + 1, dead_at = case when attempts + 1 >= $2::int then now() else dead_at end where id = $1::uuid`,
+    [id, maxAttempts],
+  );
 }
 
 export async function markLoginCodeUsed(db: Queryable, id: string): Promise<void> {

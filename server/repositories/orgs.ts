@@ -31,7 +31,10 @@ export function createOrganization(db: Queryable, name: string): Promise<OrgRow>
 }
 
 export function myMemberships(db: Queryable): Promise<MyMembershipRow[]> {
-  return many<MyMembershipRow>(db, `select organization_id, organization_name, role, joined_at from app.my_memberships()`);
+  return many<MyMembershipRow>(
+    db,
+    `select organization_id, organization_name, role, joined_at from app.my_memberships()`,
+  );
 }
 
 /** The current user's role in the current org, or undefined when not a member. */
@@ -45,7 +48,11 @@ export function findOrg(db: Queryable, id: string): Promise<OrgRow | undefined> 
 }
 
 export function renameOrg(db: Queryable, id: string, name: string): Promise<OrgRow | undefined> {
-  return maybeOne<OrgRow>(db, `update organizations set name = $2::text, updated_at = now() where id = $1::uuid returning id, name, created_at, updated_at`, [id, name]);
+  return maybeOne<OrgRow>(
+    db,
+    `update organizations set name = $2::text, updated_at = now() where id = $1::uuid returning id, name, created_at, updated_at`,
+    [id, name],
+  );
 }
 
 export function listMembers(db: Queryable, orgId: string): Promise<MemberRow[]> {
@@ -69,13 +76,28 @@ export function findMember(db: Queryable, orgId: string, userId: string): Promis
 }
 
 export function countMembers(db: Queryable, orgId: string): Promise<{ count: number }> {
-  return one<{ count: number }>(db, `select count(*)::int as count from memberships where organization_id = $1::uuid`, [orgId]);
+  return one<{ count: number }>(db, `select count(*)::int as count from memberships where organization_id = $1::uuid`, [
+    orgId,
+  ]);
 }
 
-export function setMemberRole(db: Queryable, orgId: string, userId: string, role: Role): Promise<{ user_id: string } | undefined> {
-  return maybeOne<{ user_id: string }>(db, `update memberships set role = $3::text where organization_id = $1::uuid and user_id = $2::uuid returning user_id`, [orgId, userId, role]);
+export function setMemberRole(
+  db: Queryable,
+  orgId: string,
+  userId: string,
+  role: Role,
+): Promise<{ user_id: string } | undefined> {
+  return maybeOne<{ user_id: string }>(
+    db,
+    `update memberships set role = $3::text where organization_id = $1::uuid and user_id = $2::uuid returning user_id`,
+    [orgId, userId, role],
+  );
 }
 
 export function deleteMember(db: Queryable, orgId: string, userId: string): Promise<{ user_id: string } | undefined> {
-  return maybeOne<{ user_id: string }>(db, `delete from memberships where organization_id = $1::uuid and user_id = $2::uuid returning user_id`, [orgId, userId]);
+  return maybeOne<{ user_id: string }>(
+    db,
+    `delete from memberships where organization_id = $1::uuid and user_id = $2::uuid returning user_id`,
+    [orgId, userId],
+  );
 }

@@ -21,18 +21,31 @@ const SESSION_COLS = `s.id, s.organization_id, s.title, s.status, s.created_by, 
   (select count(*)::int from participants p where p.session_id = s.id) as participant_count,
   (select count(*)::int from tracks t where t.session_id = s.id) as track_count`;
 
-export function insertSession(db: Queryable, s: { id: string; orgId: string; title: string; createdBy: string; guestTokenHash: Buffer; wrappedKey: WrappedKey }): Promise<{ id: string }> {
-  return one(db, `insert into recording_sessions (id, organization_id, title, created_by, guest_token_hash, wrapped_key) values ($1::uuid, $2::uuid, $3::text, $4::uuid, $5::bytea, $6::jsonb) returning id`, [
-    s.id, s.orgId, s.title, s.createdBy, s.guestTokenHash, JSON.stringify(s.wrappedKey),
-  ]);
+export function insertSession(
+  db: Queryable,
+  s: { id: string; orgId: string; title: string; createdBy: string; guestTokenHash: Buffer; wrappedKey: WrappedKey },
+): Promise<{ id: string }> {
+  return one(
+    db,
+    `insert into recording_sessions (id, organization_id, title, created_by, guest_token_hash, wrapped_key) values ($1::uuid, $2::uuid, $3::text, $4::uuid, $5::bytea, $6::jsonb) returning id`,
+    [s.id, s.orgId, s.title, s.createdBy, s.guestTokenHash, JSON.stringify(s.wrappedKey)],
+  );
 }
 
 export function listSessions(db: Queryable, orgId: string): Promise<SessionRow[]> {
-  return many<SessionRow>(db, `select ${SESSION_COLS} from recording_sessions s where s.organization_id = $1::uuid and s.deleted_at is null order by s.created_at desc limit 500`, [orgId]);
+  return many<SessionRow>(
+    db,
+    `select ${SESSION_COLS} from recording_sessions s where s.organization_id = $1::uuid and s.deleted_at is null order by s.created_at desc limit 500`,
+    [orgId],
+  );
 }
 
 export function findSession(db: Queryable, orgId: string, id: string): Promise<SessionRow | undefined> {
-  return maybeOne<SessionRow>(db, `select ${SESSION_COLS} from recording_sessions s where s.organization_id = $1::uuid and s.id = $2::uuid and s.deleted_at is null`, [orgId, id]);
+  return maybeOne<SessionRow>(
+    db,
+    `select ${SESSION_COLS} from recording_sessions s where s.organization_id = $1::uuid and s.id = $2::uuid and s.deleted_at is null`,
+    [orgId, id],
+  );
 }
 
 /** Rotates the guest link (the old one stops working). */
@@ -42,7 +55,11 @@ export async function setGuestToken(db: Queryable, id: string, hash: Buffer): Pr
 
 /** Cryptographic erasure: the wrapped key is removed; nothing sealed under it opens again. */
 export function eraseSessionKey(db: Queryable, id: string): Promise<{ id: string } | undefined> {
-  return maybeOne(db, `update recording_sessions set wrapped_key = null, key_erased_at = now(), deleted_at = now(), status = 'ended', ended_at = coalesce(ended_at, now()) where id = $1::uuid and deleted_at is null returning id`, [id]);
+  return maybeOne(
+    db,
+    `update recording_sessions set wrapped_key = null, key_erased_at = now(), deleted_at = now(), status = 'ended', ended_at = coalesce(ended_at, now()) where id = $1::uuid and deleted_at is null returning id`,
+    [id],
+  );
 }
 
 export interface ParticipantRow {
@@ -54,12 +71,26 @@ export interface ParticipantRow {
   left_at: Date | null;
 }
 
-export function insertHostParticipant(db: Queryable, orgId: string, sessionId: string, userId: string, name: string): Promise<{ id: string }> {
-  return one(db, `insert into participants (organization_id, session_id, user_id, display_name, role) values ($1::uuid, $2::uuid, $3::uuid, $4::text, 'host') returning id`, [orgId, sessionId, userId, name]);
+export function insertHostParticipant(
+  db: Queryable,
+  orgId: string,
+  sessionId: string,
+  userId: string,
+  name: string,
+): Promise<{ id: string }> {
+  return one(
+    db,
+    `insert into participants (organization_id, session_id, user_id, display_name, role) values ($1::uuid, $2::uuid, $3::uuid, $4::text, 'host') returning id`,
+    [orgId, sessionId, userId, name],
+  );
 }
 
 export function listParticipants(db: Queryable, sessionId: string): Promise<ParticipantRow[]> {
-  return many<ParticipantRow>(db, `select id, user_id, display_name, role, joined_at, left_at from participants where session_id = $1::uuid order by created_at`, [sessionId]);
+  return many<ParticipantRow>(
+    db,
+    `select id, user_id, display_name, role, joined_at, left_at from participants where session_id = $1::uuid order by created_at`,
+    [sessionId],
+  );
 }
 
 export interface TrackRow {
@@ -83,11 +114,19 @@ const TRACK_COLS = `t.id, t.take_id, k.seq as take_seq, k.started_at as take_sta
 const TRACK_FROM = `tracks t join recording_takes k on k.id = t.take_id join participants p on p.id = t.participant_id`;
 
 export function listTracks(db: Queryable, sessionId: string): Promise<TrackRow[]> {
-  return many<TrackRow>(db, `select ${TRACK_COLS} from ${TRACK_FROM} where t.session_id = $1::uuid order by k.seq, t.started_at`, [sessionId]);
+  return many<TrackRow>(
+    db,
+    `select ${TRACK_COLS} from ${TRACK_FROM} where t.session_id = $1::uuid order by k.seq, t.started_at`,
+    [sessionId],
+  );
 }
 
 export function findTrack(db: Queryable, sessionId: string, trackId: string): Promise<TrackRow | undefined> {
-  return maybeOne<TrackRow>(db, `select ${TRACK_COLS} from ${TRACK_FROM} where t.session_id = $1::uuid and t.id = $2::uuid`, [sessionId, trackId]);
+  return maybeOne<TrackRow>(
+    db,
+    `select ${TRACK_COLS} from ${TRACK_FROM} where t.session_id = $1::uuid and t.id = $2::uuid`,
+    [sessionId, trackId],
+  );
 }
 
 export interface ChunkRow {
@@ -97,7 +136,9 @@ export interface ChunkRow {
 }
 
 export function listChunks(db: Queryable, trackId: string): Promise<ChunkRow[]> {
-  return many<ChunkRow>(db, `select seq, object_key, size from chunks where track_id = $1::uuid order by seq`, [trackId]);
+  return many<ChunkRow>(db, `select seq, object_key, size from chunks where track_id = $1::uuid order by seq`, [
+    trackId,
+  ]);
 }
 
 export interface TakeRow {
@@ -108,7 +149,11 @@ export interface TakeRow {
 }
 
 export function listTakes(db: Queryable, sessionId: string): Promise<TakeRow[]> {
-  return many<TakeRow>(db, `select id, seq, started_at, stopped_at from recording_takes where session_id = $1::uuid order by seq`, [sessionId]);
+  return many<TakeRow>(
+    db,
+    `select id, seq, started_at, stopped_at from recording_takes where session_id = $1::uuid order by seq`,
+    [sessionId],
+  );
 }
 
 export interface EventRow {
@@ -120,11 +165,18 @@ export interface EventRow {
 }
 
 export function listEvents(db: Queryable, sessionId: string): Promise<EventRow[]> {
-  return many<EventRow>(db, `select at, kind, participant_id, track_id, details from session_events where session_id = $1::uuid order by at, id limit 5000`, [sessionId]);
+  return many<EventRow>(
+    db,
+    `select at, kind, participant_id, track_id, details from session_events where session_id = $1::uuid order by at, id limit 5000`,
+    [sessionId],
+  );
 }
 
 /** Sessions (any org) whose key is erased and whose media is still there: the sweep's work list. */
-export function erasedPendingSweep(db: Queryable, limit: number): Promise<{ organization_id: string; session_id: string }[]> {
+export function erasedPendingSweep(
+  db: Queryable,
+  limit: number,
+): Promise<{ organization_id: string; session_id: string }[]> {
   return many(db, `select organization_id, session_id from app.erased_sessions_pending_sweep($1::int)`, [limit]);
 }
 

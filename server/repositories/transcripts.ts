@@ -14,12 +14,22 @@ export interface SettingsRow {
 
 /** The org's settings, or the defaults when it never changed them. */
 export async function getSettings(db: Queryable, orgId: string): Promise<SettingsRow> {
-  const row = await maybeOne<SettingsRow>(db, `select auto, language, updated_at from transcription_settings where organization_id = $1::uuid`, [orgId]);
+  const row = await maybeOne<SettingsRow>(
+    db,
+    `select auto, language, updated_at from transcription_settings where organization_id = $1::uuid`,
+    [orgId],
+  );
   return row ?? { auto: true, language: 'auto', updated_at: null };
 }
 
 /** Creates or replaces the org's settings (admins, by RLS). */
-export function upsertSettings(db: Queryable, orgId: string, userId: string, auto: boolean, language: string): Promise<SettingsRow> {
+export function upsertSettings(
+  db: Queryable,
+  orgId: string,
+  userId: string,
+  auto: boolean,
+  language: string,
+): Promise<SettingsRow> {
   return one<SettingsRow>(
     db,
     `insert into transcription_settings (organization_id, auto, language, updated_by) values ($1::uuid, $2::boolean, $3::text, $4::uuid)
@@ -51,7 +61,11 @@ const RUN_COLS = `id, session_id, reason, status, stage, progress, attempts, lan
 
 /** The session's most recent run. */
 export function latestRun(db: Queryable, sessionId: string): Promise<RunRow | undefined> {
-  return maybeOne<RunRow>(db, `select ${RUN_COLS} from transcription_runs where session_id = $1::uuid order by created_at desc, id limit 1`, [sessionId]);
+  return maybeOne<RunRow>(
+    db,
+    `select ${RUN_COLS} from transcription_runs where session_id = $1::uuid order by created_at desc, id limit 1`,
+    [sessionId],
+  );
 }
 
 export interface TranscriptRow {
@@ -89,7 +103,11 @@ export interface Claim {
 
 /** Claims the run for this attempt under a lease; undefined when it needs no work. */
 export function claimRun(db: Queryable, runId: string, workerId: string, leaseS: number): Promise<Claim | undefined> {
-  return maybeOne<Claim>(db, `select attempt, session_id, language from app.transcription_claim($1::uuid, $2::text, $3::int)`, [runId, workerId, leaseS]);
+  return maybeOne<Claim>(
+    db,
+    `select attempt, session_id, language from app.transcription_claim($1::uuid, $2::text, $3::int)`,
+    [runId, workerId, leaseS],
+  );
 }
 
 export interface SourceRow {
@@ -113,15 +131,31 @@ export function sourceRows(db: Queryable, runId: string): Promise<SourceRow[]> {
 }
 
 /** A track's chunks (sequence and object key) in order. */
-export function chunkRows(db: Queryable, runId: string, trackId: string): Promise<{ seq: number; object_key: string }[]> {
+export function chunkRows(
+  db: Queryable,
+  runId: string,
+  trackId: string,
+): Promise<{ seq: number; object_key: string }[]> {
   return many(db, `select seq, object_key from app.transcription_chunks($1::uuid, $2::uuid)`, [runId, trackId]);
 }
 
 /** Renews the lease and records progress; false when this attempt no longer holds the run. */
-export async function heartbeat(db: Queryable, h: { runId: string; workerId: string; attempt: number; leaseS: number; stage: string | null; progress: number | null }): Promise<boolean> {
-  const r = await one<{ ok: boolean }>(db, `select app.transcription_heartbeat($1::uuid, $2::text, $3::int, $4::int, $5::text, $6::real) as ok`, [
-    h.runId, h.workerId, h.attempt, h.leaseS, h.stage, h.progress,
-  ]);
+export async function heartbeat(
+  db: Queryable,
+  h: {
+    runId: string;
+    workerId: string;
+    attempt: number;
+    leaseS: number;
+    stage: string | null;
+    progress: number | null;
+  },
+): Promise<boolean> {
+  const r = await one<{ ok: boolean }>(
+    db,
+    `select app.transcription_heartbeat($1::uuid, $2::text, $3::int, $4::int, $5::text, $6::real) as ok`,
+    [h.runId, h.workerId, h.attempt, h.leaseS, h.stage, h.progress],
+  );
   return r.ok;
 }
 
@@ -140,15 +174,38 @@ export interface FinishArgs {
 
 /** Records the transcript and marks the run done; false when the run already had one. */
 export async function finishRun(db: Queryable, f: FinishArgs): Promise<boolean> {
-  const r = await one<{ ok: boolean }>(db, `select app.transcription_finish($1::uuid, $2::int, $3::text, $4::text, $5::text, $6::text, $7::int, $8::int, $9::real, $10::real) as ok`, [
-    f.runId, f.attempt, f.objectKey, f.model, f.device, f.language, f.segments, f.speakers, f.audioSeconds, f.speechSeconds,
-  ]);
+  const r = await one<{ ok: boolean }>(
+    db,
+    `select app.transcription_finish($1::uuid, $2::int, $3::text, $4::text, $5::text, $6::text, $7::int, $8::int, $9::real, $10::real) as ok`,
+    [
+      f.runId,
+      f.attempt,
+      f.objectKey,
+      f.model,
+      f.device,
+      f.language,
+      f.segments,
+      f.speakers,
+      f.audioSeconds,
+      f.speechSeconds,
+    ],
+  );
   return r.ok;
 }
 
 /** Records a failed attempt: final fails the run, otherwise it waits for the queue's retry. */
-export async function failRun(db: Queryable, f: { runId: string; workerId: string; attempt: number; code: string; message: string; final: boolean }): Promise<void> {
-  await exec(db, `select app.transcription_fail($1::uuid, $2::text, $3::int, $4::text, $5::text, $6::boolean)`, [f.runId, f.workerId, f.attempt, f.code, f.message, f.final]);
+export async function failRun(
+  db: Queryable,
+  f: { runId: string; workerId: string; attempt: number; code: string; message: string; final: boolean },
+): Promise<void> {
+  await exec(db, `select app.transcription_fail($1::uuid, $2::text, $3::int, $4::text, $5::text, $6::boolean)`, [
+    f.runId,
+    f.workerId,
+    f.attempt,
+    f.code,
+    f.message,
+    f.final,
+  ]);
 }
 
 // ---- queue maintenance (owner connection, jobs process) ----
@@ -185,7 +242,10 @@ export function queueStats(db: Queryable): Promise<QueueStatsRow[]> {
 // ---- sweep of erased sessions (any org) ----
 
 /** Erased sessions (any org) that still have transcription rows. */
-export function erasedPendingSweep(db: Queryable, limit: number): Promise<{ organization_id: string; session_id: string }[]> {
+export function erasedPendingSweep(
+  db: Queryable,
+  limit: number,
+): Promise<{ organization_id: string; session_id: string }[]> {
   return many(db, `select organization_id, session_id from app.erased_transcripts_pending_sweep($1::int)`, [limit]);
 }
 

@@ -30,16 +30,26 @@ const DAY_MS = 24 * 3600 * 1000;
  * Requests the deletion of the signed-in user's account.
  * @throws AppError 400 `confirmation_mismatch`, 409 `last_owner` (with `organizations`).
  */
-export async function requestDeletion(deps: Deps, user: SignedInUser, confirmEmail: string): Promise<{ purge_at: string }> {
-  if (confirmEmail.trim().toLowerCase() !== user.email) throw badRequest('confirmation_mismatch', 'Type your account\'s email address to confirm.');
+export async function requestDeletion(
+  deps: Deps,
+  user: SignedInUser,
+  confirmEmail: string,
+): Promise<{ purge_at: string }> {
+  if (confirmEmail.trim().toLowerCase() !== user.email)
+    throw badRequest('confirmation_mismatch', "Type your account's email address to confirm.");
   const now = deps.clock.now();
   const due = new Date(now.getTime() + RECOVERY_DAYS * DAY_MS);
   const row = await withUser(deps.db.app, user.id, async (tx) => {
     const sole = await repo.mySoleOwnerships(tx);
     if (sole.length > 0) {
-      throw new AppError(409, 'last_owner', 'You are the only owner of an organization: hand ownership to someone else or schedule the organization\'s deletion first.', {
-        details: { organizations: sole.map((o) => ({ id: o.organization_id, name: o.organization_name })) },
-      });
+      throw new AppError(
+        409,
+        'last_owner',
+        "You are the only owner of an organization: hand ownership to someone else or schedule the organization's deletion first.",
+        {
+          details: { organizations: sole.map((o) => ({ id: o.organization_id, name: o.organization_name })) },
+        },
+      );
     }
     const r = await repo.requestAccountDeletion(tx, user.id, now, due);
     await repo.revokeAllAuthSessions(tx, user.id);
@@ -55,7 +65,11 @@ export async function requestDeletion(deps: Deps, user: SignedInUser, confirmEma
  * accepted: for an account pending deletion, stores a fresh restore token (hash only) and
  * returns it; undefined for an ordinary account.
  */
-export async function restoreChallenge(tx: Queryable, userId: string, now: Date): Promise<{ restoreToken: string; purgeAt: Date } | undefined> {
+export async function restoreChallenge(
+  tx: Queryable,
+  userId: string,
+  now: Date,
+): Promise<{ restoreToken: string; purgeAt: Date } | undefined> {
   const a = await repo.findAccountDeletion(tx, userId);
   if (!a?.deletion_due_at) return undefined;
   const token = randomToken(32);
@@ -65,16 +79,26 @@ export async function restoreChallenge(tx: Queryable, userId: string, now: Date)
 
 /** The answer sign-in gives an account pending deletion (403 with the restore token). */
 export function pendingDeletionError(c: { restoreToken: string; purgeAt: Date }): AppError {
-  return new AppError(403, 'account_pending_deletion', 'This account is scheduled for deletion. Restore it to sign in.', {
-    details: { restore_token: c.restoreToken, purge_at: c.purgeAt.toISOString() },
-  });
+  return new AppError(
+    403,
+    'account_pending_deletion',
+    'This account is scheduled for deletion. Restore it to sign in.',
+    {
+      details: { restore_token: c.restoreToken, purge_at: c.purgeAt.toISOString() },
+    },
+  );
 }
 
 /**
  * Restores an account with the token sign-in gave, and signs the user in.
  * @throws AppError 401 `invalid_restore_token` (unknown, used or expired).
  */
-export async function restoreAccount(deps: Deps, token: string, clientIp: string, userAgent: string | null): Promise<NewSession> {
+export async function restoreAccount(
+  deps: Deps,
+  token: string,
+  clientIp: string,
+  userAgent: string | null,
+): Promise<NewSession> {
   const now = deps.clock.now();
   const sessionToken = randomToken(32);
   const r = await withUser(deps.db.app, null, async (tx) => {
@@ -91,7 +115,10 @@ export async function restoreAccount(deps: Deps, token: string, clientIp: string
     return { user, session };
   });
   if (!r) throw new AppError(401, 'invalid_restore_token', 'That restore link is wrong or expired. Sign in again.');
-  return { token: sessionToken, user: { id: r.user.id, email: r.user.email, displayName: r.user.display_name, authSessionId: r.session.id } };
+  return {
+    token: sessionToken,
+    user: { id: r.user.id, email: r.user.email, displayName: r.user.display_name, authSessionId: r.session.id },
+  };
 }
 
 /** The sweep: purges accounts whose recovery window ended. Returns how many. */

@@ -7,9 +7,21 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { withUser } from '../db/pool.ts';
 import { randomToken, safeEqual, sha256 } from '../crypto/secrets.ts';
 import { consume } from './rateLimit.ts';
-import { insertLoginCode, findLiveLoginCode, recordFailedAttempt, markLoginCodeUsed } from '../repositories/loginCodes.ts';
+import {
+  insertLoginCode,
+  findLiveLoginCode,
+  recordFailedAttempt,
+  markLoginCodeUsed,
+} from '../repositories/loginCodes.ts';
 import { upsertUserByEmail, findUserById } from '../repositories/users.ts';
-import { insertAuthSession, findLiveAuthSession, touchAuthSession, listUserAuthSessions, revokeAuthSession, type AuthSessionRow } from '../repositories/authSessions.ts';
+import {
+  insertAuthSession,
+  findLiveAuthSession,
+  touchAuthSession,
+  listUserAuthSessions,
+  revokeAuthSession,
+  type AuthSessionRow,
+} from '../repositories/authSessions.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { Deps, SignedInUser } from '../context.ts';
 import { loginCodeEmail } from '../mail/templates.ts';
@@ -45,13 +57,20 @@ export interface NewSession {
   user: SignedInUser;
 }
 
-const invalidCode = () => new AppError(401, 'invalid_code', 'That code is wrong, expired or already used. Request a new one.');
+const invalidCode = () =>
+  new AppError(401, 'invalid_code', 'That code is wrong, expired or already used. Request a new one.');
 
 /**
  * Checks a code; on success creates the user (first time) and a session.
  * @throws AppError 401 `invalid_code`, 429 `rate_limited`.
  */
-export async function verifyCode(deps: Deps, rawEmail: string, code: string, clientIp: string, userAgent: string | null): Promise<NewSession> {
+export async function verifyCode(
+  deps: Deps,
+  rawEmail: string,
+  code: string,
+  clientIp: string,
+  userAgent: string | null,
+): Promise<NewSession> {
   const email = normalizeEmail(rawEmail);
   await consume(deps, 'verify-client', clientIp, deps.config.rateLimits.verifyPerClient);
   const now = deps.clock.now();
@@ -83,7 +102,15 @@ export async function verifyCode(deps: Deps, rawEmail: string, code: string, cli
     throw invalidCode();
   }
   if ('restore' in result && result.restore) throw pendingDeletionError(result.restore);
-  return { token, user: { id: result.user.id, email: result.user.email, displayName: result.user.display_name, authSessionId: result.session.id } };
+  return {
+    token,
+    user: {
+      id: result.user.id,
+      email: result.user.email,
+      displayName: result.user.display_name,
+      authSessionId: result.session.id,
+    },
+  };
 }
 
 /** The signed-in user for a session cookie token, or undefined when it is not live. */
@@ -128,7 +155,9 @@ function present(s: AuthSessionRow, currentId: string): SessionView {
 }
 
 export async function listSessions(deps: Deps, user: SignedInUser): Promise<SessionView[]> {
-  const rows = await withUser(deps.db.app, user.id, (tx) => listUserAuthSessions(tx, user.id, deps.clock.now(), deps.config.sessionIdleTtlS));
+  const rows = await withUser(deps.db.app, user.id, (tx) =>
+    listUserAuthSessions(tx, user.id, deps.clock.now(), deps.config.sessionIdleTtlS),
+  );
   return rows.map((r) => present(r, user.authSessionId));
 }
 

@@ -48,12 +48,26 @@ export function publicKey(deps: Deps): { pem: string; fingerprint: string } {
 }
 
 function view(deps: Deps, statement: Record<string, unknown>, signature: string): CertificateView {
-  return { certificate: statement, signature, algorithm: 'Ed25519', public_key_url: `${deps.config.publicUrl}${PUBLIC_KEY_PATH}` };
+  return {
+    certificate: statement,
+    signature,
+    algorithm: 'Ed25519',
+    public_key_url: `${deps.config.publicUrl}${PUBLIC_KEY_PATH}`,
+  };
 }
 
-function statementFor(deps: Deps, s: Omit<DeletionStatement, 'type' | 'version' | 'certificate_id' | 'issuer'>): DeletionStatement {
+function statementFor(
+  deps: Deps,
+  s: Omit<DeletionStatement, 'type' | 'version' | 'certificate_id' | 'issuer'>,
+): DeletionStatement {
   const signer = deploymentSigner(deps.config.dataDir);
-  return { type: 'recorder.deletion-certificate', version: 1, certificate_id: randomUUID(), issuer: { deployment: deps.config.publicUrl, public_key_sha256: signer.fingerprint }, ...s };
+  return {
+    type: 'recorder.deletion-certificate',
+    version: 1,
+    certificate_id: randomUUID(),
+    issuer: { deployment: deps.config.publicUrl, public_key_sha256: signer.fingerprint },
+    ...s,
+  };
 }
 
 /** SHA-256 (hex) of a wrapped key's ciphertext bytes: names the erased record without keeping it. */
@@ -65,19 +79,34 @@ export function wrappedKeyDigest(wrapped: WrappedKey): string {
  * Issues and stores the certificate for a session erased by a member, inside the tenant
  * transaction that erased it (signing is local: no network round trip).
  */
-export async function certifyUserErasure(deps: Deps, tx: Queryable, e: { orgId: string; sessionId: string; wrapped: WrappedKey | null; erasedAt: Date; userId: string }): Promise<CertificateView> {
+export async function certifyUserErasure(
+  deps: Deps,
+  tx: Queryable,
+  e: { orgId: string; sessionId: string; wrapped: WrappedKey | null; erasedAt: Date; userId: string },
+): Promise<CertificateView> {
   const counts = await repo.sessionMediaCounts(tx, e.sessionId);
   const statement = statementFor(deps, {
     organization_id: e.orgId,
     session_id: e.sessionId,
     reason: 'deleted',
     erased_at: e.erasedAt.toISOString(),
-    key_erased: { provider: e.wrapped?.provider ?? null, key_id: e.wrapped?.keyId ?? null, wrapped_key_sha256: e.wrapped ? wrappedKeyDigest(e.wrapped) : null },
+    key_erased: {
+      provider: e.wrapped?.provider ?? null,
+      key_id: e.wrapped?.keyId ?? null,
+      wrapped_key_sha256: e.wrapped ? wrappedKeyDigest(e.wrapped) : null,
+    },
     made_unreadable: counts,
     requested_by: e.userId,
   });
   const signature = deploymentSigner(deps.config.dataDir).sign(statement);
-  await repo.insertCertificate(tx, { id: statement.certificate_id, orgId: e.orgId, sessionId: e.sessionId, reason: 'deleted', statement, signature });
+  await repo.insertCertificate(tx, {
+    id: statement.certificate_id,
+    orgId: e.orgId,
+    sessionId: e.sessionId,
+    reason: 'deleted',
+    statement,
+    signature,
+  });
   return view(deps, { ...statement }, signature);
 }
 
@@ -85,7 +114,12 @@ export async function certifyUserErasure(deps: Deps, tx: Queryable, e: { orgId: 
  * The sweep's erasure of one session (retention): erases its key and stores the
  * certificate in one transaction. Undefined when the key was already erased.
  */
-export async function eraseAndCertify(deps: Deps, sessionId: string, reason: 'retention', now: Date): Promise<(CertificateView & { wasOpen: boolean }) | undefined> {
+export async function eraseAndCertify(
+  deps: Deps,
+  sessionId: string,
+  reason: 'retention',
+  now: Date,
+): Promise<(CertificateView & { wasOpen: boolean }) | undefined> {
   return withUser(deps.db.app, null, async (tx) => {
     const e = await repo.eraseSessionForSweep(tx, sessionId, 'session.erased_by_retention');
     if (!e) return undefined;
@@ -99,7 +133,14 @@ export async function eraseAndCertify(deps: Deps, sessionId: string, reason: 're
       requested_by: null,
     });
     const signature = deploymentSigner(deps.config.dataDir).sign(statement);
-    await repo.storeCertificateForSweep(tx, { id: statement.certificate_id, orgId: e.organization_id, sessionId, reason, statement, signature });
+    await repo.storeCertificateForSweep(tx, {
+      id: statement.certificate_id,
+      orgId: e.organization_id,
+      sessionId,
+      reason,
+      statement,
+      signature,
+    });
     return { ...view(deps, { ...statement }, signature), wasOpen: e.was_open };
   });
 }
@@ -108,7 +149,10 @@ export async function eraseAndCertify(deps: Deps, sessionId: string, reason: 're
  * A signed statement that a whole organisation was erased (sent to its owners; the org's
  * rows, including stored certificates, are gone afterwards).
  */
-export function certifyOrgErasure(deps: Deps, e: { orgId: string; erasedAt: Date; sessions: number; chunks: number; bytes: number; objectsRemoved: number }): CertificateView {
+export function certifyOrgErasure(
+  deps: Deps,
+  e: { orgId: string; erasedAt: Date; sessions: number; chunks: number; bytes: number; objectsRemoved: number },
+): CertificateView {
   const signer = deploymentSigner(deps.config.dataDir);
   const statement = {
     type: 'recorder.organization-deletion-certificate',
@@ -125,8 +169,15 @@ export function certifyOrgErasure(deps: Deps, e: { orgId: string; erasedAt: Date
 }
 
 /** A session's stored certificate (members). @throws AppError 404 `certificate_not_found`. */
-export async function getCertificate(deps: Deps, user: SignedInUser, orgId: string, sessionId: string): Promise<CertificateView> {
-  const row = await withTenant(deps.db.app, { orgId, userId: user.id }, (tx) => repo.findCertificate(tx, orgId, sessionId));
+export async function getCertificate(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  sessionId: string,
+): Promise<CertificateView> {
+  const row = await withTenant(deps.db.app, { orgId, userId: user.id }, (tx) =>
+    repo.findCertificate(tx, orgId, sessionId),
+  );
   if (!row) throw notFound('certificate_not_found', 'No deletion certificate for that session.');
   return view(deps, row.statement, row.signature);
 }

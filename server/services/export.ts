@@ -19,7 +19,14 @@ import * as repo from '../repositories/lifecycleExport.ts';
 import * as audit from '../repositories/audit.ts';
 import { AppError, conflict, forbidden, notFound } from '../errors.ts';
 import type { AgeRecipient } from '../lifecycle/ageStream.ts';
-import { errorOf, serialize, type ExportParentMessage, type ExportWorkerData, type ExportWorkerMessage, type QueuedJob } from './exportProtocol.ts';
+import {
+  errorOf,
+  serialize,
+  type ExportParentMessage,
+  type ExportWorkerData,
+  type ExportWorkerMessage,
+  type QueuedJob,
+} from './exportProtocol.ts';
 import { log, errorFields } from '../logger.ts';
 import type { Deps, SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
@@ -59,7 +66,8 @@ const present = (j: repo.ExportJobRow): ExportView => ({
 });
 
 function requireAdmin(role: Role): void {
-  if (role !== 'owner' && role !== 'admin') throw forbidden('admin_required', 'Only owners and admins can export the organization.');
+  if (role !== 'owner' && role !== 'admin')
+    throw forbidden('admin_required', 'Only owners and admins can export the organization.');
 }
 
 /**
@@ -102,12 +110,31 @@ function enqueue(deps: Deps, job: QueuedJob): void {
 /**
  * Starts an export. @throws AppError 403 `admin_required`, 409 `export_in_progress`.
  */
-export async function createExport(deps: Deps, user: SignedInUser, orgId: string, role: Role, to: AgeRecipient): Promise<ExportView> {
+export async function createExport(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  to: AgeRecipient,
+): Promise<ExportView> {
   requireAdmin(role);
   const row = await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
-    if (await repo.activeExportJob(tx, orgId)) throw conflict('export_in_progress', 'An export of this organization is already running.');
-    const j = await repo.insertExportJob(tx, { orgId, userId: user.id, kind: to.kind, recipient: to.kind === 'x25519' ? to.recipient : null, now: deps.clock.now() });
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'export.requested', details: { export_id: j.id, recipient_kind: to.kind } });
+    if (await repo.activeExportJob(tx, orgId))
+      throw conflict('export_in_progress', 'An export of this organization is already running.');
+    const j = await repo.insertExportJob(tx, {
+      orgId,
+      userId: user.id,
+      kind: to.kind,
+      recipient: to.kind === 'x25519' ? to.recipient : null,
+      now: deps.clock.now(),
+    });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'export.requested',
+      details: { export_id: j.id, recipient_kind: to.kind },
+    });
     return j;
   });
   enqueue(deps, { id: row.id, orgId, userId: user.id, to });
@@ -120,7 +147,13 @@ export async function listExports(deps: Deps, user: SignedInUser, orgId: string,
   return rows.map(present);
 }
 
-export async function getExport(deps: Deps, user: SignedInUser, orgId: string, role: Role, id: string): Promise<ExportView> {
+export async function getExport(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  id: string,
+): Promise<ExportView> {
   requireAdmin(role);
   const row = await withTenant(deps.db.app, { orgId, userId: user.id }, (tx) => repo.findExportJob(tx, orgId, id));
   if (!row) throw notFound('export_not_found', 'No such export.');
@@ -131,19 +164,36 @@ export async function getExport(deps: Deps, user: SignedInUser, orgId: string, r
  * The encrypted file, audited. @throws AppError 404 `export_not_found`, 409
  * `export_not_ready`, 410 `export_expired`.
  */
-export async function downloadExport(deps: Deps, user: SignedInUser, orgId: string, role: Role, id: string): Promise<{ body: Readable; size: number; filename: string }> {
+export async function downloadExport(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  id: string,
+): Promise<{ body: Readable; size: number; filename: string }> {
   requireAdmin(role);
   const row = await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
     const j = await repo.findExportJob(tx, orgId, id);
     if (!j) throw notFound('export_not_found', 'No such export.');
-    if (j.status === 'expired' || (j.expires_at && j.expires_at <= deps.clock.now())) throw new AppError(410, 'export_expired', 'This export has expired; request a new one.');
+    if (j.status === 'expired' || (j.expires_at && j.expires_at <= deps.clock.now()))
+      throw new AppError(410, 'export_expired', 'This export has expired; request a new one.');
     if (j.status !== 'done' || !j.object_key) throw conflict('export_not_ready', 'This export is not finished.');
     await repo.countExportDownload(tx, id);
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'export.downloaded', details: { export_id: id } });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'export.downloaded',
+      details: { export_id: id },
+    });
     return j;
   });
   const body = await deps.storage.objectStore.getStream(row.object_key ?? '');
-  return { body, size: Number(row.size_bytes), filename: `recorder-export-${orgId.slice(0, 8)}-${row.created_at.toISOString().slice(0, 10)}.tar.age` };
+  return {
+    body,
+    size: Number(row.size_bytes),
+    filename: `recorder-export-${orgId.slice(0, 8)}-${row.created_at.toISOString().slice(0, 10)}.tar.age`,
+  };
 }
 
 /** Object key of an export's file (under the org's prefix, so org deletion removes it). */
@@ -158,16 +208,36 @@ async function runExport(deps: Deps, job: QueuedJob, q: { running?: Worker }): P
     const total = await tx((db) => repo.countSessions(db, job.orgId));
     await tx((db) => repo.markExportRunning(db, job.id, deps.clock.now(), total.n));
     const key = exportObjectKey(job.orgId, job.id);
-    const { sessionsDone, bytes } = await inWorker(deps, { job, key }, q, (p) => tx((db) => repo.recordExportProgress(db, job.id, deps.clock.now(), p.sessionsDone, p.bytes)));
+    const { sessionsDone, bytes } = await inWorker(deps, { job, key }, q, (p) =>
+      tx((db) => repo.recordExportProgress(db, job.id, deps.clock.now(), p.sessionsDone, p.bytes)),
+    );
     const now = deps.clock.now();
     await tx(async (db) => {
-      await repo.markExportDone(db, job.id, now, key, bytes, new Date(now.getTime() + deps.config.lifecycle.exportTtlS * 1000));
-      await audit.insertAudit(db, { orgId: job.orgId, actorUserId: job.userId, actorEmail: null, action: 'export.completed', details: { export_id: job.id, size_bytes: bytes, sessions: sessionsDone } });
+      await repo.markExportDone(
+        db,
+        job.id,
+        now,
+        key,
+        bytes,
+        new Date(now.getTime() + deps.config.lifecycle.exportTtlS * 1000),
+      );
+      await audit.insertAudit(db, {
+        orgId: job.orgId,
+        actorUserId: job.userId,
+        actorEmail: null,
+        action: 'export.completed',
+        details: { export_id: job.id, size_bytes: bytes, sessions: sessionsDone },
+      });
     });
   } catch (err) {
-    const code = typeof (err as { code?: unknown }).code === 'string' && /^[a-z_]{1,64}$/.test((err as { code: string }).code) ? (err as { code: string }).code : 'export_failed';
+    const code =
+      typeof (err as { code?: unknown }).code === 'string' && /^[a-z_]{1,64}$/.test((err as { code: string }).code)
+        ? (err as { code: string }).code
+        : 'export_failed';
     log.error('export failed', { error_code: code, ...errorFields(err) });
-    await tx((db) => repo.markExportFailed(db, job.id, deps.clock.now(), code)).catch((e: unknown) => log.error('export failure not recorded', errorFields(e)));
+    await tx((db) => repo.markExportFailed(db, job.id, deps.clock.now(), code)).catch((e: unknown) =>
+      log.error('export failure not recorded', errorFields(e)),
+    );
   }
 }
 
@@ -176,7 +246,12 @@ async function runExport(deps: Deps, job: QueuedJob, q: { running?: Worker }): P
  * (./exportWorker.ts), writing its progress reports with `report`.
  * @throws what the stream threw, or an Error when the worker died (out of memory, terminated).
  */
-function inWorker(deps: Deps, run: { job: QueuedJob; key: string }, q: { running?: Worker }, report: (p: { sessionsDone: number; bytes: number }) => Promise<void>): Promise<{ sessionsDone: number; bytes: number }> {
+function inWorker(
+  deps: Deps,
+  run: { job: QueuedJob; key: string },
+  q: { running?: Worker },
+  report: (p: { sessionsDone: number; bytes: number }) => Promise<void>,
+): Promise<{ sessionsDone: number; bytes: number }> {
   const workerData: ExportWorkerData = {
     config: deps.config,
     ownerUrl: deps.db.urls.owner,
@@ -187,7 +262,10 @@ function inWorker(deps: Deps, run: { job: QueuedJob; key: string }, q: { running
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./exportWorker.ts', import.meta.url), {
       workerData,
-      resourceLimits: { maxOldGenerationSizeMb: EXPORT_MAX_OLD_GENERATION_MB, maxYoungGenerationSizeMb: EXPORT_MAX_YOUNG_GENERATION_MB },
+      resourceLimits: {
+        maxOldGenerationSizeMb: EXPORT_MAX_OLD_GENERATION_MB,
+        maxYoungGenerationSizeMb: EXPORT_MAX_YOUNG_GENERATION_MB,
+      },
     });
     q.running = worker;
     let outcome: { ok: { sessionsDone: number; bytes: number } } | { err: Error } | undefined;

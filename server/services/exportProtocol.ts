@@ -46,4 +46,3 @@ export const serialize = (err: unknown): SerializedError => {
   const code = (err as { code?: unknown } | null)?.code;
   return { name: e.name, message: e.message, stack: e.stack, code: typeof code === 'string' ? code : undefined };
 };
-

@@ -14,7 +14,13 @@ import { withKeyReload, orgKmsKeyLookup } from '../lifecycle/keyring.ts';
 import { orgArchive, type ArchiveDeps } from '../lifecycle/archive.ts';
 import { ageEncrypt } from '../lifecycle/ageStream.ts';
 import { configureLogger } from '../logger.ts';
-import { errorOf, serialize, type ExportWorkerData, type ExportWorkerMessage, type ExportParentMessage } from './exportProtocol.ts';
+import {
+  errorOf,
+  serialize,
+  type ExportWorkerData,
+  type ExportWorkerMessage,
+  type ExportParentMessage,
+} from './exportProtocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('exportWorker.ts runs as a worker thread');
@@ -44,11 +50,16 @@ try {
   let sessionsDone = 0;
   let bytes = 0;
   let lastReport = Date.now();
-  const archive = orgArchive(deps, { orgId: job.orgId, userId: job.userId, exportId: job.id, onSession: async (n) => {
-    sessionsDone = n;
-    await report(sessionsDone, bytes);
-    lastReport = Date.now();
-  } });
+  const archive = orgArchive(deps, {
+    orgId: job.orgId,
+    userId: job.userId,
+    exportId: job.id,
+    onSession: async (n) => {
+      sessionsDone = n;
+      await report(sessionsDone, bytes);
+      lastReport = Date.now();
+    },
+  });
   async function* counted(): AsyncGenerator<Uint8Array> {
     for await (const b of ageEncrypt(archive, job.to)) {
       bytes += b.length;

@@ -11,7 +11,12 @@ import { withTenant, withUser } from '../db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
 import { AppError, badRequest, forbidden, notFound } from '../errors.ts';
 import { certifyOrgErasure } from './certificates.ts';
-import { orgDeletedEmail, orgDeletionCancelledEmail, orgDeletionReminderEmail, orgDeletionScheduledEmail } from '../lifecycle/emails.ts';
+import {
+  orgDeletedEmail,
+  orgDeletionCancelledEmail,
+  orgDeletionReminderEmail,
+  orgDeletionScheduledEmail,
+} from '../lifecycle/emails.ts';
 import { log, errorFields } from '../logger.ts';
 import type { Deps, SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
@@ -43,17 +48,28 @@ export async function deletionStatus(deps: Deps, user: SignedInUser, orgId: stri
  * Schedules the org's deletion (owners only). `confirmName` must equal the org's name.
  * @throws AppError 403 `owner_required`, 400 `confirmation_mismatch`, 409 `already_scheduled`.
  */
-export async function scheduleDeletion(deps: Deps, user: SignedInUser, orgId: string, role: Role, confirmName: string): Promise<DeletionView> {
+export async function scheduleDeletion(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  confirmName: string,
+): Promise<DeletionView> {
   if (role !== 'owner') throw forbidden('owner_required', 'Only an owner can delete the organization.');
   const now = deps.clock.now();
   const due = new Date(now.getTime() + GRACE_DAYS * DAY_MS);
   const r = await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
     const org = await repo.findOrgLifecycle(tx, orgId);
     if (!org) throw notFound('org_not_found', 'No such organization, or you are not a member.');
-    if (org.name !== confirmName) throw badRequest('confirmation_mismatch', 'Type the organization\'s exact name to confirm.');
+    if (org.name !== confirmName)
+      throw badRequest('confirmation_mismatch', "Type the organization's exact name to confirm.");
     return repo.scheduleOrgDeletion(tx, now, due);
   });
-  for (const to of r.owner_emails) deps.mailer.sendInBackground(orgDeletionScheduledEmail(deps.config, to, r.organization_name, user.email, due), 'org_deletion_scheduled');
+  for (const to of r.owner_emails)
+    deps.mailer.sendInBackground(
+      orgDeletionScheduledEmail(deps.config, to, r.organization_name, user.email, due),
+      'org_deletion_scheduled',
+    );
   return { scheduled: true, scheduled_at: now.toISOString(), due_at: due.toISOString(), scheduled_by: user.id };
 }
 
@@ -61,20 +77,32 @@ export async function scheduleDeletion(deps: Deps, user: SignedInUser, orgId: st
 export async function cancelDeletion(deps: Deps, user: SignedInUser, orgId: string, role: Role): Promise<DeletionView> {
   if (role !== 'owner') throw forbidden('owner_required', 'Only an owner can cancel the deletion.');
   const r = await withTenant(deps.db.app, { orgId, userId: user.id }, (tx) => repo.cancelOrgDeletion(tx));
-  for (const to of r.owner_emails) deps.mailer.sendInBackground(orgDeletionCancelledEmail(deps.config, to, r.organization_name, user.email), 'org_deletion_cancelled');
+  for (const to of r.owner_emails)
+    deps.mailer.sendInBackground(
+      orgDeletionCancelledEmail(deps.config, to, r.organization_name, user.email),
+      'org_deletion_cancelled',
+    );
   return { scheduled: false, scheduled_at: null, due_at: null, scheduled_by: null };
 }
 
 /** Refuses a write to an org pending deletion with the same answer the database gives. */
 export function pendingDeletionError(): AppError {
-  return new AppError(423, 'org_pending_deletion', 'This organization is scheduled for deletion and is read-only until an owner cancels it.');
+  return new AppError(
+    423,
+    'org_pending_deletion',
+    'This organization is scheduled for deletion and is read-only until an owner cancels it.',
+  );
 }
 
 /** The sweep: reminder emails for deletions due within a day. Returns how many orgs. */
 export async function sendReminders(deps: Deps, now: Date): Promise<number> {
   const due = await withUser(deps.db.app, null, (tx) => repo.claimDeletionReminders(tx, now));
   for (const o of due) {
-    for (const to of o.owner_emails) deps.mailer.sendInBackground(orgDeletionReminderEmail(deps.config, to, o.organization_name, o.deletion_due_at), 'org_deletion_reminder');
+    for (const to of o.owner_emails)
+      deps.mailer.sendInBackground(
+        orgDeletionReminderEmail(deps.config, to, o.organization_name, o.deletion_due_at),
+        'org_deletion_reminder',
+      );
   }
   return due.length;
 }
@@ -93,9 +121,16 @@ export async function deleteDueOrgs(deps: Deps, now: Date): Promise<number> {
       const objectsRemoved = await deps.storage.objectStore.deletePrefix(`orgs/${o.organization_id}/`);
       const cert = certifyOrgErasure(deps, { orgId: o.organization_id, erasedAt: now, ...counts, objectsRemoved });
       const r = await withUser(deps.db.app, null, (tx) =>
-        repo.finishOrgDeletion(tx, o.organization_id, now, { certificate_id: cert.certificate.certificate_id, sessions: counts.sessions, chunks: counts.chunks, bytes: counts.bytes, objects_removed: objectsRemoved }),
+        repo.finishOrgDeletion(tx, o.organization_id, now, {
+          certificate_id: cert.certificate.certificate_id,
+          sessions: counts.sessions,
+          chunks: counts.chunks,
+          bytes: counts.bytes,
+          objects_removed: objectsRemoved,
+        }),
       );
-      for (const to of r.owner_emails) deps.mailer.sendInBackground(orgDeletedEmail(deps.config, to, r.organization_name, cert), 'org_deleted');
+      for (const to of r.owner_emails)
+        deps.mailer.sendInBackground(orgDeletedEmail(deps.config, to, r.organization_name, cert), 'org_deleted');
       deleted++;
     } catch (err) {
       // One org's failure (storage outage) must not stop the others; the next sweep retries.

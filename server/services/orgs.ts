@@ -32,7 +32,12 @@ export async function createOrg(deps: Deps, user: SignedInUser, name: string): P
 /** The user's memberships across organizations. */
 export async function myOrgs(deps: Deps, user: SignedInUser): Promise<OrgView[]> {
   const rows = await withUser(deps.db.app, user.id, (tx) => orgs.myMemberships(tx));
-  return rows.map((r) => ({ id: r.organization_id, name: r.organization_name, role: r.role, created_at: r.joined_at.toISOString() }));
+  return rows.map((r) => ({
+    id: r.organization_id,
+    name: r.organization_name,
+    role: r.role,
+    created_at: r.joined_at.toISOString(),
+  }));
 }
 
 /**
@@ -50,7 +55,12 @@ export async function enterOrg(deps: Deps, user: SignedInUser, orgId: string): P
   return role;
 }
 
-export async function getOrg(deps: Deps, user: SignedInUser, orgId: string, role: Role): Promise<OrgView & { member_count: number }> {
+export async function getOrg(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+): Promise<OrgView & { member_count: number }> {
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const org = await orgs.findOrg(tx, orgId);
     if (!org) throw orgNotFound();
@@ -60,13 +70,25 @@ export async function getOrg(deps: Deps, user: SignedInUser, orgId: string, role
 }
 
 /** Renames the org (owner/admin). */
-export async function renameOrg(deps: Deps, user: SignedInUser, orgId: string, role: Role, name: string): Promise<OrgView> {
+export async function renameOrg(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  name: string,
+): Promise<OrgView> {
   requireAdmin(role);
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const before = await orgs.findOrg(tx, orgId);
     const org = await orgs.renameOrg(tx, orgId, name);
     if (!org || !before) throw orgNotFound();
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'org.updated', details: { field: 'name', from: before.name, to: name } });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'org.updated',
+      details: { field: 'name', from: before.name, to: name },
+    });
     return { id: org.id, name: org.name, role, created_at: org.created_at.toISOString() };
   });
 }
@@ -85,37 +107,80 @@ export interface MemberView {
 
 export async function listMembers(deps: Deps, user: SignedInUser, orgId: string): Promise<MemberView[]> {
   const rows = await withTenant(deps.db.app, scope(orgId, user), (tx) => orgs.listMembers(tx, orgId));
-  return rows.map((m) => ({ user_id: m.user_id, email: m.email, display_name: m.display_name, role: m.role, joined_at: m.created_at.toISOString() }));
+  return rows.map((m) => ({
+    user_id: m.user_id,
+    email: m.email,
+    display_name: m.display_name,
+    role: m.role,
+    joined_at: m.created_at.toISOString(),
+  }));
 }
 
 /**
  * Changes a member's role. Admins manage members and admins; only owners grant or take
  * away ownership. The last owner cannot be demoted (also enforced by a database trigger).
  */
-export async function changeRole(deps: Deps, user: SignedInUser, orgId: string, role: Role, targetUserId: string, newRole: Role): Promise<MemberView> {
+export async function changeRole(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  targetUserId: string,
+  newRole: Role,
+): Promise<MemberView> {
   requireAdmin(role);
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const target = await orgs.findMember(tx, orgId, targetUserId);
     if (!target) throw notFound('member_not_found', 'No such member.');
-    if ((target.role === 'owner' || newRole === 'owner') && role !== 'owner') throw forbidden('owner_required', 'Only an owner can grant or remove ownership.');
+    if ((target.role === 'owner' || newRole === 'owner') && role !== 'owner')
+      throw forbidden('owner_required', 'Only an owner can grant or remove ownership.');
     if (target.role !== newRole) {
       await orgs.setMemberRole(tx, orgId, targetUserId, newRole);
-      await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'member.role_changed', targetUserId, targetEmail: target.email, details: { from: target.role, to: newRole } });
+      await audit.insertAudit(tx, {
+        orgId,
+        actorUserId: user.id,
+        actorEmail: user.email,
+        action: 'member.role_changed',
+        targetUserId,
+        targetEmail: target.email,
+        details: { from: target.role, to: newRole },
+      });
     }
-    return { user_id: target.user_id, email: target.email, display_name: target.display_name, role: newRole, joined_at: target.created_at.toISOString() };
+    return {
+      user_id: target.user_id,
+      email: target.email,
+      display_name: target.display_name,
+      role: newRole,
+      joined_at: target.created_at.toISOString(),
+    };
   });
 }
 
 /** Removes a member, or lets a member leave (target = self). The last owner cannot leave. */
-export async function removeMember(deps: Deps, user: SignedInUser, orgId: string, role: Role, targetUserId: string): Promise<void> {
+export async function removeMember(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  targetUserId: string,
+): Promise<void> {
   const self = targetUserId === user.id;
   if (!self) requireAdmin(role);
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const target = await orgs.findMember(tx, orgId, targetUserId);
     if (!target) throw notFound('member_not_found', 'No such member.');
-    if (!self && target.role === 'owner' && role !== 'owner') throw forbidden('owner_required', 'Only an owner can remove an owner.');
+    if (!self && target.role === 'owner' && role !== 'owner')
+      throw forbidden('owner_required', 'Only an owner can remove an owner.');
     // Audit first: after leaving, RLS no longer lets the user write this org's log.
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: self ? 'member.left' : 'member.removed', targetUserId, targetEmail: target.email, details: { role: target.role } });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: self ? 'member.left' : 'member.removed',
+      targetUserId,
+      targetEmail: target.email,
+      details: { role: target.role },
+    });
     await orgs.deleteMember(tx, orgId, targetUserId);
   });
 }
@@ -128,12 +193,26 @@ export interface InvitationView {
   expires_at: string;
 }
 
-const presentInvitation = (i: invitations.InvitationRow): InvitationView => ({ id: i.id, email: i.email, role: i.role, created_at: i.created_at.toISOString(), expires_at: i.expires_at.toISOString() });
+const presentInvitation = (i: invitations.InvitationRow): InvitationView => ({
+  id: i.id,
+  email: i.email,
+  role: i.role,
+  created_at: i.created_at.toISOString(),
+  expires_at: i.expires_at.toISOString(),
+});
 
 /** Invites an address with a role and emails the link. Admins may not invite owners. */
-export async function invite(deps: Deps, user: SignedInUser, orgId: string, role: Role, rawEmail: string, invitedRole: Role): Promise<InvitationView> {
+export async function invite(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  rawEmail: string,
+  invitedRole: Role,
+): Promise<InvitationView> {
   requireAdmin(role);
-  if (invitedRole === 'owner' && role !== 'owner') throw forbidden('owner_required', 'Only an owner can invite an owner.');
+  if (invitedRole === 'owner' && role !== 'owner')
+    throw forbidden('owner_required', 'Only an owner can invite an owner.');
   const email = normalizeEmail(rawEmail);
   const token = randomToken(32);
   const { inv, orgName } = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
@@ -149,26 +228,56 @@ export async function invite(deps: Deps, user: SignedInUser, orgId: string, role
       invitedBy: user.id,
       expiresAt: new Date(deps.clock.now().getTime() + deps.config.invitationTtlS * 1000),
     });
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'invitation.created', targetEmail: email, details: { invitation_id: row.id, role: invitedRole } });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'invitation.created',
+      targetEmail: email,
+      details: { invitation_id: row.id, role: invitedRole },
+    });
     return { inv: row, orgName: org.name };
   });
   // Sent after commit: no SMTP round trip while a tenant transaction holds a connection.
-  deps.mailer.sendInBackground(invitationEmail(deps.config, email, orgName, user.email, invitedRole, token), 'invitation');
+  deps.mailer.sendInBackground(
+    invitationEmail(deps.config, email, orgName, user.email, invitedRole, token),
+    'invitation',
+  );
   return presentInvitation(inv);
 }
 
-export async function listInvitations(deps: Deps, user: SignedInUser, orgId: string, role: Role): Promise<InvitationView[]> {
+export async function listInvitations(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+): Promise<InvitationView[]> {
   requireAdmin(role);
-  const rows = await withTenant(deps.db.app, scope(orgId, user), (tx) => invitations.listPendingInvitations(tx, orgId, deps.clock.now()));
+  const rows = await withTenant(deps.db.app, scope(orgId, user), (tx) =>
+    invitations.listPendingInvitations(tx, orgId, deps.clock.now()),
+  );
   return rows.map(presentInvitation);
 }
 
-export async function revokeInvitation(deps: Deps, user: SignedInUser, orgId: string, role: Role, id: string): Promise<void> {
+export async function revokeInvitation(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  id: string,
+): Promise<void> {
   requireAdmin(role);
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const inv = await invitations.revokeInvitation(tx, orgId, id);
     if (!inv) throw notFound('invitation_not_found', 'No such pending invitation.');
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'invitation.revoked', targetEmail: inv.email, details: { invitation_id: id } });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'invitation.revoked',
+      targetEmail: inv.email,
+      details: { invitation_id: id },
+    });
   });
 }
 
@@ -176,11 +285,16 @@ export async function revokeInvitation(deps: Deps, user: SignedInUser, orgId: st
  * Accepts an invitation for the signed-in user (the invitation's address must be theirs).
  * @throws AppError `invalid_invitation` (404), `wrong_account` (409), seat errors from billing.
  */
-export async function acceptInvitation(deps: Deps, user: SignedInUser, token: string): Promise<{ organization_id: string; role: Role }> {
+export async function acceptInvitation(
+  deps: Deps,
+  user: SignedInUser,
+  token: string,
+): Promise<{ organization_id: string; role: Role }> {
   try {
     return await withUser(deps.db.app, user.id, (tx) => invitations.acceptInvitation(tx, sha256(token)));
   } catch (err) {
-    if (err instanceof Error && /^invalid_invitation: /.test(err.message)) throw new AppError(404, 'invalid_invitation', err.message.replace(/^invalid_invitation: /, ''));
+    if (err instanceof Error && /^invalid_invitation: /.test(err.message))
+      throw new AppError(404, 'invalid_invitation', err.message.replace(/^invalid_invitation: /, ''));
     throw err;
   }
 }
@@ -194,7 +308,14 @@ export interface AuditView {
   created_at: string;
 }
 
-export async function listAudit(deps: Deps, user: SignedInUser, orgId: string, role: Role, limit: number, before: string | null): Promise<AuditView[]> {
+export async function listAudit(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  limit: number,
+  before: string | null,
+): Promise<AuditView[]> {
   requireAdmin(role);
   const rows = await withTenant(deps.db.app, scope(orgId, user), (tx) => audit.listAudit(tx, orgId, limit, before));
   return rows.map((r) => ({

@@ -39,19 +39,38 @@ export async function getRetention(deps: Deps, user: SignedInUser, orgId: string
     return {
       retention_days: org.retention_days,
       next_sweep_at: at.toISOString(),
-      due_at_next_sweep: due.map((d) => ({ id: d.id, title: d.title, created_at: d.created_at.toISOString(), ended_at: d.ended_at?.toISOString() ?? null, erase_after: d.erase_after.toISOString() })),
+      due_at_next_sweep: due.map((d) => ({
+        id: d.id,
+        title: d.title,
+        created_at: d.created_at.toISOString(),
+        ended_at: d.ended_at?.toISOString() ?? null,
+        erase_after: d.erase_after.toISOString(),
+      })),
     };
   });
 }
 
 /** Sets the retention (owners and admins); null keeps recordings until deleted. */
-export async function setRetention(deps: Deps, user: SignedInUser, orgId: string, role: Role, days: number | null): Promise<RetentionView> {
-  if (role !== 'owner' && role !== 'admin') throw forbidden('admin_required', 'Only owners and admins can change the retention.');
+export async function setRetention(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  days: number | null,
+): Promise<RetentionView> {
+  if (role !== 'owner' && role !== 'admin')
+    throw forbidden('admin_required', 'Only owners and admins can change the retention.');
   await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
     const before = await repo.findOrgLifecycle(tx, orgId);
     if (!before) throw notFound('org_not_found', 'No such organization, or you are not a member.');
     await repo.setRetention(tx, orgId, days);
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'org.retention_changed', details: { from: before.retention_days, to: days } });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'org.retention_changed',
+      details: { from: before.retention_days, to: days },
+    });
   });
   return getRetention(deps, user, orgId);
 }

@@ -50,15 +50,33 @@ function guestUrl(deps: Deps, sessionId: string, token: string): string {
 }
 
 /** Creates a session and its data key; returns it with the guest link (shown once). */
-export async function createSession(deps: Deps, user: SignedInUser, orgId: string, title: string): Promise<SessionView & { guest_url: string }> {
+export async function createSession(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  title: string,
+): Promise<SessionView & { guest_url: string }> {
   const id = randomUUID();
   // KMS round trip before the transaction: no pooled connection waits on it.
   const dataKey = await deps.storage.keyProvider.generateDataKey({ organizationId: orgId, sessionId: id });
   dataKey.plaintext.fill(0);
   const token = randomToken(24);
   const row = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
-    await repo.insertSession(tx, { id, orgId, title, createdBy: user.id, guestTokenHash: sha256(token), wrappedKey: dataKey.wrapped });
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'session.created', details: { session_id: id } });
+    await repo.insertSession(tx, {
+      id,
+      orgId,
+      title,
+      createdBy: user.id,
+      guestTokenHash: sha256(token),
+      wrappedKey: dataKey.wrapped,
+    });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'session.created',
+      details: { session_id: id },
+    });
     return repo.findSession(tx, orgId, id);
   });
   if (!row) throw sessionNotFound();
@@ -75,11 +93,27 @@ export async function getSession(deps: Deps, user: SignedInUser, orgId: string, 
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await repo.findSession(tx, orgId, id);
     if (!s) throw sessionNotFound();
-    const [participants, takes, tracks, events] = await Promise.all([repo.listParticipants(tx, id), repo.listTakes(tx, id), repo.listTracks(tx, id), repo.listEvents(tx, id)]);
+    const [participants, takes, tracks, events] = await Promise.all([
+      repo.listParticipants(tx, id),
+      repo.listTakes(tx, id),
+      repo.listTracks(tx, id),
+      repo.listEvents(tx, id),
+    ]);
     return {
       ...present(s),
-      participants: participants.map((p) => ({ id: p.id, display_name: p.display_name, role: p.role, user_id: p.user_id, joined_at: p.joined_at?.toISOString() ?? null, left_at: p.left_at?.toISOString() ?? null })),
-      takes: takes.map((t) => ({ seq: t.seq, started_at: t.started_at.toISOString(), stopped_at: t.stopped_at?.toISOString() ?? null })),
+      participants: participants.map((p) => ({
+        id: p.id,
+        display_name: p.display_name,
+        role: p.role,
+        user_id: p.user_id,
+        joined_at: p.joined_at?.toISOString() ?? null,
+        left_at: p.left_at?.toISOString() ?? null,
+      })),
+      takes: takes.map((t) => ({
+        seq: t.seq,
+        started_at: t.started_at.toISOString(),
+        stopped_at: t.stopped_at?.toISOString() ?? null,
+      })),
       tracks: tracks.map((t) => ({
         id: t.id,
         take: t.take_seq,
@@ -94,13 +128,24 @@ export async function getSession(deps: Deps, user: SignedInUser, orgId: string, 
         lost_chunks: t.lost_chunks,
         download_url: `/api/orgs/${orgId}/sessions/${id}/tracks/${t.id}/download`,
       })),
-      timeline: events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, participant_id: e.participant_id, track_id: e.track_id, details: e.details })),
+      timeline: events.map((e) => ({
+        at: e.at.toISOString(),
+        kind: e.kind,
+        participant_id: e.participant_id,
+        track_id: e.track_id,
+        details: e.details,
+      })),
     };
   });
 }
 
 /** A new guest link for a session (the previous one stops working). Admins or the creator. */
-export async function rotateGuestLink(deps: Deps, user: SignedInUser, orgId: string, id: string): Promise<{ guest_url: string }> {
+export async function rotateGuestLink(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  id: string,
+): Promise<{ guest_url: string }> {
   const token = randomToken(24);
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await repo.findSession(tx, orgId, id);
@@ -116,7 +161,13 @@ function sfuUrl(deps: Deps): string | null {
 }
 
 /** A member joins as host: a participant row and a short-lived join token for the SFU. */
-export async function hostJoin(deps: Deps, user: SignedInUser, orgId: string, id: string, displayName: string | undefined) {
+export async function hostJoin(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  id: string,
+  displayName: string | undefined,
+) {
   const name = displayName ?? user.displayName ?? user.email.split('@')[0] ?? 'Host';
   const { pid, title } = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await repo.findSession(tx, orgId, id);
@@ -126,27 +177,56 @@ export async function hostJoin(deps: Deps, user: SignedInUser, orgId: string, id
     return { pid: p.id, title: s.title };
   });
   const exp = Math.floor(deps.clock.now().getTime() / 1000) + deps.config.sfu.joinTokenTtlS;
-  return { token: signJoinToken(deps.secrets.key('join-token'), { sid: id, oid: orgId, pid, role: 'host', name, exp }), sfu_url: sfuUrl(deps), participant_id: pid, title, role: 'host' as const };
+  return {
+    token: signJoinToken(deps.secrets.key('join-token'), { sid: id, oid: orgId, pid, role: 'host', name, exp }),
+    sfu_url: sfuUrl(deps),
+    participant_id: pid,
+    title,
+    role: 'host' as const,
+  };
 }
 
 /** A guest joins by link: no account, the link's token is the credential. */
-export async function guestJoin(deps: Deps, clientIp: string, sessionId: string, guestToken: string, displayName: string) {
+export async function guestJoin(
+  deps: Deps,
+  clientIp: string,
+  sessionId: string,
+  guestToken: string,
+  displayName: string,
+) {
   await consume(deps, 'guest-join', clientIp, 60);
   let row: { participant_id: string; organization_id: string; session_title: string };
   try {
     row = await withUser(deps.db.app, null, async (tx) => {
-      const r = await tx.query<{ participant_id: string; organization_id: string; session_title: string }>('select participant_id, organization_id, session_title from app.guest_join($1::uuid, $2::bytea, $3::text)', [sessionId, sha256(guestToken), displayName]);
+      const r = await tx.query<{ participant_id: string; organization_id: string; session_title: string }>(
+        'select participant_id, organization_id, session_title from app.guest_join($1::uuid, $2::bytea, $3::text)',
+        [sessionId, sha256(guestToken), displayName],
+      );
       const first = r.rows[0];
       if (!first) throw new Error('guest_join returned nothing');
       return first;
     });
   } catch (err) {
-    if (err instanceof Error && /^invalid_link: /.test(err.message)) throw new AppError(404, 'invalid_link', 'This guest link is not valid.');
+    if (err instanceof Error && /^invalid_link: /.test(err.message))
+      throw new AppError(404, 'invalid_link', 'This guest link is not valid.');
     throw err;
   }
   const exp = Math.floor(deps.clock.now().getTime() / 1000) + deps.config.sfu.joinTokenTtlS;
-  const token = signJoinToken(deps.secrets.key('join-token'), { sid: sessionId, oid: row.organization_id, pid: row.participant_id, role: 'guest', name: displayName, exp });
-  return { token, sfu_url: sfuUrl(deps), participant_id: row.participant_id, title: row.session_title, role: 'guest' as const };
+  const token = signJoinToken(deps.secrets.key('join-token'), {
+    sid: sessionId,
+    oid: row.organization_id,
+    pid: row.participant_id,
+    role: 'guest',
+    name: displayName,
+    exp,
+  });
+  return {
+    token,
+    sfu_url: sfuUrl(deps),
+    participant_id: row.participant_id,
+    title: row.session_title,
+    role: 'guest' as const,
+  };
 }
 
 /**
@@ -161,16 +241,36 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
     if (!t) throw notFound('track_not_found', 'No such track.');
     if (!s.wrapped_key) throw new AppError(410, 'recording_erased', 'This recording was deleted.');
     const chunks = await repo.listChunks(tx, trackId);
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'recording.downloaded', details: { session_id: sessionId, track_id: trackId } });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'recording.downloaded',
+      details: { session_id: sessionId, track_id: trackId },
+    });
     return { s, t, chunks, wrapped: s.wrapped_key };
   });
-  const key = await deps.storage.keyProvider.decrypt(parseWrappedKey(found.wrapped), { organizationId: orgId, sessionId });
+  const key = await deps.storage.keyProvider.decrypt(parseWrappedKey(found.wrapped), {
+    organizationId: orgId,
+    sessionId,
+  });
   const { objectStore } = deps.storage;
-  let meta: ChunkMeta = { kind: found.t.kind, payloadType: found.t.kind === 'audio' ? 111 : 96, clockRate: found.t.kind === 'audio' ? 48000 : 90000, mimeType: found.t.mime_type };
+  let meta: ChunkMeta = {
+    kind: found.t.kind,
+    payloadType: found.t.kind === 'audio' ? 111 : 96,
+    clockRate: found.t.kind === 'audio' ? 48000 : 90000,
+    mimeType: found.t.mime_type,
+  };
   const firstChunk = found.chunks[0];
   const firstRecords: RtpRecord[] = [];
   if (firstChunk) {
-    const d = decodeChunk(openChunk(key, { organizationId: orgId, sessionId, trackId, seq: firstChunk.seq }, await objectStore.get(firstChunk.object_key)));
+    const d = decodeChunk(
+      openChunk(
+        key,
+        { organizationId: orgId, sessionId, trackId, seq: firstChunk.seq },
+        await objectStore.get(firstChunk.object_key),
+      ),
+    );
     meta = d.meta;
     firstRecords.push(...d.records);
   }
@@ -178,7 +278,11 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
     try {
       yield* firstRecords;
       for (const c of found.chunks.slice(1)) {
-        const plain = openChunk(key, { organizationId: orgId, sessionId, trackId, seq: c.seq }, await objectStore.get(c.object_key));
+        const plain = openChunk(
+          key,
+          { organizationId: orgId, sessionId, trackId, seq: c.seq },
+          await objectStore.get(c.object_key),
+        );
         yield* decodeChunk(plain).records;
       }
     } finally {
@@ -190,30 +294,51 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
   const stoppedAt = found.t.take_stopped_at ?? found.t.ended_at;
   let muxed;
   try {
-    muxed = muxTrack(meta, records(), { startUs: BigInt(found.t.take_started_at.getTime()) * 1000n, ...(stoppedAt ? { endUs: BigInt(stoppedAt.getTime()) * 1000n } : {}) });
+    muxed = muxTrack(meta, records(), {
+      startUs: BigInt(found.t.take_started_at.getTime()) * 1000n,
+      ...(stoppedAt ? { endUs: BigInt(stoppedAt.getTime()) * 1000n } : {}),
+    });
   } catch (err) {
     key.fill(0);
-    if (err instanceof UnsupportedCodecError) throw new AppError(415, 'unsupported_codec', 'This track\'s codec cannot be exported.');
+    if (err instanceof UnsupportedCodecError)
+      throw new AppError(415, 'unsupported_codec', "This track's codec cannot be exported.");
     throw err;
   }
   const safeName = found.t.display_name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40) || 'participant';
   const body = Readable.from(muxed.body);
   body.on('error', (err) => log.error('download stream failed', errorFields(err)));
-  return { contentType: muxed.contentType, filename: `${safeName}-take${found.t.take_seq}-${found.t.kind}.${muxed.extension}`, body };
+  return {
+    contentType: muxed.contentType,
+    filename: `${safeName}-take${found.t.take_seq}-${found.t.kind}.${muxed.extension}`,
+    body,
+  };
 }
 
 /**
  * Deletes a recording: erases its wrapped key at once (nothing opens from then on), then
  * the sweep removes chunks. Owners, admins, or the member who created the session.
  */
-export async function deleteSession(deps: Deps, user: SignedInUser, orgId: string, role: Role, id: string): Promise<{ erased_at: string; certificate: CertificateView }> {
+export async function deleteSession(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  id: string,
+): Promise<{ erased_at: string; certificate: CertificateView }> {
   const erasedAt = deps.clock.now();
   const certificate = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await repo.findSession(tx, orgId, id);
     if (!s) throw sessionNotFound();
-    if (role === 'member' && s.created_by !== user.id) throw forbidden('admin_required', 'Only owners, admins or the session creator can delete it.');
+    if (role === 'member' && s.created_by !== user.id)
+      throw forbidden('admin_required', 'Only owners, admins or the session creator can delete it.');
     await repo.eraseSessionKey(tx, id);
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'session.deleted', details: { session_id: id, key_id: s.wrapped_key?.keyId ?? null } });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'session.deleted',
+      details: { session_id: id, key_id: s.wrapped_key?.keyId ?? null },
+    });
     // The signed deletion certificate (server/services/certificates.ts), stored with the erasure.
     return certifyUserErasure(deps, tx, { orgId, sessionId: id, wrapped: s.wrapped_key, erasedAt, userId: user.id });
   });

@@ -30,7 +30,16 @@ const transcriptSchema = z.object({
   speech_seconds: z.number(),
   speakers: z.array(z.object({ participant_id: z.string(), name: z.string() })),
   segments: z.array(
-    z.object({ start: z.number(), end: z.number(), speaker: z.string(), participant_id: z.string(), track_id: z.string(), take: z.number(), text: z.string(), words: z.array(word).optional() }),
+    z.object({
+      start: z.number(),
+      end: z.number(),
+      speaker: z.string(),
+      participant_id: z.string(),
+      track_id: z.string(),
+      take: z.number(),
+      text: z.string(),
+      words: z.array(word).optional(),
+    }),
   ),
 });
 
@@ -62,7 +71,13 @@ const presentRun = (r: repo.RunRow): RunView => ({
 });
 
 /** Reads and opens the session's newest transcript; undefined when it has none. */
-async function loadTranscript(deps: Deps, user: SignedInUser, orgId: string, sessionId: string, onFound?: (tx: Parameters<typeof audit.insertAudit>[0]) => Promise<void>) {
+async function loadTranscript(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  sessionId: string,
+  onFound?: (tx: Parameters<typeof audit.insertAudit>[0]) => Promise<void>,
+) {
   const found = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await sessions.findSession(tx, orgId, sessionId);
     if (!s) throw sessionNotFound();
@@ -76,7 +91,11 @@ async function loadTranscript(deps: Deps, user: SignedInUser, orgId: string, ses
     const key = await deps.storage.keyProvider.decrypt(found.wrapped, { organizationId: orgId, sessionId });
     try {
       const sealed = await deps.storage.objectStore.get(found.transcript.object_key);
-      const plain = openBlob(key, { organizationId: orgId, sessionId, kind: 'transcript', name: found.transcript.run_id }, sealed);
+      const plain = openBlob(
+        key,
+        { organizationId: orgId, sessionId, kind: 'transcript', name: found.transcript.run_id },
+        sealed,
+      );
       doc = transcriptSchema.parse(JSON.parse(plain.toString('utf8')));
     } finally {
       key.fill(0);
@@ -96,7 +115,16 @@ export async function getTranscript(deps: Deps, user: SignedInUser, orgId: strin
     status: run?.status ?? 'none',
     run: run ? presentRun(run) : null,
     transcript: doc
-      ? { run_id: doc.run_id, language: doc.language, model: doc.model, created_at: doc.created_at, audio_seconds: doc.audio_seconds, speech_seconds: doc.speech_seconds, speakers: doc.speakers, segments: doc.segments }
+      ? {
+          run_id: doc.run_id,
+          language: doc.language,
+          model: doc.model,
+          created_at: doc.created_at,
+          audio_seconds: doc.audio_seconds,
+          speech_seconds: doc.speech_seconds,
+          speakers: doc.speakers,
+          segments: doc.segments,
+        }
       : null,
   };
 }
@@ -105,9 +133,21 @@ export async function getTranscript(deps: Deps, user: SignedInUser, orgId: strin
  * The newest transcript as a file: txt, srt, vtt or json.
  * @throws AppError 404 `transcript_not_found` before the first run finished.
  */
-export async function exportTranscript(deps: Deps, user: SignedInUser, orgId: string, sessionId: string, format: ExportFormat) {
+export async function exportTranscript(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  sessionId: string,
+  format: ExportFormat,
+) {
   const { doc } = await loadTranscript(deps, user, orgId, sessionId, (tx) =>
-    audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'transcript.exported', details: { session_id: sessionId, format } }),
+    audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'transcript.exported',
+      details: { session_id: sessionId, format },
+    }),
   );
   if (!doc) throw notFound('transcript_not_found', 'This session has no transcript yet.');
   const out = render(doc, format);
@@ -123,7 +163,13 @@ export async function rerun(deps: Deps, user: SignedInUser, orgId: string, sessi
     const s = await sessions.findSession(tx, orgId, sessionId);
     if (!s) throw sessionNotFound();
     await repo.rerun(tx, sessionId);
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'transcript.rerun', details: { session_id: sessionId } });
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'transcript.rerun',
+      details: { session_id: sessionId },
+    });
     const run = await repo.latestRun(tx, sessionId);
     if (!run) throw sessionNotFound();
     return presentRun(run);
@@ -134,7 +180,11 @@ function requireAdmin(role: Role): void {
   if (role !== 'owner' && role !== 'admin') throw forbidden('admin_required', 'Only owners and admins can do that.');
 }
 
-const presentSettings = (s: repo.SettingsRow) => ({ auto: s.auto, language: s.language, updated_at: s.updated_at?.toISOString() ?? null });
+const presentSettings = (s: repo.SettingsRow) => ({
+  auto: s.auto,
+  language: s.language,
+  updated_at: s.updated_at?.toISOString() ?? null,
+});
 
 /** The org's transcription settings (admins). */
 export async function getSettings(deps: Deps, user: SignedInUser, orgId: string, role: Role) {
@@ -143,12 +193,30 @@ export async function getSettings(deps: Deps, user: SignedInUser, orgId: string,
 }
 
 /** Changes whether ended sessions are transcribed automatically, and the language (admins). */
-export async function updateSettings(deps: Deps, user: SignedInUser, orgId: string, role: Role, change: { auto?: boolean | undefined; language?: string | undefined }) {
+export async function updateSettings(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  change: { auto?: boolean | undefined; language?: string | undefined },
+) {
   requireAdmin(role);
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const before = await repo.getSettings(tx, orgId);
-    const after = await repo.upsertSettings(tx, orgId, user.id, change.auto ?? before.auto, change.language ?? before.language);
-    await audit.insertAudit(tx, { orgId, actorUserId: user.id, actorEmail: user.email, action: 'transcription.settings_changed', details: { auto: after.auto, language: after.language } });
+    const after = await repo.upsertSettings(
+      tx,
+      orgId,
+      user.id,
+      change.auto ?? before.auto,
+      change.language ?? before.language,
+    );
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'transcription.settings_changed',
+      details: { auto: after.auto, language: after.language },
+    });
     return presentSettings(after);
   });
 }

@@ -54,7 +54,10 @@ class PcmBuilder {
  * chunks) into 16 kHz mono Float32 PCM whose sample 0 is `originUs`. Malformed packets
  * become silence; errors thrown by `records` (decryption) propagate.
  */
-export async function decodeOpusTrack(records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>, opts: DecodeOptions): Promise<Float32Array> {
+export async function decodeOpusTrack(
+  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
+  opts: DecodeOptions,
+): Promise<Float32Array> {
   const stats = opts.stats ?? newMuxStats();
   const decoder = new OpusDecoder({ channels: 1, sampleRate: OPUS_RATE, preSkip: 0 });
   await decoder.ready;
@@ -102,4 +105,3 @@ export async function decodeOpusTrack(records: AsyncIterable<RtpRecord> | Iterab
     decoder.free();
   }
 }
-

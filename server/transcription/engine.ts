@@ -20,7 +20,13 @@ let loading: Promise<Engine> | undefined;
  */
 export function loadEngine(config: TranscriptionConfig): Promise<Engine> {
   loading ??= (async () => {
-    const model = await SpeechModel.load({ modelDir: config.modelDir, name: config.model, device: config.device, dtype: config.dtype, words: config.wordTimestamps });
+    const model = await SpeechModel.load({
+      modelDir: config.modelDir,
+      name: config.model,
+      device: config.device,
+      dtype: config.dtype,
+      words: config.wordTimestamps,
+    });
     return { vad: await SileroVad.load(), model };
   })().catch((err: unknown) => {
     loading = undefined;

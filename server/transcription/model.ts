@@ -46,7 +46,9 @@ export interface RawSegment {
 
 const output = z.object({
   text: z.string(),
-  chunks: z.array(z.object({ text: z.string(), timestamp: z.tuple([z.number().nullable(), z.number().nullable()]) })).optional(),
+  chunks: z
+    .array(z.object({ text: z.string(), timestamp: z.tuple([z.number().nullable(), z.number().nullable()]) }))
+    .optional(),
 });
 
 /** True when `dir/name` looks like a transformers.js model folder. */
@@ -75,26 +77,41 @@ export class SpeechModel {
    */
   static async load(o: ModelOptions): Promise<SpeechModel> {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(o.name) || !modelInstalled(o.modelDir, o.name)) {
-      throw new TranscriptionError('model_not_installed', 'The speech model is not installed on the transcription worker.', true);
+      throw new TranscriptionError(
+        'model_not_installed',
+        'The speech model is not installed on the transcription worker.',
+        true,
+      );
     }
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
     env.localModelPath = o.modelDir;
     env.logLevel = LogLevel.ERROR;
     const open = async (device: 'cuda' | 'cpu') =>
-      pipeline('automatic-speech-recognition', o.name, { device, local_files_only: true, ...(o.dtype === 'auto' ? {} : { dtype: o.dtype }) });
+      pipeline('automatic-speech-recognition', o.name, {
+        device,
+        local_files_only: true,
+        ...(o.dtype === 'auto' ? {} : { dtype: o.dtype }),
+      });
     let device: 'cuda' | 'cpu' = o.device === 'cpu' ? 'cpu' : 'cuda';
     let asr: AutomaticSpeechRecognitionPipeline;
     try {
       asr = await open(device);
     } catch (err) {
-      if (o.device !== 'auto') throw new TranscriptionError('model_load_failed', `The speech model could not be loaded on ${device}.`, true, { cause: err });
-      log.info('transcription: cuda is not available here; running on cpu', { reason: err instanceof Error ? err.name : 'unknown' });
+      if (o.device !== 'auto')
+        throw new TranscriptionError('model_load_failed', `The speech model could not be loaded on ${device}.`, true, {
+          cause: err,
+        });
+      log.info('transcription: cuda is not available here; running on cpu', {
+        reason: err instanceof Error ? err.name : 'unknown',
+      });
       device = 'cpu';
       try {
         asr = await open(device);
       } catch (err2) {
-        throw new TranscriptionError('model_load_failed', 'The speech model could not be loaded.', true, { cause: err2 });
+        throw new TranscriptionError('model_load_failed', 'The speech model could not be loaded.', true, {
+          cause: err2,
+        });
       }
     }
     log.info(`transcription: speech model runs on ${device}`, { provider: device, model: o.name });
@@ -103,11 +120,16 @@ export class SpeechModel {
 
   /** The most likely language (ISO 639-1) of 16 kHz `audio`, from Whisper's language token. */
   async detectLanguage(audio: Float32Array): Promise<string> {
-    const gc = z.object({ decoder_start_token_id: z.number(), lang_to_id: z.record(z.string(), z.number()).optional() }).parse(this.#asr.model.generation_config);
+    const gc = z
+      .object({ decoder_start_token_id: z.number(), lang_to_id: z.record(z.string(), z.number()).optional() })
+      .parse(this.#asr.model.generation_config);
     if (!gc.lang_to_id) return 'en';
     const features = z.object({ input_features: z.instanceof(Tensor) }).parse(await this.#asr.processor(audio));
     const out = z.object({ logits: z.instanceof(Tensor) }).parse(
-      await this.#asr.model({ input_features: features.input_features, decoder_input_ids: new Tensor('int64', BigInt64Array.from([BigInt(gc.decoder_start_token_id)]), [1, 1]) }),
+      await this.#asr.model({
+        input_features: features.input_features,
+        decoder_input_ids: new Tensor('int64', BigInt64Array.from([BigInt(gc.decoder_start_token_id)]), [1, 1]),
+      }),
     );
     const logits = out.logits.data;
     let best = 'en';
@@ -170,10 +192,19 @@ export function groupWords(words: readonly Word[]): RawSegment[] {
   const segments: RawSegment[] = [];
   let current: Word[] = [];
   const close = () => {
-    const text = current.map((w) => w.text).join('').trim();
+    const text = current
+      .map((w) => w.text)
+      .join('')
+      .trim();
     const first = current[0];
     const last = current[current.length - 1];
-    if (first && last && text) segments.push({ start: first.start, end: last.end, text, words: current.map((w) => ({ ...w, text: w.text.trim() })) });
+    if (first && last && text)
+      segments.push({
+        start: first.start,
+        end: last.end,
+        text,
+        words: current.map((w) => ({ ...w, text: w.text.trim() })),
+      });
     current = [];
   };
   for (const w of words) {

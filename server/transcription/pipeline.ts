@@ -60,7 +60,11 @@ export interface PipelineResult {
 const now = () => performance.now() / 1000;
 
 /** Runs decode → VAD → model over every track and merges the result into one conversation. */
-export async function transcribeTracks(engine: { vad: SileroVad; model: SpeechModel }, tracks: readonly TrackInput[], o: PipelineOptions): Promise<PipelineResult> {
+export async function transcribeTracks(
+  engine: { vad: SileroVad; model: SpeechModel },
+  tracks: readonly TrackInput[],
+  o: PipelineOptions,
+): Promise<PipelineResult> {
   const times: StageTimes = { decode: 0, vad: 0, model: 0 };
   const perTrack: Segment[][] = [];
   const regionsByTrack = new Map<string, Region[]>();
@@ -87,8 +91,12 @@ export async function transcribeTracks(engine: { vad: SileroVad; model: SpeechMo
     const regions = speechRegions(probs, lengthS, o.vad);
     const windows = speechWindows(regions, probs, o.vad);
     times.vad += now() - t;
-    regionsByTrack.set(track.trackId, regions.map((r) => ({ start: r.start + track.offsetS, end: r.end + track.offsetS })));
-    const slice = (w: Region) => pcm.subarray(Math.floor(w.start * PCM_RATE), Math.min(pcm.length, Math.ceil(w.end * PCM_RATE)));
+    regionsByTrack.set(
+      track.trackId,
+      regions.map((r) => ({ start: r.start + track.offsetS, end: r.end + track.offsetS })),
+    );
+    const slice = (w: Region) =>
+      pcm.subarray(Math.floor(w.start * PCM_RATE), Math.min(pcm.length, Math.ceil(w.end * PCM_RATE)));
     const segments: Segment[] = [];
     let language = o.language;
     t = now();
@@ -109,7 +117,9 @@ export async function transcribeTracks(engine: { vad: SileroVad; model: SpeechMo
           track_id: track.trackId,
           take: track.take,
           text: s.text,
-          ...(s.words ? { words: s.words.map((x) => ({ text: x.text, start: x.start + offset, end: x.end + offset })) } : {}),
+          ...(s.words
+            ? { words: s.words.map((x) => ({ text: x.text, start: x.start + offset, end: x.end + offset })) }
+            : {}),
         });
       }
     }
@@ -117,6 +127,7 @@ export async function transcribeTracks(engine: { vad: SileroVad; model: SpeechMo
     perTrack.push(segments);
   }
   o.onProgress?.('model', 1);
-  const language = [...speechByLanguage.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? (o.language === 'auto' ? 'en' : o.language);
+  const language =
+    [...speechByLanguage.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? (o.language === 'auto' ? 'en' : o.language);
   return { segments: mergeSegments(perTrack), language, audioSeconds, speechSeconds, times, regions: regionsByTrack };
 }

@@ -53,7 +53,15 @@ export function tidy(segments: readonly Segment[]): Segment[] {
     ...s,
     start: round(s.start),
     end: Math.max(round(s.start), round(s.end)),
-    ...(s.words ? { words: s.words.map((w) => ({ text: w.text, start: round(w.start), end: Math.max(round(w.start), round(w.end)) })) } : {}),
+    ...(s.words
+      ? {
+          words: s.words.map((w) => ({
+            text: w.text,
+            start: round(w.start),
+            end: Math.max(round(w.start), round(w.end)),
+          })),
+        }
+      : {}),
   }));
 }
 
@@ -74,19 +82,29 @@ const cueEnd = (s: Segment) => Math.max(s.end, s.start + 0.01);
 
 /** `[00:00:01.200 - 00:00:03.400] Speaker: text`, one line per segment. */
 export function toTxt(t: Transcript): string {
-  return t.segments.map((s) => `[${clock(s.start, '.')} - ${clock(s.end, '.')}] ${oneLine(s.speaker)}: ${oneLine(s.text)}\n`).join('');
+  return t.segments
+    .map((s) => `[${clock(s.start, '.')} - ${clock(s.end, '.')}] ${oneLine(s.speaker)}: ${oneLine(s.text)}\n`)
+    .join('');
 }
 
 /** SubRip: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, the speaker before the text. */
 export function toSrt(t: Transcript): string {
-  return t.segments.map((s, i) => `${i + 1}\n${clock(s.start, ',')} --> ${clock(cueEnd(s), ',')}\n${oneLine(s.speaker)}: ${oneLine(s.text) || '…'}\n\n`).join('');
+  return t.segments
+    .map(
+      (s, i) =>
+        `${i + 1}\n${clock(s.start, ',')} --> ${clock(cueEnd(s), ',')}\n${oneLine(s.speaker)}: ${oneLine(s.text) || '…'}\n\n`,
+    )
+    .join('');
 }
 
 const vttEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** WebVTT with the speaker as a voice span (`<v Name>text`). */
 export function toVtt(t: Transcript): string {
-  const cues = t.segments.map((s) => `${clock(s.start, '.')} --> ${clock(cueEnd(s), '.')}\n<v ${vttEscape(oneLine(s.speaker))}>${vttEscape(oneLine(s.text))}\n\n`);
+  const cues = t.segments.map(
+    (s) =>
+      `${clock(s.start, '.')} --> ${clock(cueEnd(s), '.')}\n<v ${vttEscape(oneLine(s.speaker))}>${vttEscape(oneLine(s.text))}\n\n`,
+  );
   return `WEBVTT\n\n${cues.join('')}`;
 }
 

@@ -51,7 +51,11 @@ export class SileroVad {
 
   /** Loads the model on the CPU (a 2 MB model: a GPU would not pay for the copies). */
   static async load(modelPath = sileroModelPath()): Promise<SileroVad> {
-    const session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(modelPath, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    });
     return new SileroVad(session);
   }
 
@@ -69,7 +73,11 @@ export class SileroVad {
       const frame = pcm.subarray(f * VAD_FRAME, (f + 1) * VAD_FRAME);
       input.set(frame, CONTEXT);
       if (frame.length < VAD_FRAME) input.fill(0, CONTEXT + frame.length);
-      const out = await this.#session.run({ input: new ort.Tensor('float32', input.slice(), [1, input.length]), state, sr });
+      const out = await this.#session.run({
+        input: new ort.Tensor('float32', input.slice(), [1, input.length]),
+        state,
+        sr,
+      });
       const p = out.output?.data[0];
       probs[f] = typeof p === 'number' ? p : 0;
       const next = out.stateN;

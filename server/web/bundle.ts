@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ENTRIES = [{ src: path.join(root, 'web-src', 'room.js'), out: path.join(root, 'server', 'web', 'static', 'room.bundle.js') }];
+const ENTRIES = [
+  { src: path.join(root, 'web-src', 'room.js'), out: path.join(root, 'server', 'web', 'static', 'room.bundle.js') },
+];
 
 function mtime(file: string): number {
   try {
@@ -22,6 +24,16 @@ function mtime(file: string): number {
 export async function ensureWebBundles(): Promise<void> {
   for (const e of ENTRIES) {
     if (mtime(e.out) >= mtime(e.src) && mtime(e.out) > 0) continue;
-    await build({ entryPoints: [e.src], outfile: e.out, bundle: true, format: 'esm', target: 'es2022', minify: true, sourcemap: false, logLevel: 'silent', legalComments: 'none' });
+    await build({
+      entryPoints: [e.src],
+      outfile: e.out,
+      bundle: true,
+      format: 'esm',
+      target: 'es2022',
+      minify: true,
+      sourcemap: false,
+      logLevel: 'silent',
+      legalComments: 'none',
+    });
   }
 }

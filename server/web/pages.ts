@@ -10,15 +10,27 @@ import type { AppContext, AppState, Deps } from '../context.ts';
 import { ensureCsrfCookie } from '../middleware/auth.ts';
 
 const STATIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'static');
-const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.map': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+};
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** A page shell: `page` selects the renderer in app.js; `data` becomes data-* attributes. */
-export function shell(title: string, page: string, data: Record<string, string> = {}, scripts: string[] = ['/static/app.js']): string {
-  const attrs = Object.entries(data).map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`).join('');
+export function shell(
+  title: string,
+  page: string,
+  data: Record<string, string> = {},
+  scripts: string[] = ['/static/app.js'],
+): string {
+  const attrs = Object.entries(data)
+    .map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)} · Recorder</title><link rel="stylesheet" href="/static/style.css"></head>
@@ -32,7 +44,9 @@ ${scripts.map((s) => `<script type="module" src="${escapeHtml(s)}"></script>`).j
 /** The recording room: markup room.bundle.js drives (device check, join, host controls). */
 export function roomShell(mode: 'host' | 'guest', sessionId: string, orgId: string): string {
   const data = { mode, session: sessionId, org: orgId };
-  const attrs = Object.entries(data).map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`).join('');
+  const attrs = Object.entries(data)
+    .map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Recording room · Recorder</title><link rel="stylesheet" href="/static/style.css"></head>
@@ -58,26 +72,40 @@ export function roomShell(mode: 'host' | 'guest', sessionId: string, orgId: stri
 
 export function webRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
-  const page = (title: string, name: string, data: (ctx: AppContext) => Record<string, string> = () => ({})) => (ctx: AppContext) => {
-    ensureCsrfCookie(deps, ctx);
-    ctx.type = 'html';
-    ctx.set('cache-control', 'no-store');
-    ctx.body = shell(title, name, data(ctx));
-  };
+  const page =
+    (title: string, name: string, data: (ctx: AppContext) => Record<string, string> = () => ({})) =>
+    (ctx: AppContext) => {
+      ensureCsrfCookie(deps, ctx);
+      ctx.type = 'html';
+      ctx.set('cache-control', 'no-store');
+      ctx.body = shell(title, name, data(ctx));
+    };
   r.get('/', (ctx) => ctx.redirect(ctx.state.user ? '/orgs' : '/signin'));
   r.get('/signin', page('Sign in', 'signin'));
   r.get('/account', page('Your account', 'account'));
   r.get('/orgs', page('Organizations', 'orgs'));
-  r.get('/orgs/:orgId', page('Organization', 'org', (ctx) => ({ org: ctx.params.orgId ?? '' })));
-  r.get('/orgs/:orgId/audit', page('Audit log', 'audit', (ctx) => ({ org: ctx.params.orgId ?? '' })));
+  r.get(
+    '/orgs/:orgId',
+    page('Organization', 'org', (ctx) => ({ org: ctx.params.orgId ?? '' })),
+  );
+  r.get(
+    '/orgs/:orgId/audit',
+    page('Audit log', 'audit', (ctx) => ({ org: ctx.params.orgId ?? '' })),
+  );
   r.get('/invite', page('Invitation', 'invite'));
   // Browsers ask for it on every page; an empty answer keeps a 404 out of their consoles.
   r.get('/favicon.ico', (ctx) => {
     ctx.status = 204;
     ctx.set('cache-control', 'public, max-age=86400');
   });
-  r.get('/orgs/:orgId/sessions', page('Sessions', 'sessions', (ctx) => ({ org: ctx.params.orgId ?? '' })));
-  r.get('/orgs/:orgId/sessions/:id', page('Session', 'session', (ctx) => ({ org: ctx.params.orgId ?? '', session: ctx.params.id ?? '' })));
+  r.get(
+    '/orgs/:orgId/sessions',
+    page('Sessions', 'sessions', (ctx) => ({ org: ctx.params.orgId ?? '' })),
+  );
+  r.get(
+    '/orgs/:orgId/sessions/:id',
+    page('Session', 'session', (ctx) => ({ org: ctx.params.orgId ?? '', session: ctx.params.id ?? '' })),
+  );
   const room = (mode: 'host' | 'guest') => (ctx: AppContext) => {
     ensureCsrfCookie(deps, ctx);
     ctx.type = 'html';

@@ -63,36 +63,87 @@ export class CaptureStore {
    */
   async sessionKey(orgId: string, sessionId: string): Promise<Buffer> {
     const row = await this.#tx(orgId, (tx) =>
-      one<{ status: string; wrapped_key: unknown; key_erased_at: Date | null; deleted_at: Date | null }>(tx, 'select status, wrapped_key, key_erased_at, deleted_at from app.sfu_session($1::uuid)', [sessionId]),
+      one<{ status: string; wrapped_key: unknown; key_erased_at: Date | null; deleted_at: Date | null }>(
+        tx,
+        'select status, wrapped_key, key_erased_at, deleted_at from app.sfu_session($1::uuid)',
+        [sessionId],
+      ),
     );
-    if (row.status !== 'open' || !row.wrapped_key || row.key_erased_at || row.deleted_at) throw new SessionUnavailableError('session cannot record');
+    if (row.status !== 'open' || !row.wrapped_key || row.key_erased_at || row.deleted_at)
+      throw new SessionUnavailableError('session cannot record');
     return this.#keys.decrypt(parseWrappedKey(row.wrapped_key), { organizationId: orgId, sessionId });
   }
 
   /** Session status for a join: open sessions only. */
   async sessionOpen(orgId: string, sessionId: string): Promise<boolean> {
-    const row = await this.#tx(orgId, (tx) => one<{ status: string; deleted_at: Date | null }>(tx, 'select status, deleted_at from app.sfu_session($1::uuid)', [sessionId]));
+    const row = await this.#tx(orgId, (tx) =>
+      one<{ status: string; deleted_at: Date | null }>(tx, 'select status, deleted_at from app.sfu_session($1::uuid)', [
+        sessionId,
+      ]),
+    );
     return row.status === 'open' && !row.deleted_at;
   }
 
   async presence(orgId: string, sessionId: string, participantId: string, joined: boolean): Promise<void> {
-    await this.#tx(orgId, (tx) => exec(tx, 'select app.sfu_participant_presence($1::uuid, $2::uuid, $3::boolean)', [sessionId, participantId, joined]));
+    await this.#tx(orgId, (tx) =>
+      exec(tx, 'select app.sfu_participant_presence($1::uuid, $2::uuid, $3::boolean)', [
+        sessionId,
+        participantId,
+        joined,
+      ]),
+    );
   }
 
-  async startTake(orgId: string, sessionId: string, participantId: string | null, at: Date): Promise<{ takeId: string; seq: number }> {
-    const r = await this.#tx(orgId, (tx) => one<{ take_id: string; take_seq: number }>(tx, 'select take_id, take_seq from app.sfu_start_take($1::uuid, $2::uuid, $3::timestamptz)', [sessionId, participantId, at]));
+  async startTake(
+    orgId: string,
+    sessionId: string,
+    participantId: string | null,
+    at: Date,
+  ): Promise<{ takeId: string; seq: number }> {
+    const r = await this.#tx(orgId, (tx) =>
+      one<{ take_id: string; take_seq: number }>(
+        tx,
+        'select take_id, take_seq from app.sfu_start_take($1::uuid, $2::uuid, $3::timestamptz)',
+        [sessionId, participantId, at],
+      ),
+    );
     return { takeId: r.take_id, seq: r.take_seq };
   }
 
-  async stopTake(orgId: string, sessionId: string, takeId: string, participantId: string | null, at: Date): Promise<void> {
-    await this.#tx(orgId, (tx) => exec(tx, 'select app.sfu_stop_take($1::uuid, $2::uuid, $3::uuid, $4::timestamptz)', [sessionId, takeId, participantId, at]));
+  async stopTake(
+    orgId: string,
+    sessionId: string,
+    takeId: string,
+    participantId: string | null,
+    at: Date,
+  ): Promise<void> {
+    await this.#tx(orgId, (tx) =>
+      exec(tx, 'select app.sfu_stop_take($1::uuid, $2::uuid, $3::uuid, $4::timestamptz)', [
+        sessionId,
+        takeId,
+        participantId,
+        at,
+      ]),
+    );
   }
 
   async openTrack(orgId: string, sessionId: string, t: TrackInfo): Promise<string> {
     const r = await this.#tx(orgId, (tx) =>
-      one<{ id: string }>(tx, 'select app.sfu_open_track($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::int, $7::int, $8::text, $9::timestamptz) as id', [
-        sessionId, t.takeId, t.participantId, t.kind, t.mimeType, t.clockRate, t.payloadType, t.producerId, t.startedAt,
-      ]),
+      one<{ id: string }>(
+        tx,
+        'select app.sfu_open_track($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::int, $7::int, $8::text, $9::timestamptz) as id',
+        [
+          sessionId,
+          t.takeId,
+          t.participantId,
+          t.kind,
+          t.mimeType,
+          t.clockRate,
+          t.payloadType,
+          t.producerId,
+          t.startedAt,
+        ],
+      ),
     );
     return r.id;
   }
@@ -101,18 +152,43 @@ export class CaptureStore {
   async putChunk(orgId: string, sessionId: string, sealed: Buffer, c: ChunkRecord): Promise<void> {
     await this.#objects.put(c.objectKey, sealed);
     await this.#tx(orgId, (tx) =>
-      exec(tx, 'select app.sfu_add_chunk($1::uuid, $2::uuid, $3::int, $4::text, $5::int, $6::bytea, $7::int, $8::timestamptz, $9::timestamptz, $10::int, $11::int, $12::bigint, $13::bigint)', [
-        sessionId, c.trackId, c.seq, c.objectKey, c.size, c.sha256, c.packets, c.firstArrival, c.lastArrival, c.firstRtpSeq, c.lastRtpSeq, c.firstRtpTs, c.lastRtpTs,
-      ]),
+      exec(
+        tx,
+        'select app.sfu_add_chunk($1::uuid, $2::uuid, $3::int, $4::text, $5::int, $6::bytea, $7::int, $8::timestamptz, $9::timestamptz, $10::int, $11::int, $12::bigint, $13::bigint)',
+        [
+          sessionId,
+          c.trackId,
+          c.seq,
+          c.objectKey,
+          c.size,
+          c.sha256,
+          c.packets,
+          c.firstArrival,
+          c.lastArrival,
+          c.firstRtpSeq,
+          c.lastRtpSeq,
+          c.firstRtpTs,
+          c.lastRtpTs,
+        ],
+      ),
     );
   }
 
   async closeTrack(orgId: string, sessionId: string, trackId: string, at: Date, lostChunks: number): Promise<void> {
-    await this.#tx(orgId, (tx) => exec(tx, 'select app.sfu_close_track($1::uuid, $2::uuid, $3::timestamptz, $4::int)', [sessionId, trackId, at, lostChunks]));
+    await this.#tx(orgId, (tx) =>
+      exec(tx, 'select app.sfu_close_track($1::uuid, $2::uuid, $3::timestamptz, $4::int)', [
+        sessionId,
+        trackId,
+        at,
+        lostChunks,
+      ]),
+    );
   }
 
   async endSession(orgId: string, sessionId: string, participantId: string | null): Promise<void> {
-    await this.#tx(orgId, (tx) => exec(tx, 'select app.sfu_end_session($1::uuid, $2::uuid)', [sessionId, participantId]));
+    await this.#tx(orgId, (tx) =>
+      exec(tx, 'select app.sfu_end_session($1::uuid, $2::uuid)', [sessionId, participantId]),
+    );
   }
 }
 

@@ -69,7 +69,12 @@ export class TrackCapture extends EventEmitter<TrackCaptureEvents> {
   }
 
   /** Starts consuming `producer` on `transport` for capture. */
-  static async create(transport: ms.DirectTransport, producer: ms.Producer, rtpCapabilities: ms.RtpCapabilities, o: TrackCaptureOptions): Promise<TrackCapture> {
+  static async create(
+    transport: ms.DirectTransport,
+    producer: ms.Producer,
+    rtpCapabilities: ms.RtpCapabilities,
+    o: TrackCaptureOptions,
+  ): Promise<TrackCapture> {
     const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: false });
     const capture = new TrackCapture(consumer, o);
     consumer.on('producerclose', () => void capture.close());

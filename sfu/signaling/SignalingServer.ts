@@ -80,7 +80,11 @@ export class SignalingServer {
         let id: unknown = null;
         try {
           if (isBinary) throw new SignalError('invalid_request', 'Text messages only.');
-          const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw).toString('utf8');
+          const text = Buffer.isBuffer(raw)
+            ? raw.toString('utf8')
+            : Array.isArray(raw)
+              ? Buffer.concat(raw).toString('utf8')
+              : Buffer.from(raw).toString('utf8');
           let msg: unknown;
           try {
             msg = JSON.parse(text);
@@ -90,12 +94,16 @@ export class SignalingServer {
           if (typeof msg !== 'object' || msg === null) throw new SignalError('invalid_request', 'Expected an object.');
           const m = msg as { id?: unknown; method?: unknown; data?: unknown };
           id = typeof m.id === 'number' || typeof m.id === 'string' ? m.id : null;
-          const data = typeof m.data === 'object' && m.data !== null && !Array.isArray(m.data) ? (m.data as Record<string, unknown>) : {};
+          const data =
+            typeof m.data === 'object' && m.data !== null && !Array.isArray(m.data)
+              ? (m.data as Record<string, unknown>)
+              : {};
           if (typeof m.method !== 'string') throw new SignalError('invalid_request', 'method required');
           if (m.method === 'join') {
             if (peer) throw new SignalError('already_joined', 'Already joined.');
             const claims = verifyJoinToken(this.#o.joinKey, data.token);
-            if (!(await this.#o.store.sessionOpen(claims.oid, claims.sid))) throw new SignalError('session_ended', 'This session has ended.');
+            if (!(await this.#o.store.sessionOpen(claims.oid, claims.sid)))
+              throw new SignalError('session_ended', 'This session has ended.');
             room = await this.#o.media.getOrCreateRoom(claims.sid, claims.oid);
             peer = new Peer({ id: claims.pid, displayName: claims.name, role: claims.role });
             const p = peer;
@@ -110,7 +118,8 @@ export class SignalingServer {
           send({ id, ok: true, data: await room.handle(peer, m.method, data) });
         } catch (err) {
           const code = err instanceof SignalError || err instanceof JoinTokenError ? err.code : 'internal';
-          const message = err instanceof SignalError || err instanceof JoinTokenError ? err.message : 'The request failed.';
+          const message =
+            err instanceof SignalError || err instanceof JoinTokenError ? err.message : 'The request failed.';
           if (code === 'internal') this.#o.onError?.(err);
           send({ id, ok: false, error: { code, message } });
         }

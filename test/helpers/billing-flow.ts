@@ -41,17 +41,26 @@ export function assertError(res: Res, status: number, code: string, what = ''): 
 }
 
 /** The product with billing on (Stripe at the fake) or, with `billing: false`, off but with the fake still listening. */
-export async function startBilled(opts: { billing?: boolean; env?: Record<string, string> } = {}): Promise<{ ts: TestServer; stripe: StripeFake }> {
+export async function startBilled(
+  opts: { billing?: boolean; env?: Record<string, string> } = {},
+): Promise<{ ts: TestServer; stripe: StripeFake }> {
   const stripe = await startStripeFake(STRIPE_KEY);
   const env: Record<string, string> = { STRIPE_API_URL: stripe.url, ...(opts.env ?? {}) };
-  if (opts.billing !== false) Object.assign(env, { STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, BILLING_PLANS: JSON.stringify(PLANS), BILLING_FREE_SEATS: '1' });
+  if (opts.billing !== false)
+    Object.assign(env, {
+      STRIPE_SECRET_KEY: STRIPE_KEY,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      BILLING_PLANS: JSON.stringify(PLANS),
+      BILLING_FREE_SEATS: '1',
+    });
   const ts = await startTestServer(env);
   return { ts, stripe };
 }
 
 let n = 0;
 /** A unique address for one test. */
-export const freshEmail = (tag: string) => `${tag}-${process.pid}-${++n}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+export const freshEmail = (tag: string) =>
+  `${tag}-${process.pid}-${++n}-${Math.random().toString(36).slice(2, 8)}@example.com`;
 
 export interface Person {
   c: HttpClient;
@@ -68,7 +77,13 @@ export async function newOrg(ts: TestServer, tag: string): Promise<{ owner: Pers
 }
 
 /** Invites `tag`'s new address, signs them in and accepts through the emailed link; returns the accept answer. */
-export async function join(ts: TestServer, owner: Person, orgId: string, tag: string, role = 'member'): Promise<{ person: Person; res: Res }> {
+export async function join(
+  ts: TestServer,
+  owner: Person,
+  orgId: string,
+  tag: string,
+  role = 'member',
+): Promise<{ person: Person; res: Res }> {
   const email = freshEmail(tag);
   const since = ts.inbox.messages.length;
   const inv = await owner.c.post(`/api/orgs/${orgId}/invitations`, { email, role });
@@ -82,14 +97,25 @@ export async function join(ts: TestServer, owner: Person, orgId: string, tag: st
 }
 
 /** Posts a signed delivery of `event` (optionally signed differently from what is sent). */
-export async function deliver(ts: TestServer, event: Record<string, unknown>, opts: { secret?: string; timestamp?: number; body?: string; header?: string | null } = {}): Promise<Res> {
+export async function deliver(
+  ts: TestServer,
+  event: Record<string, unknown>,
+  opts: { secret?: string; timestamp?: number; body?: string; header?: string | null } = {},
+): Promise<Res> {
   const s = signed(event, opts.secret ?? WEBHOOK_SECRET, opts.timestamp);
   const headers: Record<string, string> = opts.header === null ? {} : { 'stripe-signature': opts.header ?? s.header };
   return ts.client().post('/api/webhooks/stripe', opts.body ?? s.payload, headers);
 }
 
 /** Runs checkout as the owner and returns the Stripe customer the product created for the org. */
-export async function checkout(ts: TestServer, stripe: StripeFake, owner: Person, orgId: string, plan = 'team', seats = 3): Promise<{ customerId: string; url: string }> {
+export async function checkout(
+  ts: TestServer,
+  stripe: StripeFake,
+  owner: Person,
+  orgId: string,
+  plan = 'team',
+  seats = 3,
+): Promise<{ customerId: string; url: string }> {
   const res = await owner.c.post<{ url: string }>(`/api/orgs/${orgId}/billing/checkout`, { plan, seats });
   assert.equal(res.status, 200, res.text);
   const req = stripe.requests.filter((r) => r.path === '/v1/checkout/sessions').at(-1);
@@ -102,11 +128,32 @@ const DAY = 86400;
 export async function subscriptionEvent(
   ts: TestServer,
   kind: 'created' | 'updated' | 'deleted',
-  s: { id: string; customer: string; seats: number; status?: string; price?: string; created: number; cancelAtPeriodEnd?: boolean; eventId?: string },
+  s: {
+    id: string;
+    customer: string;
+    seats: number;
+    status?: string;
+    price?: string;
+    created: number;
+    cancelAtPeriodEnd?: boolean;
+    eventId?: string;
+  },
 ): Promise<Res<{ outcome: string }>> {
   const start = s.created - DAY;
-  const obj = subscriptionObject({ id: s.id, customer: s.customer, price: s.price ?? 'price_team', seats: s.seats, status: s.status ?? (kind === 'deleted' ? 'canceled' : 'active'), periodStart: start, periodEnd: start + 30 * DAY, cancelAtPeriodEnd: s.cancelAtPeriodEnd ?? false });
-  const res = await deliver(ts, stripeEvent(`customer.subscription.${kind}`, obj, { created: s.created, ...(s.eventId ? { id: s.eventId } : {}) }));
+  const obj = subscriptionObject({
+    id: s.id,
+    customer: s.customer,
+    price: s.price ?? 'price_team',
+    seats: s.seats,
+    status: s.status ?? (kind === 'deleted' ? 'canceled' : 'active'),
+    periodStart: start,
+    periodEnd: start + 30 * DAY,
+    cancelAtPeriodEnd: s.cancelAtPeriodEnd ?? false,
+  });
+  const res = await deliver(
+    ts,
+    stripeEvent(`customer.subscription.${kind}`, obj, { created: s.created, ...(s.eventId ? { id: s.eventId } : {}) }),
+  );
   assert.equal(res.status, 200, res.text);
   return res as Res<{ outcome: string }>;
 }

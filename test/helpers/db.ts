@@ -55,10 +55,18 @@ export async function freshDatabase(): Promise<TestDatabase> {
  * Runs `fn` on `client` (connected as the API's role) inside a transaction with the given
  * tenant and user set the way withTenant sets them, then always rolls back.
  */
-export async function asTenant<T>(client: pg.Client, orgId: string | null, userId: string | null, fn: () => Promise<T>): Promise<T> {
+export async function asTenant<T>(
+  client: pg.Client,
+  orgId: string | null,
+  userId: string | null,
+  fn: () => Promise<T>,
+): Promise<T> {
   await client.query('begin');
   try {
-    await client.query("select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", [orgId ?? '', userId ?? '']);
+    await client.query("select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", [
+      orgId ?? '',
+      userId ?? '',
+    ]);
     return await fn();
   } finally {
     await client.query('rollback');
@@ -83,10 +91,15 @@ export async function openTwoTenants(): Promise<TwoTenants> {
   await owner.connect();
   const app = new pg.Client({ connectionString: db.appUrl });
   await app.connect();
-  const u = await owner.query<{ id: string }>(`insert into users (email) values ('a@example.com'), ('b@example.com') returning id`);
+  const u = await owner.query<{ id: string }>(
+    `insert into users (email) values ('a@example.com'), ('b@example.com') returning id`,
+  );
   const o = await owner.query<{ id: string }>(`insert into organizations (name) values ('A'), ('B') returning id`);
   const ids = { userA: u.rows[0]!.id, userB: u.rows[1]!.id, orgA: o.rows[0]!.id, orgB: o.rows[1]!.id };
-  await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`, [ids.orgA, ids.userA, ids.orgB, ids.userB]);
+  await owner.query(
+    `insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`,
+    [ids.orgA, ids.userA, ids.orgB, ids.userB],
+  );
   return {
     db,
     owner,

@@ -10,7 +10,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export const TEST_ACCESS_KEY = 'AKIAFAKEKMS000000000';
-export const TEST_CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: 'fake-secret-access-key-for-loopback-tests' };
+export const TEST_CREDENTIALS = {
+  accessKeyId: TEST_ACCESS_KEY,
+  secretAccessKey: 'fake-secret-access-key-for-loopback-tests',
+};
 
 export interface KmsCall {
   target: string;
@@ -53,7 +56,12 @@ export async function startFakeKms(region = 'eu-west-1'): Promise<FakeKms> {
     if (!key.enabled) throw new KmsFault('DisabledException', `${key.arn} is disabled.`);
     return { id, ...key };
   };
-  const aad = (ctx: unknown) => Buffer.from(JSON.stringify(Object.fromEntries(Object.entries((ctx ?? {}) as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1)))));
+  const aad = (ctx: unknown) =>
+    Buffer.from(
+      JSON.stringify(
+        Object.fromEntries(Object.entries((ctx ?? {}) as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1))),
+      ),
+    );
   const seal = (keyId: unknown, plaintext: Buffer, ctx: unknown) => {
     const key = find(keyId);
     const nonce = randomBytes(12);
@@ -68,12 +76,19 @@ export async function startFakeKms(region = 'eu-west-1'): Promise<FakeKms> {
     const idLen = blob[0] ?? 0;
     if (blob.length < 1 + idLen + 12 + 16) throw new KmsFault('InvalidCiphertextException', '');
     const key = find(blob.subarray(1, 1 + idLen).toString());
-    if (keyId !== undefined && find(keyId).id !== key.id) throw new KmsFault('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.');
+    if (keyId !== undefined && find(keyId).id !== key.id)
+      throw new KmsFault(
+        'IncorrectKeyException',
+        'The key ID in the request does not identify a KMS key that can perform this operation.',
+      );
     try {
       const d = createDecipheriv('aes-256-gcm', key.material, blob.subarray(1 + idLen, 13 + idLen));
       d.setAAD(aad(ctx));
       d.setAuthTag(blob.subarray(blob.length - 16));
-      return { plaintext: Buffer.concat([d.update(blob.subarray(13 + idLen, blob.length - 16)), d.final()]), arn: key.arn };
+      return {
+        plaintext: Buffer.concat([d.update(blob.subarray(13 + idLen, blob.length - 16)), d.final()]),
+        arn: key.arn,
+      };
     } catch {
       throw new KmsFault('InvalidCiphertextException', '');
     }
@@ -81,7 +96,8 @@ export async function startFakeKms(region = 'eu-west-1'): Promise<FakeKms> {
 
   const ops: Record<string, (r: Record<string, unknown>) => unknown> = {
     GenerateDataKey(r) {
-      if (r.KeySpec !== 'AES_256' && r.NumberOfBytes === undefined) throw new KmsFault('ValidationException', 'KeySpec or NumberOfBytes is required');
+      if (r.KeySpec !== 'AES_256' && r.NumberOfBytes === undefined)
+        throw new KmsFault('ValidationException', 'KeySpec or NumberOfBytes is required');
       const plaintext = randomBytes(r.KeySpec === 'AES_256' ? 32 : Number(r.NumberOfBytes));
       return { ...seal(r.KeyId, plaintext, r.EncryptionContext), Plaintext: plaintext.toString('base64') };
     },
@@ -101,17 +117,28 @@ export async function startFakeKms(region = 'eu-west-1'): Promise<FakeKms> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const reply = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomBytes(8).toString('hex') });
+        res.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-requestid': randomBytes(8).toString('hex'),
+        });
         res.end(JSON.stringify(body));
       };
       try {
         const target = String(req.headers['x-amz-target'] ?? '');
         const op = ops[target.replace(/^TrentService\./, '')];
-        if (req.method !== 'POST' || req.url !== '/' || !target.startsWith('TrentService.') || !op) throw new KmsFault('UnknownOperationException', '');
-        if (req.headers['content-type'] !== 'application/x-amz-json-1.1') throw new KmsFault('SerializationException', 'wrong content type');
-        if (!String(req.headers.authorization ?? '').startsWith(`AWS4-HMAC-SHA256 Credential=${TEST_ACCESS_KEY}/`)) throw new KmsFault('UnrecognizedClientException', 'The security token included in the request is invalid.');
+        if (req.method !== 'POST' || req.url !== '/' || !target.startsWith('TrentService.') || !op)
+          throw new KmsFault('UnknownOperationException', '');
+        if (req.headers['content-type'] !== 'application/x-amz-json-1.1')
+          throw new KmsFault('SerializationException', 'wrong content type');
+        if (!String(req.headers.authorization ?? '').startsWith(`AWS4-HMAC-SHA256 Credential=${TEST_ACCESS_KEY}/`))
+          throw new KmsFault('UnrecognizedClientException', 'The security token included in the request is invalid.');
         const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>;
-        calls.push({ target, keyId: (body.KeyId ?? body.DestinationKeyId) as string | undefined, encryptionContext: (body.EncryptionContext ?? body.DestinationEncryptionContext) as Record<string, string> | undefined });
+        calls.push({
+          target,
+          keyId: (body.KeyId ?? body.DestinationKeyId) as string | undefined,
+          encryptionContext: (body.EncryptionContext ?? body.DestinationEncryptionContext) as
+            Record<string, string> | undefined,
+        });
         if (failures > 0) {
           failures--;
           return reply(500, { __type: 'KMSInternalException', message: 'injected failure' });

@@ -47,7 +47,10 @@ export interface CaptureOptions {
  * metadata from ffmpeg's SDP. A capture that lost a datagram on loopback (a busy machine)
  * is taken again, up to three times. Throws when ffmpeg fails.
  */
-export async function captureRtp(ffmpegArgs: string[], opts: CaptureOptions = {}): Promise<{ meta: ChunkMeta; records: RtpRecord[]; sdp: string }> {
+export async function captureRtp(
+  ffmpegArgs: string[],
+  opts: CaptureOptions = {},
+): Promise<{ meta: ChunkMeta; records: RtpRecord[]; sdp: string }> {
   const rate = String(opts.readrate ?? 4);
   const args = ffmpegArgs.flatMap((a) => (a === '-i' ? ['-readrate', rate, a] : [a]));
   for (let attempt = 1; ; attempt++) {
@@ -58,7 +61,10 @@ export async function captureRtp(ffmpegArgs: string[], opts: CaptureOptions = {}
   }
 }
 
-async function captureOnce(ffmpegArgs: string[], opts: CaptureOptions): Promise<{ meta: ChunkMeta; records: RtpRecord[]; sdp: string }> {
+async function captureOnce(
+  ffmpegArgs: string[],
+  opts: CaptureOptions,
+): Promise<{ meta: ChunkMeta; records: RtpRecord[]; sdp: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtp-'));
   const sdpFile = path.join(dir, 'stream.sdp');
   const rtp = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
@@ -66,9 +72,14 @@ async function captureOnce(ffmpegArgs: string[], opts: CaptureOptions): Promise<
   const records: RtpRecord[] = [];
   const wallUs = BigInt(Date.now()) * 1000n;
   const hr = process.hrtime.bigint();
-  rtp.on('message', (msg) => records.push({ arrivalUs: wallUs + (process.hrtime.bigint() - hr) / 1000n, packet: Buffer.from(msg) }));
+  rtp.on('message', (msg) =>
+    records.push({ arrivalUs: wallUs + (process.hrtime.bigint() - hr) / 1000n, packet: Buffer.from(msg) }),
+  );
   rtcp.on('message', () => undefined);
-  await Promise.all([new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r)), new Promise<void>((r) => rtcp.bind(0, '127.0.0.1', r))]);
+  await Promise.all([
+    new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r)),
+    new Promise<void>((r) => rtcp.bind(0, '127.0.0.1', r)),
+  ]);
   const url = `rtp://127.0.0.1:${rtp.address().port}?rtcpport=${rtcp.address().port}&pkt_size=${opts.pktSize ?? 1200}`;
   try {
     const args = ['-hide_banner', '-nostdin', '-v', 'error', ...ffmpegArgs, '-f', 'rtp', '-sdp_file', sdpFile, url];
@@ -86,7 +97,12 @@ async function captureOnce(ffmpegArgs: string[], opts: CaptureOptions): Promise<
     if (!map) throw new Error(`no rtpmap in SDP: ${sdp}`);
     const [, pt = '', codec = '', rate = ''] = map;
     const kind = /^m=video/m.test(sdp) ? 'video' : 'audio';
-    const meta: ChunkMeta = { kind, payloadType: Number(pt), clockRate: Number(rate), mimeType: `${kind}/${codec}`.toLowerCase() };
+    const meta: ChunkMeta = {
+      kind,
+      payloadType: Number(pt),
+      clockRate: Number(rate),
+      mimeType: `${kind}/${codec}`.toLowerCase(),
+    };
     if (opts.arrival !== 'real') synthesiseArrivals(records, meta.clockRate, opts.baseUs ?? BigInt(Date.now()) * 1000n);
     return { meta, records, sdp };
   } finally {
@@ -130,7 +146,9 @@ export async function writeBody(body: AsyncIterable<Buffer>, file: string): Prom
 }
 
 /** ffprobe's view of a file: format and streams, parsed from its JSON output. */
-export async function ffprobe(file: string): Promise<{ format: Record<string, string>; streams: Record<string, string | number>[] }> {
+export async function ffprobe(
+  file: string,
+): Promise<{ format: Record<string, string>; streams: Record<string, string | number>[] }> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', file]);
   return JSON.parse(stdout);
 }
@@ -145,19 +163,61 @@ export async function ffprobeDuration(file: string): Promise<number> {
  * `decoder` forces one (e.g. 'libopus', the reference decoder browsers and players use).
  */
 export async function decodeErrors(file: string, decoder?: string): Promise<string> {
-  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', ...(decoder ? ['-c', decoder] : []), '-i', file, '-f', 'null', '-']);
+  const { stderr } = await run('ffmpeg', [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    ...(decoder ? ['-c', decoder] : []),
+    '-i',
+    file,
+    '-f',
+    'null',
+    '-',
+  ]);
   return stderr.trim();
 }
 
 /** Number of video frames ffmpeg decodes from a file. */
 export async function countVideoFrames(file: string): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-count_frames',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=nb_read_frames',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
   return Number(stdout.trim());
 }
 
 /** Decodes a file's first audio stream to mono 16-bit PCM at `rate` Hz. */
 export async function decodeToPcm(file: string, rate = 16000): Promise<Int16Array> {
-  const { stdout } = await run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-map', '0:a:0', '-ac', '1', '-ar', String(rate), '-f', 's16le', '-'], { encoding: 'buffer', maxBuffer: 1 << 30 });
+  const { stdout } = await run(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-i',
+      file,
+      '-map',
+      '0:a:0',
+      '-ac',
+      '1',
+      '-ar',
+      String(rate),
+      '-f',
+      's16le',
+      '-',
+    ],
+    { encoding: 'buffer', maxBuffer: 1 << 30 },
+  );
   return new Int16Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 2));
 }
 
@@ -178,7 +238,12 @@ export function envelope(pcm: Int16Array, rate = 16000): Float64Array {
  * within ±`maxLagS` (b shifted later by `lagS` seconds). `score` is in [0, 1]: 1 for the
  * same speech, near 0 for unrelated sounds.
  */
-export function envelopeCorrelation(a: Int16Array, b: Int16Array, rate = 16000, maxLagS = 1): { score: number; lagS: number } {
+export function envelopeCorrelation(
+  a: Int16Array,
+  b: Int16Array,
+  rate = 16000,
+  maxLagS = 1,
+): { score: number; lagS: number } {
   const ea = envelope(a, rate);
   const eb = envelope(b, rate);
   const maxLag = Math.round(maxLagS / 0.02);
@@ -244,7 +309,10 @@ export function seededRandom(seed: number): () => number {
  * `duplicated` (the copy arrives a little later), a share `reordered` (arrives 1–3 packets
  * late). Arrival times travel with the packets. Returns the damaged list and what was lost.
  */
-export function impair(records: readonly RtpRecord[], opts: { loss?: number; duplicate?: number; reorder?: number; seed?: number }): { records: RtpRecord[]; lost: number; duplicated: number } {
+export function impair(
+  records: readonly RtpRecord[],
+  opts: { loss?: number; duplicate?: number; reorder?: number; seed?: number },
+): { records: RtpRecord[]; lost: number; duplicated: number } {
   const rand = seededRandom(opts.seed ?? 1);
   const out: RtpRecord[] = [];
   let lost = 0;

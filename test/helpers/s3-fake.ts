@@ -40,15 +40,20 @@ export async function startFakeS3(bucketNames: string[], pageSize = 1000): Promi
       const q = url.searchParams;
       requests.push(`${req.method} ${url.pathname}${url.search}`);
       const xml = (status: number, inner: string) => {
-        res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': randomBytes(8).toString('hex') });
+        res.writeHead(status, {
+          'content-type': 'application/xml',
+          'x-amz-request-id': randomBytes(8).toString('hex'),
+        });
         res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${inner}`);
       };
-      const error = (status: number, code: string) => xml(status, `<Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+      const error = (status: number, code: string) =>
+        xml(status, `<Error><Code>${code}</Code><Message>${code}</Message></Error>`);
       const empty = (status: number, headers: Record<string, string> = {}) => {
         res.writeHead(status, headers);
         res.end();
       };
-      if (!String(req.headers.authorization ?? '').startsWith(`AWS4-HMAC-SHA256 Credential=${S3_ACCESS_KEY}/`)) return error(403, 'InvalidAccessKeyId');
+      if (!String(req.headers.authorization ?? '').startsWith(`AWS4-HMAC-SHA256 Credential=${S3_ACCESS_KEY}/`))
+        return error(403, 'InvalidAccessKeyId');
       if (String(req.headers['content-encoding'] ?? '').includes('aws-chunked')) return error(501, 'NotImplemented');
       const sum = req.headers['x-amz-checksum-crc32'];
       if (typeof sum === 'string') {
@@ -66,10 +71,17 @@ export async function startFakeS3(bucketNames: string[], pageSize = 1000): Promi
         const prefix = q.get('prefix') ?? '';
         const after = q.get('continuation-token') ?? '';
         const max = Math.min(pageSize, Number(q.get('max-keys') ?? 1000));
-        const all = [...bucket.keys()].filter((k) => k.startsWith(prefix) && k > after).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        const all = [...bucket.keys()]
+          .filter((k) => k.startsWith(prefix) && k > after)
+          .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
         const page = all.slice(0, max);
         const truncated = all.length > max;
-        const contents = page.map((k) => `<Contents><Key>${esc(k)}</Key><Size>${bucket.get(k)?.length ?? 0}</Size><LastModified>2024-01-01T00:00:00.000Z</LastModified><ETag>${etag}</ETag></Contents>`).join('');
+        const contents = page
+          .map(
+            (k) =>
+              `<Contents><Key>${esc(k)}</Key><Size>${bucket.get(k)?.length ?? 0}</Size><LastModified>2024-01-01T00:00:00.000Z</LastModified><ETag>${etag}</ETag></Contents>`,
+          )
+          .join('');
         return xml(
           200,
           `<ListBucketResult><Name>${bucketName}</Name><Prefix>${esc(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${truncated ? `<NextContinuationToken>${esc(page.at(-1) ?? '')}</NextContinuationToken>` : ''}</ListBucketResult>`,
@@ -86,7 +98,10 @@ export async function startFakeS3(bucketNames: string[], pageSize = 1000): Promi
       if (req.method === 'POST' && q.has('uploads')) {
         const id = randomBytes(8).toString('hex');
         uploads.set(id, { key, parts: new Map() });
-        return xml(200, `<InitiateMultipartUploadResult><Bucket>${bucketName}</Bucket><Key>${esc(key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
+        return xml(
+          200,
+          `<InitiateMultipartUploadResult><Bucket>${bucketName}</Bucket><Key>${esc(key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`,
+        );
       }
       if (uploadId !== null) {
         const upload = uploads.get(uploadId);
@@ -105,7 +120,10 @@ export async function startFakeS3(bucketNames: string[], pageSize = 1000): Promi
           if (!numbers.length || parts.some((p) => !p)) return error(400, 'InvalidPart');
           bucket.set(key, Buffer.concat(parts as Buffer[]));
           uploads.delete(uploadId);
-          return xml(200, `<CompleteMultipartUploadResult><Bucket>${bucketName}</Bucket><Key>${esc(key)}</Key><ETag>${etag}</ETag></CompleteMultipartUploadResult>`);
+          return xml(
+            200,
+            `<CompleteMultipartUploadResult><Bucket>${bucketName}</Bucket><Key>${esc(key)}</Key><ETag>${etag}</ETag></CompleteMultipartUploadResult>`,
+          );
         }
       }
       if (req.method === 'PUT') {

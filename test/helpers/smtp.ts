@@ -40,7 +40,9 @@ export async function startSmtp(): Promise<Inbox> {
       const deadline = Date.now() + (opts.timeoutMs ?? 5000);
       const want = to.toLowerCase();
       for (;;) {
-        const found = messages.slice(opts.since ?? 0).find((m) => recipients(m).includes(want) && (!opts.subject || opts.subject.test(m.subject ?? '')));
+        const found = messages
+          .slice(opts.since ?? 0)
+          .find((m) => recipients(m).includes(want) && (!opts.subject || opts.subject.test(m.subject ?? '')));
         if (found) return found;
         if (Date.now() > deadline) throw new Error(`no mail to ${to} within the time limit`);
         await new Promise((r) => setTimeout(r, 20));

@@ -71,10 +71,15 @@ export async function startStripeFake(apiKey: string): Promise<StripeFake> {
       };
       requests.push(r);
       const send = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json', 'request-id': rid('req_'), 'stripe-version': '2026-10-28.endive' });
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'request-id': rid('req_'),
+          'stripe-version': '2026-10-28.endive',
+        });
         res.end(JSON.stringify(body));
       };
-      if (r.authorization !== `Bearer ${apiKey}`) return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } });
+      if (r.authorization !== `Bearer ${apiKey}`)
+        return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } });
       if (r.method === 'POST' && !/^application\/x-www-form-urlencoded/.test(r.contentType ?? '')) {
         return send(400, { error: { type: 'invalid_request_error', message: 'Bodies must be form-encoded.' } });
       }
@@ -90,16 +95,49 @@ export async function startStripeFake(apiKey: string): Promise<StripeFake> {
       const b = r.body;
       let obj: Record<string, unknown> | undefined;
       if (r.method === 'POST' && path === '/v1/customers') {
-        obj = { id: rid('cus_'), object: 'customer', created, livemode: false, name: b.name ?? null, email: b.email ?? null, metadata: b.metadata ?? {} };
+        obj = {
+          id: rid('cus_'),
+          object: 'customer',
+          created,
+          livemode: false,
+          name: b.name ?? null,
+          email: b.email ?? null,
+          metadata: b.metadata ?? {},
+        };
       } else if (r.method === 'POST' && path === '/v1/checkout/sessions') {
-        if (!b.customer || !b.mode || !Array.isArray(b.line_items) || !b.success_url) return send(400, { error: { type: 'invalid_request_error', message: 'Missing required param.' } });
+        if (!b.customer || !b.mode || !Array.isArray(b.line_items) || !b.success_url)
+          return send(400, { error: { type: 'invalid_request_error', message: 'Missing required param.' } });
         const id = rid('cs_test_');
-        obj = { id, object: 'checkout.session', created, livemode: false, mode: b.mode, customer: b.customer, client_reference_id: b.client_reference_id ?? null, metadata: b.metadata ?? {}, status: 'open', subscription: null, url: `https://checkout.stripe.com/c/pay/${id}` };
+        obj = {
+          id,
+          object: 'checkout.session',
+          created,
+          livemode: false,
+          mode: b.mode,
+          customer: b.customer,
+          client_reference_id: b.client_reference_id ?? null,
+          metadata: b.metadata ?? {},
+          status: 'open',
+          subscription: null,
+          url: `https://checkout.stripe.com/c/pay/${id}`,
+        };
       } else if (r.method === 'POST' && path === '/v1/billing_portal/sessions') {
-        if (!b.customer) return send(400, { error: { type: 'invalid_request_error', message: 'Missing required param: customer.' } });
-        obj = { id: rid('bps_'), object: 'billing_portal.session', created, livemode: false, customer: b.customer, return_url: b.return_url ?? null, url: `https://billing.stripe.com/p/session/${rid('test_')}` };
+        if (!b.customer)
+          return send(400, { error: { type: 'invalid_request_error', message: 'Missing required param: customer.' } });
+        obj = {
+          id: rid('bps_'),
+          object: 'billing_portal.session',
+          created,
+          livemode: false,
+          customer: b.customer,
+          return_url: b.return_url ?? null,
+          url: `https://billing.stripe.com/p/session/${rid('test_')}`,
+        };
       }
-      if (!obj) return send(404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${r.method}: ${path}).` } });
+      if (!obj)
+        return send(404, {
+          error: { type: 'invalid_request_error', message: `Unrecognized request URL (${r.method}: ${path}).` },
+        });
       if (replayKey) replays.set(replayKey, { status: 200, body: obj });
       send(200, obj);
     });
@@ -121,7 +159,11 @@ export async function startStripeFake(apiKey: string): Promise<StripeFake> {
 }
 
 /** A Stripe event envelope around `object`, as Stripe posts it. */
-export function stripeEvent(type: string, object: Record<string, unknown>, opts: { created?: number; id?: string } = {}): Record<string, unknown> {
+export function stripeEvent(
+  type: string,
+  object: Record<string, unknown>,
+  opts: { created?: number; id?: string } = {},
+): Record<string, unknown> {
   return {
     id: opts.id ?? rid('evt_'),
     object: 'event',
@@ -136,14 +178,28 @@ export function stripeEvent(type: string, object: Record<string, unknown>, opts:
 }
 
 /** The body and stripe-signature header of a delivery, signed with Stripe's helper. */
-export function signed(event: Record<string, unknown>, secret: string, timestamp?: number): { payload: string; header: string } {
+export function signed(
+  event: Record<string, unknown>,
+  secret: string,
+  timestamp?: number,
+): { payload: string; header: string } {
   const payload = JSON.stringify(event, null, 2);
   const header = Stripe.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp ? { timestamp } : {}) });
   return { payload, header };
 }
 
 /** A subscription object with one per-seat item (period on the item, as current API versions send it). */
-export function subscriptionObject(s: { id: string; customer: string; price: string; seats: number; status: string; periodStart: number; periodEnd: number; cancelAtPeriodEnd?: boolean; orgId?: string }): Record<string, unknown> {
+export function subscriptionObject(s: {
+  id: string;
+  customer: string;
+  price: string;
+  seats: number;
+  status: string;
+  periodStart: number;
+  periodEnd: number;
+  cancelAtPeriodEnd?: boolean;
+  orgId?: string;
+}): Record<string, unknown> {
   return {
     id: s.id,
     object: 'subscription',
@@ -153,7 +209,16 @@ export function subscriptionObject(s: { id: string; customer: string; price: str
     metadata: s.orgId ? { organization_id: s.orgId } : {},
     items: {
       object: 'list',
-      data: [{ id: rid('si_'), object: 'subscription_item', quantity: s.seats, price: { id: s.price, object: 'price', unit_amount: 1000, currency: 'usd' }, current_period_start: s.periodStart, current_period_end: s.periodEnd }],
+      data: [
+        {
+          id: rid('si_'),
+          object: 'subscription_item',
+          quantity: s.seats,
+          price: { id: s.price, object: 'price', unit_amount: 1000, currency: 'usd' },
+          current_period_start: s.periodStart,
+          current_period_end: s.periodEnd,
+        },
+      ],
     },
   };
 }

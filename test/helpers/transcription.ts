@@ -54,7 +54,10 @@ export function speechFile(id: string): { file: string; seconds: number } {
 }
 
 async function opusRtp(file: string, baseUs: bigint): Promise<{ meta: ChunkMeta; records: RtpRecord[] }> {
-  const { meta, records } = await captureRtp(['-i', file, '-ac', '1', '-ar', '48000', '-c:a', 'libopus', '-b:a', '32k', '-application', 'voip'], { baseUs });
+  const { meta, records } = await captureRtp(
+    ['-i', file, '-ac', '1', '-ar', '48000', '-c:a', 'libopus', '-b:a', '32k', '-application', 'voip'],
+    { baseUs },
+  );
   return { meta, records };
 }
 
@@ -62,7 +65,13 @@ async function opusRtp(file: string, baseUs: bigint): Promise<{ meta: ChunkMeta;
  * Records a session with one audio track per plan (host first, then guests by link), and
  * ends it. Chunks are `chunkS` seconds of arrival time.
  */
-export async function recordSession(ts: TestServer, owner: HttpClient, orgId: string, plans: TrackPlan[], chunkS = 2): Promise<RecordedSession> {
+export async function recordSession(
+  ts: TestServer,
+  owner: HttpClient,
+  orgId: string,
+  plans: TrackPlan[],
+  chunkS = 2,
+): Promise<RecordedSession> {
   const created = await owner.post(`/api/orgs/${orgId}/sessions`, { title: 'Interview' });
   if (created.status !== 201) throw new Error(`create session: ${created.status}`);
   const session = created.body as { id: string; guest_url: string };
@@ -71,9 +80,12 @@ export async function recordSession(ts: TestServer, owner: HttpClient, orgId: st
   const store = new CaptureStore(deps.db.app, deps.storage.objectStore, deps.storage.keyProvider);
   const participants: string[] = [];
   for (const [i, plan] of plans.entries()) {
-    const res = i === 0
-      ? await owner.post(`/api/orgs/${orgId}/sessions/${session.id}/join`, { display_name: plan.speaker })
-      : await ts.client().post('/api/join', { session_id: session.id, token: guestToken, display_name: plan.speaker });
+    const res =
+      i === 0
+        ? await owner.post(`/api/orgs/${orgId}/sessions/${session.id}/join`, { display_name: plan.speaker })
+        : await ts
+            .client()
+            .post('/api/join', { session_id: session.id, token: guestToken, display_name: plan.speaker });
     if (res.status !== 200) throw new Error(`join: ${res.status} ${JSON.stringify(res.body)}`);
     participants.push((res.body as { participant_id: string }).participant_id);
   }
@@ -97,11 +109,18 @@ export async function recordSession(ts: TestServer, owner: HttpClient, orgId: st
     if (!meta) throw new Error('a track needs an utterance');
     const firstUs = records[0]?.arrivalUs ?? 0n;
     const trackId = await store.openTrack(orgId, session.id, {
-      takeId: take.takeId, participantId, kind: 'audio', mimeType: meta.mimeType, clockRate: meta.clockRate, payloadType: meta.payloadType, producerId: `p${i}`, startedAt: new Date(Number(firstUs / 1000n)),
+      takeId: take.takeId,
+      participantId,
+      kind: 'audio',
+      mimeType: meta.mimeType,
+      clockRate: meta.clockRate,
+      payloadType: meta.payloadType,
+      producerId: `p${i}`,
+      startedAt: new Date(Number(firstUs / 1000n)),
     });
     let seq = 0;
     let firstChunk: Buffer | undefined;
-    for (let from = 0; from < records.length; ) {
+    for (let from = 0; from < records.length;) {
       const limit = (records[from]?.arrivalUs ?? 0n) + BigInt(Math.round(chunkS * 1e6));
       let to = from;
       while (to < records.length && (records[to]?.arrivalUs ?? 0n) < limit) to++;
@@ -113,9 +132,18 @@ export async function recordSession(ts: TestServer, owner: HttpClient, orgId: st
       const last = chunk[chunk.length - 1];
       if (!first || !last) break;
       await store.putChunk(orgId, session.id, sealed, {
-        trackId, seq, objectKey: chunkObjectKey(orgId, session.id, trackId, seq), size: sealed.length, sha256: createHash('sha256').update(sealed).digest(), packets: chunk.length,
-        firstArrival: new Date(Number(first.arrivalUs / 1000n)), lastArrival: new Date(Number(last.arrivalUs / 1000n)),
-        firstRtpSeq: first.packet.readUInt16BE(2), lastRtpSeq: last.packet.readUInt16BE(2), firstRtpTs: first.packet.readUInt32BE(4), lastRtpTs: last.packet.readUInt32BE(4),
+        trackId,
+        seq,
+        objectKey: chunkObjectKey(orgId, session.id, trackId, seq),
+        size: sealed.length,
+        sha256: createHash('sha256').update(sealed).digest(),
+        packets: chunk.length,
+        firstArrival: new Date(Number(first.arrivalUs / 1000n)),
+        lastArrival: new Date(Number(last.arrivalUs / 1000n)),
+        firstRtpSeq: first.packet.readUInt16BE(2),
+        lastRtpSeq: last.packet.readUInt16BE(2),
+        firstRtpTs: first.packet.readUInt32BE(4),
+        lastRtpTs: last.packet.readUInt32BE(4),
       });
       seq++;
       from = to;
@@ -123,7 +151,14 @@ export async function recordSession(ts: TestServer, owner: HttpClient, orgId: st
     const lastMs = Number((records[records.length - 1]?.arrivalUs ?? 0n) / 1000n);
     endMs = Math.max(endMs, lastMs);
     await store.closeTrack(orgId, session.id, trackId, new Date(lastMs), 0);
-    tracks.push({ trackId, participantId, speaker: plan.speaker, speech, durationS: (lastMs - takeStartMs) / 1000, firstChunk: firstChunk ?? Buffer.alloc(0) });
+    tracks.push({
+      trackId,
+      participantId,
+      speaker: plan.speaker,
+      speech,
+      durationS: (lastMs - takeStartMs) / 1000,
+      firstChunk: firstChunk ?? Buffer.alloc(0),
+    });
   }
   key.fill(0);
   await store.stopTake(orgId, session.id, take.takeId, participants[0] ?? null, new Date(endMs));
@@ -132,13 +167,24 @@ export async function recordSession(ts: TestServer, owner: HttpClient, orgId: st
 }
 
 /** Polls the transcript endpoint until the run is done or failed (or `timeoutMs` passes). */
-export async function waitForTranscript(client: HttpClient, orgId: string, sessionId: string, timeoutMs = 90_000, accept: (status: string) => boolean = (s) => s === 'done' || s === 'failed') {
+export async function waitForTranscript(
+  client: HttpClient,
+  orgId: string,
+  sessionId: string,
+  timeoutMs = 90_000,
+  accept: (status: string) => boolean = (s) => s === 'done' || s === 'failed',
+) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const res = await client.get(`/api/orgs/${orgId}/sessions/${sessionId}/transcript`);
-    const body = res.body as { status: string; run: { status: string; progress: number; error: unknown } | null; transcript: unknown };
+    const body = res.body as {
+      status: string;
+      run: { status: string; progress: number; error: unknown } | null;
+      transcript: unknown;
+    };
     if (accept(body.status)) return body;
-    if (Date.now() > until) throw new Error(`transcript still ${body.status} after ${timeoutMs} ms: ${JSON.stringify(body.run)}`);
+    if (Date.now() > until)
+      throw new Error(`transcript still ${body.status} after ${timeoutMs} ms: ${JSON.stringify(body.run)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

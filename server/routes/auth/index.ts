@@ -38,7 +38,10 @@ export function authRoutes(deps: Deps): Router<AppState> {
   r.get('/api/me', async (ctx) => {
     const user = requireUser(ctx);
     ensureCsrfCookie(deps, ctx);
-    ctx.body = { user: { id: user.id, email: user.email, display_name: user.displayName }, memberships: await myOrgs(deps, user) };
+    ctx.body = {
+      user: { id: user.id, email: user.email, display_name: user.displayName },
+      memberships: await myOrgs(deps, user),
+    };
   });
 
   r.patch('/api/me', async (ctx) => {

@@ -2,8 +2,22 @@
 import { z } from 'zod';
 import { isPlainText } from '../../middleware/validate.ts';
 
-export const email = z.string().trim().max(254).pipe(z.email({ message: 'must be an email address' }));
+export const email = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ message: 'must be an email address' }));
 export const requestCodeBody = z.object({ email }).strict();
 export const verifyBody = z.object({ email, code: z.string().regex(/^\d{6}$/, 'must be 6 digits') }).strict();
 export const sessionIdParams = z.object({ id: z.uuid() });
-export const updateMeBody = z.object({ display_name: z.string().trim().min(1).max(100).refine(isPlainText, 'must be plain text without control characters').nullable() }).strict();
+export const updateMeBody = z
+  .object({
+    display_name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .refine(isPlainText, 'must be plain text without control characters')
+      .nullable(),
+  })
+  .strict();

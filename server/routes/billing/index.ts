@@ -13,7 +13,6 @@ import { handleStripeWebhook } from '../../billing/webhooks.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from '../../billing/stripe.ts';
 import { checkoutBody, portalBody } from './schema.ts';
 
-
 /**
  * Mounts the billing routes. `billing` is undefined when billing is off: every endpoint
  * then answers 404 `billing_disabled` and nothing reaches Stripe.

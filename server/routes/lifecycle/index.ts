@@ -9,14 +9,28 @@ import Router from '@koa/router';
 import type { AppState, Deps } from '../../context.ts';
 import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { currentOrg, orgMember, requireUser, SESSION_COOKIE, cookieOptions, ensureCsrfCookie } from '../../middleware/auth.ts';
+import {
+  currentOrg,
+  orgMember,
+  requireUser,
+  SESSION_COOKIE,
+  cookieOptions,
+  ensureCsrfCookie,
+} from '../../middleware/auth.ts';
 import * as retention from '../../services/retention.ts';
 import * as certificates from '../../services/certificates.ts';
 import * as orgDeletion from '../../services/orgDeletion.ts';
 import * as accounts from '../../services/accounts.ts';
 import * as exports from '../../services/export.ts';
-import { deleteAccountBody, exportBody, exportParams, restoreBody, retentionBody, scheduleDeletionBody, sessionParams } from './schema.ts';
-
+import {
+  deleteAccountBody,
+  exportBody,
+  exportParams,
+  restoreBody,
+  retentionBody,
+  scheduleDeletionBody,
+  sessionParams,
+} from './schema.ts';
 
 export function lifecycleRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
@@ -67,7 +81,10 @@ export function lifecycleRoutes(deps: Deps): Router<AppState> {
   r.post('/api/orgs/:orgId/exports', member, async (ctx) => {
     const o = currentOrg(ctx);
     const b = parse(exportBody, bodyOf(ctx));
-    const to = b.recipient !== undefined ? { kind: 'x25519' as const, recipient: b.recipient } : { kind: 'passphrase' as const, passphrase: b.passphrase ?? '' };
+    const to =
+      b.recipient !== undefined
+        ? { kind: 'x25519' as const, recipient: b.recipient }
+        : { kind: 'passphrase' as const, passphrase: b.passphrase ?? '' };
     ctx.status = 202;
     ctx.body = await exports.createExport(deps, requireUser(ctx), o.id, o.role, to);
   });
@@ -95,7 +112,11 @@ export function lifecycleRoutes(deps: Deps): Router<AppState> {
     const { confirm_email } = parse(deleteAccountBody, bodyOf(ctx));
     const res = await accounts.requestDeletion(deps, user, confirm_email);
     ctx.cookies.set(SESSION_COOKIE, '', { ...cookieOptions(deps, true), maxAge: 0 });
-    ctx.body = { ok: true, purge_at: res.purge_at, message: 'Your account will be deleted. Sign in again before then to restore it.' };
+    ctx.body = {
+      ok: true,
+      purge_at: res.purge_at,
+      message: 'Your account will be deleted. Sign in again before then to restore it.',
+    };
   });
 
   r.post('/api/auth/restore', async (ctx) => {
@@ -103,7 +124,10 @@ export function lifecycleRoutes(deps: Deps): Router<AppState> {
     const session = await accounts.restoreAccount(deps, restore_token, ctx.ip, ctx.get('user-agent') || null);
     ctx.cookies.set(SESSION_COOKIE, session.token, cookieOptions(deps, true, deps.config.sessionAbsoluteTtlS));
     ensureCsrfCookie(deps, ctx);
-    ctx.body = { user: { id: session.user.id, email: session.user.email, display_name: session.user.displayName }, restored: true };
+    ctx.body = {
+      user: { id: session.user.id, email: session.user.email, display_name: session.user.displayName },
+      restored: true,
+    };
   });
 
   return r;

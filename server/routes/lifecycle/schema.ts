@@ -16,13 +16,27 @@ export const scheduleDeletionBody = z.object({ confirm_name: z.string().min(1).m
 /** The account's email address, typed to confirm. */
 export const deleteAccountBody = z.object({ confirm_email: z.string().trim().min(3).max(254) }).strict();
 
-export const restoreBody = z.object({ restore_token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, 'is not a restore token') }).strict();
+export const restoreBody = z
+  .object({ restore_token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, 'is not a restore token') })
+  .strict();
 
 /** Exactly one of: an age X25519 recipient (`age1…`), or a passphrase of 12 to 200 characters. */
 export const exportBody = z
   .object({
-    recipient: z.string().trim().regex(X25519_RECIPIENT, 'must be an age X25519 recipient (age1…, as age-keygen prints it)').optional(),
-    passphrase: z.string().min(12, 'must be at least 12 characters').max(200).refine(isPlainText, 'must be plain text without control characters').optional(),
+    recipient: z
+      .string()
+      .trim()
+      .regex(X25519_RECIPIENT, 'must be an age X25519 recipient (age1…, as age-keygen prints it)')
+      .optional(),
+    passphrase: z
+      .string()
+      .min(12, 'must be at least 12 characters')
+      .max(200)
+      .refine(isPlainText, 'must be plain text without control characters')
+      .optional(),
   })
   .strict()
-  .refine((b) => (b.recipient === undefined) !== (b.passphrase === undefined), { message: 'give either recipient or passphrase', path: ['recipient'] });
+  .refine((b) => (b.recipient === undefined) !== (b.passphrase === undefined), {
+    message: 'give either recipient or passphrase',
+    path: ['recipient'],
+  });

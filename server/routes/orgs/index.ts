@@ -5,8 +5,16 @@ import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
 import * as svc from '../../services/orgs.ts';
-import { createOrgBody, updateOrgBody, memberParams, changeRoleBody, inviteBody, invitationParams, acceptBody, auditQuery } from './schema.ts';
-
+import {
+  createOrgBody,
+  updateOrgBody,
+  memberParams,
+  changeRoleBody,
+  inviteBody,
+  invitationParams,
+  acceptBody,
+  auditQuery,
+} from './schema.ts';
 
 export function orgRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
@@ -81,7 +89,7 @@ export function orgRoutes(deps: Deps): Router<AppState> {
     const o = currentOrg(ctx);
     const q = parse(auditQuery, ctx.query);
     const entries = await svc.listAudit(deps, requireUser(ctx), o.id, o.role, q.limit, q.before ?? null);
-    ctx.body = { entries, next_before: entries.length === q.limit ? entries[entries.length - 1]?.id ?? null : null };
+    ctx.body = { entries, next_before: entries.length === q.limit ? (entries[entries.length - 1]?.id ?? null) : null };
   });
 
   return r;

@@ -11,7 +11,10 @@ export function systemRoutes(deps: Deps): Router<AppState> {
       ctx.body = { status: 'ok' };
     } catch {
       ctx.status = 503;
-      ctx.body = { status: 'unavailable', error: { code: 'database_unavailable', message: 'The database cannot be reached.' } };
+      ctx.body = {
+        status: 'unavailable',
+        error: { code: 'database_unavailable', message: 'The database cannot be reached.' },
+      };
     }
   });
   r.get('/metrics', async (ctx) => {
