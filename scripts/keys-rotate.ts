@@ -21,16 +21,16 @@
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseConfig, ConfigError } from '../server/config.ts';
-import { configureLogger } from '../server/logger.ts';
-import { Secrets } from '../server/crypto/secrets.ts';
-import { openDatabase } from '../server/db/pool.ts';
-import { derivedAppUrl } from '../server/db/migrate.ts';
-import { openStorage } from '../server/storage.ts';
-import { orgKmsKeyLookup } from '../server/lifecycle/keyring.ts';
-import { createNextLocalKek, keyUsage, rewrapAll, saveLocalKek } from '../server/lifecycle/rotation.ts';
+import { parseConfig, ConfigError } from '../server/core/config.ts';
+import { configureLogger } from '../server/core/logger.ts';
+import { Secrets } from '../server/core/crypto/secrets.ts';
+import { openDatabase } from '../server/core/db/pool.ts';
+import { derivedAppUrl } from '../server/core/db/migrate.ts';
+import { openStorage } from '../server/core/storage.ts';
+import { orgKmsKeyLookup } from '../server/core/keyring.ts';
+import { createNextLocalKek, keyUsage, rewrapAll, saveLocalKek } from '../server/services/keyRotation.ts';
 import { setOrgKmsKey } from '../server/repositories/lifecycle.ts';
-import { withUser } from '../server/db/pool.ts';
+import { withUser } from '../server/core/db/pool.ts';
 import { LocalKeyProvider } from '../lib/keys/index.ts';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);

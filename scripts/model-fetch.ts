@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../server/config.ts';
+import { parseConfig } from '../server/core/config.ts';
 
 /** Known models and their hub repositories (ONNX exports in the transformers.js layout). */
 const KNOWN: Record<string, string> = {

@@ -4,14 +4,15 @@
  */
 import Koa from 'koa';
 import type Router from '@koa/router';
-import type { AppState, Deps } from './context.ts';
+import type { Deps } from './core/context.ts';
+import type { AppState } from './context.ts';
 import { requestLifecycle, errorHandler, securityHeaders, jsonBody } from './middleware/core.ts';
 import { sessionLoader } from './middleware/auth.ts';
 import { authRoutes } from './routes/auth/index.ts';
 import { orgRoutes } from './routes/orgs/index.ts';
 import { systemRoutes } from './routes/system/index.ts';
 import { webRoutes } from './web/pages.ts';
-import { orgPendingDeletionErrors } from './lifecycle/middleware.ts';
+import { orgPendingDeletionErrors } from './middleware/orgPendingDeletion.ts';
 
 export interface AppOptions {
   /** Extra routers (features that mount their own routes). */

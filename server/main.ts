@@ -1,11 +1,13 @@
 /**
- * `npm start`: runs the product on embedded defaults unless configured otherwise.
+ * The API process (`node server/main.ts`, as systemd and compose run it, with SFU=off and
+ * JOBS=off). Until the API has its own start-up it runs the one-process start; `npm start`
+ * is standalone/main.ts.
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the database, exit.
  */
-import { parseConfigOrExit } from './config.ts';
-import { configureLogger, log } from './logger.ts';
-import { exitOnSignals, exitStartupFailed } from './process.ts';
-import { start } from './start.ts';
+import { parseConfigOrExit } from './core/config.ts';
+import { configureLogger, log } from './core/logger.ts';
+import { exitOnSignals, exitStartupFailed } from './core/process.ts';
+import { start } from '../standalone/start.ts';
 
 const config = parseConfigOrExit();
 configureLogger(config.logLevel, config.logFormat);

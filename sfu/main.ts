@@ -4,17 +4,17 @@
  * SERVER_SECRET with the API, which owns migrations. SIGTERM: live rooms write out what
  * they captured (no chunk half-written), then the process exits.
  */
-import { parseConfigOrExit } from '../server/config.ts';
-import { configureLogger, log } from '../server/logger.ts';
-import { exitOnSignals, exitStartupFailed } from '../server/process.ts';
-import { Secrets } from '../server/crypto/secrets.ts';
-import { openDatabase } from '../server/db/pool.ts';
-import { derivedAppUrl } from '../server/db/migrate.ts';
-import { createMetrics } from '../server/metrics.ts';
-import { openStorage } from '../server/storage.ts';
-import { withKeyReload } from '../server/lifecycle/keyring.ts';
-import { startSfu } from '../server/sfu.ts';
-import { createOpsServer, listen } from '../server/opsServer.ts';
+import { parseConfigOrExit } from '../server/core/config.ts';
+import { configureLogger, log } from '../server/core/logger.ts';
+import { exitOnSignals, exitStartupFailed } from '../server/core/process.ts';
+import { Secrets } from '../server/core/crypto/secrets.ts';
+import { openDatabase } from '../server/core/db/pool.ts';
+import { derivedAppUrl } from '../server/core/db/migrate.ts';
+import { createMetrics } from '../server/core/metrics.ts';
+import { openStorage } from '../server/core/storage.ts';
+import { withKeyReload } from '../server/core/keyring.ts';
+import { startSfu } from './start.ts';
+import { createOpsServer, listen } from '../server/core/opsServer.ts';
 
 const config = parseConfigOrExit();
 configureLogger(config.logLevel, config.logFormat);

@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { TestServer } from './helpers/server.ts';
 import type { StripeFake } from './helpers/stripe-fake.ts';
 import { recordUsage, RECORDING_SECONDS } from '../server/billing/usage.ts';
-import { parseConfig, ConfigError } from '../server/config.ts';
+import { parseConfig, ConfigError } from '../server/core/config.ts';
 import {
   STRIPE_KEY,
   assertError,

@@ -17,7 +17,7 @@ import { which } from './helpers/tools.ts';
 import { assertError, freshEmail } from './helpers/api.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { asOwner, seedRecordedSession, type SeededSession } from './helpers/recording.ts';
-import { runLifecycleSweep } from '../server/lifecycle/sweep.ts';
+import { runLifecycleSweep } from '../server/jobs/sweep.ts';
 
 const ready = haveMediaTools() && !!which('age') && !!which('age-keygen');
 if (!ready)

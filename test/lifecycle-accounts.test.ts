@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 import { assertError, codeIn, freshEmail, getMe } from './helpers/api.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { asOwner } from './helpers/recording.ts';
-import { runLifecycleSweep } from '../server/lifecycle/sweep.ts';
+import { runLifecycleSweep } from '../server/jobs/sweep.ts';
 
 const DAY = 24 * 3600;
 let ts: TestServer;

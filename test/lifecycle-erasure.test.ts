@@ -23,7 +23,7 @@ import {
   seedRecordedSession,
   type SeededSession,
 } from './helpers/recording.ts';
-import { runLifecycleSweep } from '../server/lifecycle/sweep.ts';
+import { runLifecycleSweep } from '../server/jobs/sweep.ts';
 
 const ready = haveMediaTools();
 if (!ready) console.log('!!! SKIPPING lifecycle erasure tests: ffmpeg or pocketsphinx-testdata missing !!!');

@@ -12,8 +12,8 @@ import { execFileSync } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import type { HttpClient } from './helpers/http.ts';
-import { parseConfig } from '../server/config.ts';
-import { findWorkerBin } from '../server/sfu.ts';
+import { parseConfig } from '../server/core/config.ts';
+import { findWorkerBin } from '../sfu/start.ts';
 import { MODEL_DIR, MODEL_NAME, waitForTranscript } from './helpers/transcription.ts';
 
 const SPEECH = '/usr/share/pocketsphinx/test/data/librivox';

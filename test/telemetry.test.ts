@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { requireTool, run } from './helpers/tools.ts';
-import { createMetrics, OTHER_ORG } from '../server/metrics.ts';
-import { Secrets } from '../server/crypto/secrets.ts';
-import { parseConfig } from '../server/config.ts';
+import { createMetrics, OTHER_ORG } from '../server/core/metrics.ts';
+import { Secrets } from '../server/core/crypto/secrets.ts';
+import { parseConfig } from '../server/core/config.ts';
 import { TEST_SECRET } from './helpers/constants.ts';
 import type { HttpClient } from './helpers/http.ts';
-import { log, errorFields } from '../server/logger.ts';
+import { log, errorFields } from '../server/core/logger.ts';
 
 // Letters and digits only: valid inside emails, tokens, header values and path segments,
 // and unchanged by URL or JSON encoding.

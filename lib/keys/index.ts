@@ -1,6 +1,6 @@
 /**
  * Builds the configured {@link KeyProvider} from plain options (lib/ never reads server
- * config; server/storage.ts maps Config onto these options).
+ * config; server/core/storage.ts maps Config onto these options).
  */
 import { AwsKmsProvider, type AwsKmsProviderOptions } from './AwsKmsProvider.ts';
 import { LocalKeyProvider, type LocalKeyProviderOptions } from './LocalKeyProvider.ts';

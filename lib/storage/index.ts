@@ -1,6 +1,6 @@
 /**
  * Builds the configured {@link ObjectStore} from plain options (lib/ never reads server
- * config; server/storage.ts maps Config onto these options).
+ * config; server/core/storage.ts maps Config onto these options).
  */
 import { LocalObjectStore, type LocalObjectStoreOptions } from './LocalObjectStore.ts';
 import { S3ObjectStore, type S3ObjectStoreOptions } from './S3ObjectStore.ts';

@@ -1,6 +1,6 @@
 /** Billing's transactional emails: a receipt for a paid invoice, a notice for a failed payment. */
-import type { Config } from '../config.ts';
-import type { MailMessage } from '../mail/mailer.ts';
+import type { Config } from '../core/config.ts';
+import type { MailMessage } from '../core/mail/mailer.ts';
 
 /** Formats a Stripe amount (in the currency's minor unit) for people, e.g. 3000 usd -> "$30.00". */
 export function formatAmount(amount: number, currency: string): string {

@@ -2,7 +2,7 @@
  * The plans catalogue (from BILLING_PLANS) and the rules that turn a subscription into
  * what an org is entitled to: a plan, seats, a usage period and limits.
  */
-import type { BillingConfig, BillingPlan } from '../config.ts';
+import type { BillingConfig, BillingPlan } from '../core/config.ts';
 
 /** Subscription statuses that keep an org on its paid plan (past_due: Stripe still retries). Mirrors app.billing_entitled(). */
 export const ENTITLED_STATUSES: ReadonlySet<string> = new Set(['active', 'trialing', 'past_due']);

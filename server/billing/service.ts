@@ -3,9 +3,10 @@
  * usage), Stripe Checkout for a plan and seat count, and the Customer Portal. Stripe is
  * called only between tenant transactions, never while one holds a connection.
  */
-import type { Deps, SignedInUser } from '../context.ts';
-import { withTenant } from '../db/pool.ts';
-import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
+import { withTenant } from '../core/db/pool.ts';
+import { AppError, badRequest, conflict, forbidden, notFound } from '../core/errors.ts';
 import * as repo from '../repositories/billing.ts';
 import * as orgs from '../repositories/orgs.ts';
 import * as audit from '../repositories/audit.ts';

@@ -3,10 +3,10 @@
  * STRIPE_SECRET_KEY) no client exists at all, so no code path can reach Stripe.
  */
 import Stripe from 'stripe';
-import type { BillingConfig } from '../config.ts';
-import type { Deps } from '../context.ts';
-import { AppError, notFound } from '../errors.ts';
-import { log, errorFields } from '../logger.ts';
+import type { BillingConfig } from '../core/config.ts';
+import type { Deps } from '../core/context.ts';
+import { AppError, notFound } from '../core/errors.ts';
+import { log, errorFields } from '../core/logger.ts';
 import * as repo from '../repositories/billing.ts';
 
 /** What billing needs beyond Deps; exists only while billing is on. */

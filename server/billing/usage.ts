@@ -2,8 +2,8 @@
  * Metered usage counted against plan limits. Features that consume a limited resource
  * (recording, for now) report it here; the billing overview totals the current period.
  */
-import type { Deps } from '../context.ts';
-import { withTenant } from '../db/pool.ts';
+import type { Deps } from '../core/context.ts';
+import { withTenant } from '../core/db/pool.ts';
 import * as repo from '../repositories/billing.ts';
 
 export { RECORDING_SECONDS } from './plans.ts';

@@ -5,11 +5,11 @@
  */
 import Stripe from 'stripe';
 import { z } from 'zod';
-import type { Deps } from '../context.ts';
-import { withUser } from '../db/pool.ts';
-import { badRequest } from '../errors.ts';
-import { log } from '../logger.ts';
-import type { MailMessage } from '../mail/mailer.ts';
+import type { Deps } from '../core/context.ts';
+import { withUser } from '../core/db/pool.ts';
+import { badRequest } from '../core/errors.ts';
+import { log } from '../core/logger.ts';
+import type { MailMessage } from '../core/mail/mailer.ts';
 import * as repo from '../repositories/billing.ts';
 import { paymentFailedEmail, receiptEmail } from './emails.ts';
 import { planByPrice } from './plans.ts';

@@ -4,19 +4,19 @@
  * provider and object storage settings as the API; embedded Postgres belongs to `npm start`.
  * SIGTERM/SIGINT: running jobs are handed back to the queue, then the process exits.
  */
-import { parseConfigOrExit } from '../config.ts';
-import { configureLogger, log } from '../logger.ts';
-import { exitOnSignals, exitStartupFailed } from '../process.ts';
-import { Secrets } from '../crypto/secrets.ts';
-import { migrate } from '../db/migrate.ts';
-import { openDatabase } from '../db/pool.ts';
-import { createMailer } from '../mail/mailer.ts';
-import { createMetrics } from '../metrics.ts';
-import { openStorage } from '../storage.ts';
-import { withKeyReload } from '../lifecycle/keyring.ts';
-import { systemClock, type Deps } from '../context.ts';
+import { parseConfigOrExit } from '../core/config.ts';
+import { configureLogger, log } from '../core/logger.ts';
+import { exitOnSignals, exitStartupFailed } from '../core/process.ts';
+import { Secrets } from '../core/crypto/secrets.ts';
+import { migrate } from '../core/db/migrate.ts';
+import { openDatabase } from '../core/db/pool.ts';
+import { createMailer } from '../core/mail/mailer.ts';
+import { createMetrics } from '../core/metrics.ts';
+import { openStorage } from '../core/storage.ts';
+import { withKeyReload } from '../core/keyring.ts';
+import { systemClock, type Deps } from '../core/context.ts';
 import { startJobs } from './runner.ts';
-import { createOpsServer, listen } from '../opsServer.ts';
+import { createOpsServer, listen } from '../core/opsServer.ts';
 
 const config = parseConfigOrExit();
 configureLogger(config.logLevel, config.logFormat);

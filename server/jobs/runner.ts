@@ -16,10 +16,10 @@
 import pg from 'pg';
 import { Logger, run, runMigrations, type Runner } from 'graphile-worker';
 import * as repo from '../repositories/transcripts.ts';
-import { log, errorFields } from '../logger.ts';
+import { log, errorFields } from '../core/logger.ts';
 import { closeEngine } from '../transcription/engine.ts';
 import { runTranscribeJob, TRANSCRIBE_TASK } from './transcribe.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../core/context.ts';
 
 export interface JobsRunner {
   /** Stops taking jobs; running ones are aborted and handed back to the queue. Safe to call twice. */

@@ -6,7 +6,7 @@
  * attempt cannot produce two. Nothing decrypted is written anywhere but the sealed result.
  */
 import { z } from 'zod';
-import { withTenant } from '../db/pool.ts';
+import { withTenant } from '../core/db/pool.ts';
 import * as repo from '../repositories/transcripts.ts';
 import { openChunk, sealBlob, SealError } from '../../lib/chunks/seal.ts';
 import { decodeChunk, type RtpRecord } from '../../lib/chunks/container.ts';
@@ -16,8 +16,8 @@ import { loadEngine } from '../transcription/engine.ts';
 import { RunAbortedError, TranscriptionError } from '../transcription/errors.ts';
 import { transcribeTracks, type Stage, type TrackInput } from '../transcription/pipeline.ts';
 import { tidy, type Transcript } from '../transcription/transcript.ts';
-import { log } from '../logger.ts';
-import type { Deps } from '../context.ts';
+import { log } from '../core/logger.ts';
+import type { Deps } from '../core/context.ts';
 
 /** The queue's task name. */
 export const TRANSCRIBE_TASK = 'transcribe';

@@ -4,12 +4,13 @@
  * CSRF: a state-changing request authenticated by the session cookie must send the
  * readable `csrf_token` cookie's value in `x-csrf-token` (double submit); else 403.
  */
-import type { AppContext, Deps, SignedInUser } from '../context.ts';
+import type { Deps } from '../core/context.ts';
+import type { AppContext, SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
 import { authenticate } from '../services/auth.ts';
 import { enterOrg } from '../services/orgs.ts';
-import { forbidden, unauthorized, notFound } from '../errors.ts';
-import { randomToken, safeEqual } from '../crypto/secrets.ts';
+import { forbidden, unauthorized, notFound } from '../core/errors.ts';
+import { randomToken, safeEqual } from '../core/crypto/secrets.ts';
 import { z } from 'zod';
 
 type Next = () => Promise<unknown>;

@@ -4,9 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
-import { AppError, fromPgError } from '../errors.ts';
-import { log, requestContext, errorFields } from '../logger.ts';
-import type { AppContext, AppState, Deps } from '../context.ts';
+import { AppError, fromPgError } from '../core/errors.ts';
+import { log, requestContext, errorFields } from '../core/logger.ts';
+import type { Deps } from '../core/context.ts';
+import type { AppContext, AppState } from '../context.ts';
 
 type Next = () => Promise<unknown>;
 

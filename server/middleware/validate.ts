@@ -1,6 +1,6 @@
 /** zod validation of bodies, params and query strings, with one stable 400 shape. */
 import type { z } from 'zod';
-import { badRequest } from '../errors.ts';
+import { badRequest } from '../core/errors.ts';
 
 /**
  * Parses `value` with `schema`. @throws AppError 400 `invalid_input` naming each bad field.

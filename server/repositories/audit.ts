@@ -1,5 +1,5 @@
 /** SQL for the audit log (tenant table: run inside withTenant). */
-import { exec, many, type Queryable } from '../db/pool.ts';
+import { exec, many, type Queryable } from '../core/db/pool.ts';
 
 export interface AuditRow {
   id: string;

@@ -1,5 +1,5 @@
 /** SQL for signed-in browser sessions. */
-import { exec, many, maybeOne, type Queryable } from '../db/pool.ts';
+import { exec, many, maybeOne, type Queryable } from '../core/db/pool.ts';
 
 export interface AuthSessionRow {
   id: string;

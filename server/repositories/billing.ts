@@ -3,7 +3,7 @@
  * inside withTenant; the webhook writes only through the app.billing_* security-definer
  * functions of sql/095_billing.sql; the deployment settings row through the owner pool.
  */
-import { exec, maybeOne, one, type Queryable } from '../db/pool.ts';
+import { exec, maybeOne, one, type Queryable } from '../core/db/pool.ts';
 
 export type SubscriptionStatus =
   'incomplete' | 'incomplete_expired' | 'trialing' | 'active' | 'past_due' | 'canceled' | 'unpaid' | 'paused';

@@ -1,5 +1,5 @@
 /** SQL for invitations (tenant table: run inside withTenant). */
-import { many, maybeOne, one, type Queryable } from '../db/pool.ts';
+import { many, maybeOne, one, type Queryable } from '../core/db/pool.ts';
 import type { Role } from './orgs.ts';
 
 export interface InvitationRow {

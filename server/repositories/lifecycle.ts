@@ -3,7 +3,7 @@
  * deletion and the sweep's schedule. Tenant queries run inside withTenant; the `app.*`
  * functions are the security-definer admin path listed in sql/070_lifecycle.sql.
  */
-import { exec, many, maybeOne, one, type Queryable } from '../db/pool.ts';
+import { exec, many, maybeOne, one, type Queryable } from '../core/db/pool.ts';
 
 /** Retention and deletion state of an org (tenant row). */
 export interface OrgLifecycleRow {

@@ -2,7 +2,7 @@
  * SQL for organisation exports: the export_jobs table (tenant; admins) and the keyset-paged
  * reads the archive is built from, so no query result grows with the organisation.
  */
-import { exec, many, maybeOne, one, type Queryable } from '../db/pool.ts';
+import { exec, many, maybeOne, one, type Queryable } from '../core/db/pool.ts';
 import type { WrappedKey } from '../../lib/keys/KeyProvider.ts';
 
 export interface ExportJobRow {

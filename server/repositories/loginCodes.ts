@@ -1,5 +1,5 @@
 /** SQL for emailed sign-in codes. */
-import { exec, maybeOne, one, type Queryable } from '../db/pool.ts';
+import { exec, maybeOne, one, type Queryable } from '../core/db/pool.ts';
 
 export interface LoginCodeRow {
   id: string;

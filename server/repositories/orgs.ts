@@ -1,5 +1,5 @@
 /** SQL for organizations and memberships (tenant tables: run inside withTenant). */
-import { many, maybeOne, one, type Queryable } from '../db/pool.ts';
+import { many, maybeOne, one, type Queryable } from '../core/db/pool.ts';
 
 export type Role = 'owner' | 'admin' | 'member';
 

@@ -1,5 +1,5 @@
 /** SQL for fixed-window rate-limit counters shared by every API process. */
-import { one, exec, type Queryable } from '../db/pool.ts';
+import { one, exec, type Queryable } from '../core/db/pool.ts';
 
 /** Adds one hit to `bucket` in the window starting at `windowStart`; returns the new count. */
 export async function hit(db: Queryable, bucket: string, windowStart: Date): Promise<number> {

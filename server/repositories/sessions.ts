@@ -1,5 +1,5 @@
 /** SQL for recording sessions and what was captured in them (tenant tables). */
-import { exec, many, maybeOne, one, type Queryable } from '../db/pool.ts';
+import { exec, many, maybeOne, one, type Queryable } from '../core/db/pool.ts';
 import type { WrappedKey } from '../../lib/keys/KeyProvider.ts';
 
 export interface SessionRow {

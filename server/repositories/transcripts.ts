@@ -3,7 +3,7 @@
  * the worker's security-definer functions (sql/060_transcription.sql), and the owner-side
  * queue maintenance the jobs process runs.
  */
-import { exec, many, maybeOne, one, type Queryable } from '../db/pool.ts';
+import { exec, many, maybeOne, one, type Queryable } from '../core/db/pool.ts';
 import type { WrappedKey } from '../../lib/keys/KeyProvider.ts';
 
 export interface SettingsRow {

@@ -1,5 +1,5 @@
 /** SQL for users (user-scoped, not a tenant table). */
-import { maybeOne, one, type Queryable } from '../db/pool.ts';
+import { maybeOne, one, type Queryable } from '../core/db/pool.ts';
 
 export interface UserRow {
   id: string;

@@ -11,14 +11,15 @@
  * - After 30 days the sweep purges the account (memberships and sign-in state go with it;
  *   its address is removed from audit entries).
  */
-import { withUser, type Queryable } from '../db/pool.ts';
-import { randomToken, sha256 } from '../crypto/secrets.ts';
+import { withUser, type Queryable } from '../core/db/pool.ts';
+import { randomToken, sha256 } from '../core/crypto/secrets.ts';
 import * as repo from '../repositories/lifecycle.ts';
 import { insertAuthSession } from '../repositories/authSessions.ts';
-import { AppError, badRequest, conflict } from '../errors.ts';
-import { accountDeletionEmail } from '../lifecycle/emails.ts';
-import { log, errorFields } from '../logger.ts';
-import type { Deps, SignedInUser } from '../context.ts';
+import { AppError, badRequest, conflict } from '../core/errors.ts';
+import { accountDeletionEmail } from './lifecycleEmails.ts';
+import { log, errorFields } from '../core/logger.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
 import type { NewSession } from './auth.ts';
 
 /** The recovery window. */

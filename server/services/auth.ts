@@ -4,8 +4,8 @@
  * addresses get the same answer and the same work.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { withUser } from '../db/pool.ts';
-import { randomToken, safeEqual, sha256 } from '../crypto/secrets.ts';
+import { withUser } from '../core/db/pool.ts';
+import { randomToken, safeEqual, sha256 } from '../core/crypto/secrets.ts';
 import { consume } from './rateLimit.ts';
 import {
   insertLoginCode,
@@ -22,9 +22,10 @@ import {
   revokeAuthSession,
   type AuthSessionRow,
 } from '../repositories/authSessions.ts';
-import { AppError, notFound } from '../errors.ts';
-import type { Deps, SignedInUser } from '../context.ts';
-import { loginCodeEmail } from '../mail/templates.ts';
+import { AppError, notFound } from '../core/errors.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
+import { loginCodeEmail } from '../core/mail/templates.ts';
 import { restoreChallenge, pendingDeletionError } from './accounts.ts';
 
 /** Normalises an address for lookups: trimmed and lower-cased. */

@@ -1,16 +1,17 @@
 /**
  * Deletion certificates: a signed statement, made when a recording's data key is erased,
  * of what became unreadable (chunks, bytes, transcripts), which key record was erased and
- * when. Signed with the deployment's Ed25519 key (server/lifecycle/signing.ts), stored per
+ * when. Signed with the deployment's Ed25519 key (server/core/crypto/signing.ts), stored per
  * session, and returned by DELETE and GET .../certificate. Verification needs only the
  * statement, the signature and the public key (docs/data-lifecycle.md).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { withTenant, withUser, type Queryable } from '../db/pool.ts';
+import { withTenant, withUser, type Queryable } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
-import { notFound } from '../errors.ts';
-import { deploymentSigner } from '../lifecycle/signing.ts';
-import type { Deps, SignedInUser } from '../context.ts';
+import { notFound } from '../core/errors.ts';
+import { deploymentSigner } from '../core/crypto/signing.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
 import type { WrappedKey } from '../../lib/keys/KeyProvider.ts';
 
 /** Why a recording was erased. */

@@ -1,6 +1,6 @@
 /**
  * Whole-organisation export (owners and admins): a job that streams the org's archive
- * (server/lifecycle/archive.ts) through age encryption to the recipient the requester gave
+ * (server/services/archive.ts) through age encryption to the recipient the requester gave
  * (an X25519 `age1…` key or a passphrase) straight into object storage, with progress in
  * export_jobs. The file can be downloaded until it expires (EXPORT_TTL_S, default 24 h;
  * the lifecycle sweep then deletes it); each download is audited. A passphrase lives only in
@@ -14,11 +14,11 @@
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
-import { withTenant, withUser } from '../db/pool.ts';
+import { withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycleExport.ts';
 import * as audit from '../repositories/audit.ts';
-import { AppError, conflict, forbidden, notFound } from '../errors.ts';
-import type { AgeRecipient } from '../lifecycle/ageStream.ts';
+import { AppError, conflict, forbidden, notFound } from '../core/errors.ts';
+import type { AgeRecipient } from '../../lib/archive/ageStream.ts';
 import {
   errorOf,
   serialize,
@@ -27,8 +27,9 @@ import {
   type ExportWorkerMessage,
   type QueuedJob,
 } from './exportProtocol.ts';
-import { log, errorFields } from '../logger.ts';
-import type { Deps, SignedInUser } from '../context.ts';
+import { log, errorFields } from '../core/logger.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
 
 export interface ExportView {

@@ -2,8 +2,8 @@
  * What passes between an export job (server/services/export.ts) and its worker thread
  * (./exportWorker.ts); kept apart so the worker loads none of the API's services.
  */
-import type { Config } from '../config.ts';
-import type { AgeRecipient } from '../lifecycle/ageStream.ts';
+import type { Config } from '../core/config.ts';
+import type { AgeRecipient } from '../../lib/archive/ageStream.ts';
 
 export interface QueuedJob {
   id: string;

@@ -1,6 +1,6 @@
 /**
  * The worker thread of one export job (started by server/services/export.ts): streams the
- * org's archive (server/lifecycle/archive.ts) through age encryption into object storage.
+ * org's archive (server/services/archive.ts) through age encryption into object storage.
  * It opens its own small app pool and storage from the parent's Config; the job row,
  * progress and audit stay with the parent, which writes them with its own clock. Progress
  * is a request the parent acknowledges, so the archive waits for each write as it did when
@@ -8,12 +8,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
-import { openDatabase } from '../db/pool.ts';
-import { openStorage } from '../storage.ts';
-import { withKeyReload, orgKmsKeyLookup } from '../lifecycle/keyring.ts';
-import { orgArchive, type ArchiveDeps } from '../lifecycle/archive.ts';
-import { ageEncrypt } from '../lifecycle/ageStream.ts';
-import { configureLogger } from '../logger.ts';
+import { openDatabase } from '../core/db/pool.ts';
+import { openStorage } from '../core/storage.ts';
+import { withKeyReload, orgKmsKeyLookup } from '../core/keyring.ts';
+import { orgArchive, type ArchiveDeps } from './archive.ts';
+import { ageEncrypt } from '../../lib/archive/ageStream.ts';
+import { configureLogger } from '../core/logger.ts';
 import {
   errorOf,
   serialize,

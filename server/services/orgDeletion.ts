@@ -7,18 +7,19 @@
  * are emailed when it is scheduled, a day before, and when it is done (with a signed
  * certificate), always after commit.
  */
-import { withTenant, withUser } from '../db/pool.ts';
+import { withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
-import { AppError, badRequest, forbidden, notFound } from '../errors.ts';
+import { AppError, badRequest, forbidden, notFound } from '../core/errors.ts';
 import { certifyOrgErasure } from './certificates.ts';
 import {
   orgDeletedEmail,
   orgDeletionCancelledEmail,
   orgDeletionReminderEmail,
   orgDeletionScheduledEmail,
-} from '../lifecycle/emails.ts';
-import { log, errorFields } from '../logger.ts';
-import type { Deps, SignedInUser } from '../context.ts';
+} from './lifecycleEmails.ts';
+import { log, errorFields } from '../core/logger.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
 
 /** The grace period between scheduling and deletion. */

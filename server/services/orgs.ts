@@ -2,15 +2,16 @@
  * Organizations, members, invitations and the audit log: the use cases behind /api/orgs.
  * Tenant rows are reached only through withTenant, so RLS decides what exists.
  */
-import { withTenant, withUser } from '../db/pool.ts';
-import { randomToken, sha256 } from '../crypto/secrets.ts';
+import { withTenant, withUser } from '../core/db/pool.ts';
+import { randomToken, sha256 } from '../core/crypto/secrets.ts';
 import * as orgs from '../repositories/orgs.ts';
 import * as invitations from '../repositories/invitations.ts';
 import * as audit from '../repositories/audit.ts';
-import { AppError, conflict, forbidden, notFound } from '../errors.ts';
-import { invitationEmail } from '../mail/templates.ts';
+import { AppError, conflict, forbidden, notFound } from '../core/errors.ts';
+import { invitationEmail } from '../core/mail/templates.ts';
 import { normalizeEmail } from './auth.ts';
-import type { Deps, SignedInUser } from '../context.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
 
 export interface OrgView {

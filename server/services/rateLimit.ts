@@ -2,10 +2,10 @@
  * Fixed-window rate limits kept in Postgres, so every API process shares them. Subjects
  * (addresses, client IPs) are stored only as HMACs.
  */
-import { withUser } from '../db/pool.ts';
+import { withUser } from '../core/db/pool.ts';
 import { hit } from '../repositories/rateLimits.ts';
-import { tooManyRequests } from '../errors.ts';
-import type { Deps } from '../context.ts';
+import { tooManyRequests } from '../core/errors.ts';
+import type { Deps } from '../core/context.ts';
 
 /**
  * Counts one hit for `kind:subject` and throws when it exceeds `limit` in the current window.

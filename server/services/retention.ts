@@ -3,12 +3,13 @@
  * the lifecycle sweep erases (key erasure + certificate) what is older. What the next
  * sweep will erase, and when it runs, is visible beforehand.
  */
-import { withTenant, withUser } from '../db/pool.ts';
+import { withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
 import * as audit from '../repositories/audit.ts';
-import { forbidden, notFound } from '../errors.ts';
+import { forbidden, notFound } from '../core/errors.ts';
 import { eraseAndCertify } from './certificates.ts';
-import type { Deps, SignedInUser } from '../context.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
 
 /** The name of the lifecycle sweep's row in lifecycle_schedule. */

@@ -5,20 +5,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { withTenant, withUser } from '../db/pool.ts';
-import { randomToken, sha256 } from '../crypto/secrets.ts';
+import { withTenant, withUser } from '../core/db/pool.ts';
+import { randomToken, sha256 } from '../core/crypto/secrets.ts';
 import * as repo from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
-import { AppError, forbidden, notFound } from '../errors.ts';
+import { AppError, forbidden, notFound } from '../core/errors.ts';
 import { signJoinToken } from '../../lib/tokens.ts';
 import { openChunk } from '../../lib/chunks/seal.ts';
 import { decodeChunk, type ChunkMeta, type RtpRecord } from '../../lib/chunks/container.ts';
 import { muxTrack, UnsupportedCodecError } from '../../lib/media/index.ts';
 import { parseWrappedKey } from '../../lib/keys/KeyProvider.ts';
 import { consume } from './rateLimit.ts';
-import type { Deps, SignedInUser } from '../context.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
-import { log, errorFields } from '../logger.ts';
+import { log, errorFields } from '../core/logger.ts';
 import { sweepErasedTranscripts } from './transcripts.ts';
 import { certifyUserErasure, type CertificateView } from './certificates.ts';
 

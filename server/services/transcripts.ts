@@ -4,14 +4,15 @@
  * (admins). Also the sweep that removes transcript metadata of erased sessions.
  */
 import { z } from 'zod';
-import { withTenant, withUser } from '../db/pool.ts';
+import { withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/transcripts.ts';
 import * as sessions from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
-import { forbidden, notFound } from '../errors.ts';
+import { forbidden, notFound } from '../core/errors.ts';
 import { openBlob } from '../../lib/chunks/seal.ts';
 import { exportTranscript as render, type ExportFormat, type Transcript } from '../transcription/transcript.ts';
-import type { Deps, SignedInUser } from '../context.ts';
+import type { Deps } from '../core/context.ts';
+import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
 
 const scope = (orgId: string, user: SignedInUser) => ({ orgId, userId: user.id });

@@ -3,7 +3,7 @@
  * process on first use and kept (loading a large Whisper takes seconds to minutes). A
  * failed load is not cached, so installing the model later needs no restart.
  */
-import type { TranscriptionConfig } from '../config.ts';
+import type { TranscriptionConfig } from '../core/config.ts';
 import { SpeechModel } from './model.ts';
 import { SileroVad } from './vad.ts';
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { env, LogLevel, pipeline, Tensor, type AutomaticSpeechRecognitionPipeline } from '@huggingface/transformers';
 import { z } from 'zod';
-import { log, errorFields } from '../logger.ts';
+import { log, errorFields } from '../core/logger.ts';
 import { TranscriptionError } from './errors.ts';
 import { WHISPER_LANGUAGES } from './languages.ts';
 

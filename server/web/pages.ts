@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
-import type { AppContext, AppState, Deps } from '../context.ts';
+import type { Deps } from '../core/context.ts';
+import type { AppContext, AppState } from '../context.ts';
 import { ensureCsrfCookie } from '../middleware/auth.ts';
 
 const STATIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'static');

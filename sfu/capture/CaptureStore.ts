@@ -4,7 +4,7 @@
  * the API-signed join token named. One instance per SFU process.
  */
 import type pg from 'pg';
-import { withTenant, one, exec } from '../../server/db/pool.ts';
+import { withTenant, one, exec } from '../../server/core/db/pool.ts';
 import type { ObjectStore } from '../../lib/storage/ObjectStore.ts';
 import { parseWrappedKey, type KeyProvider } from '../../lib/keys/KeyProvider.ts';
 

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { derivedAppUrl } from '../../server/db/migrate.ts';
-import { Secrets } from '../../server/crypto/secrets.ts';
+import { derivedAppUrl } from '../../server/core/db/migrate.ts';
+import { Secrets } from '../../server/core/crypto/secrets.ts';
 import { TEST_SECRET, TEMPLATE_DB } from './constants.ts';
 
 export interface TestDatabase {

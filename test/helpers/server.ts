@@ -5,10 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../server/config.ts';
-import { start, type Running } from '../../server/start.ts';
-import { logSink, configureLogger } from '../../server/logger.ts';
-import type { Clock } from '../../server/context.ts';
+import { parseConfig } from '../../server/core/config.ts';
+import { start, type Running } from '../../standalone/start.ts';
+import { logSink, configureLogger } from '../../server/core/logger.ts';
+import type { Clock } from '../../server/core/context.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { startSmtp, type Inbox } from './smtp.ts';
 import { TEST_SECRET } from './constants.ts';

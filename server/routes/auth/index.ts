@@ -1,12 +1,13 @@
 /** /api/auth/* and /api/me: sign-in by emailed code, sign-out, the user's sessions. */
 import Router from '@koa/router';
-import type { AppState, Deps } from '../../context.ts';
+import type { Deps } from '../../core/context.ts';
+import type { AppState } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { requireUser, SESSION_COOKIE, CSRF_COOKIE, cookieOptions, ensureCsrfCookie } from '../../middleware/auth.ts';
 import * as auth from '../../services/auth.ts';
 import { myOrgs } from '../../services/orgs.ts';
-import { withUser } from '../../db/pool.ts';
+import { withUser } from '../../core/db/pool.ts';
 import { updateDisplayName } from '../../repositories/users.ts';
 import { requestCodeBody, verifyBody, sessionIdParams, updateMeBody } from './schema.ts';
 

@@ -4,7 +4,8 @@
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
-import type { AppState, Deps } from '../../context.ts';
+import type { Deps } from '../../core/context.ts';
+import type { AppState } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';

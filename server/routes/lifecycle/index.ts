@@ -6,7 +6,8 @@
  * (DELETE /api/me, POST /api/auth/restore) and exports (/api/orgs/:orgId/exports).
  */
 import Router from '@koa/router';
-import type { AppState, Deps } from '../../context.ts';
+import type { Deps } from '../../core/context.ts';
+import type { AppState } from '../../context.ts';
 import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import {

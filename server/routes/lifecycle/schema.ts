@@ -1,6 +1,6 @@
 /** Request schemas for the data-lifecycle endpoints. */
 import { z } from 'zod';
-import { X25519_RECIPIENT } from '../../lifecycle/ageStream.ts';
+import { X25519_RECIPIENT } from '../../../lib/archive/ageStream.ts';
 import { isPlainText } from '../../middleware/validate.ts';
 
 export const orgParams = z.object({ orgId: z.uuid() });

@@ -1,6 +1,7 @@
 /** /api/orgs/*: organizations, members, invitations, audit log; /api/invitations/accept. */
 import Router from '@koa/router';
-import type { AppState, Deps } from '../../context.ts';
+import type { Deps } from '../../core/context.ts';
+import type { AppState } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';

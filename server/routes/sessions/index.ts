@@ -1,6 +1,7 @@
 /** /api/orgs/:orgId/sessions/* (members) and /api/join (guests by link). */
 import Router from '@koa/router';
-import type { AppState, Deps } from '../../context.ts';
+import type { Deps } from '../../core/context.ts';
+import type { AppState } from '../../context.ts';
 import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';

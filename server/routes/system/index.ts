@@ -1,7 +1,8 @@
 /** /healthz (liveness + database reachability) and /metrics (Prometheus text format). */
 import Router from '@koa/router';
-import type { AppState, Deps } from '../../context.ts';
-import { withUser } from '../../db/pool.ts';
+import type { Deps } from '../../core/context.ts';
+import type { AppState } from '../../context.ts';
+import { withUser } from '../../core/db/pool.ts';
 
 export function systemRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();

@@ -13,11 +13,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import type { Config } from '../config.ts';
-import { withUser } from '../db/pool.ts';
+import type { Config } from './config.ts';
+import { withUser } from './db/pool.ts';
 import { orgKmsKey } from '../repositories/lifecycle.ts';
 import { KeyError, LocalKeyProvider, type KeyProvider } from '../../lib/keys/index.ts';
-import type { Storage } from '../storage.ts';
+import type { Storage } from './storage.ts';
 
 /** The storage with its key provider wrapped by {@link reloadingKeyProvider}. */
 export function withKeyReload(config: Config, storage: Storage): Storage {

@@ -7,15 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import { createRequire } from 'node:module';
-import type { Config } from './config.ts';
-import type { Database } from './db/pool.ts';
-import type { Metrics } from './metrics.ts';
-import type { Secrets } from './crypto/secrets.ts';
-import type { Storage } from './storage.ts';
-import { CaptureStore } from '../sfu/capture/CaptureStore.ts';
-import { MediaService } from '../sfu/MediaService.ts';
-import { SignalingServer } from '../sfu/signaling/SignalingServer.ts';
-import { log, errorFields } from './logger.ts';
+import type { Config } from '../server/core/config.ts';
+import type { Database } from '../server/core/db/pool.ts';
+import type { Metrics } from '../server/core/metrics.ts';
+import type { Secrets } from '../server/core/crypto/secrets.ts';
+import type { Storage } from '../server/core/storage.ts';
+import { CaptureStore } from './capture/CaptureStore.ts';
+import { MediaService } from './MediaService.ts';
+import { SignalingServer } from './signaling/SignalingServer.ts';
+import { log, errorFields } from '../server/core/logger.ts';
 
 export interface RunningSfu {
   readonly media: MediaService;

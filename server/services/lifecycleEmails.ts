@@ -3,9 +3,9 @@
  * owners), and an account's deletion requested. Plain text; links point at PUBLIC_URL.
  * Sent after commit, never from inside a transaction.
  */
-import type { Config } from '../config.ts';
-import type { MailMessage } from '../mail/mailer.ts';
-import type { CertificateView } from '../services/certificates.ts';
+import type { Config } from '../core/config.ts';
+import type { MailMessage } from '../core/mail/mailer.ts';
+import type { CertificateView } from './certificates.ts';
 
 const day = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 

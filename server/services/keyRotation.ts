@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { withUser } from '../db/pool.ts';
+import { withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
 import { kekId, parseWrappedKey, type KeyProvider } from '../../lib/keys/index.ts';
 import { publishSecretFile } from '../../lib/keys/LocalKeyProvider.ts';

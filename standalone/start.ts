@@ -4,29 +4,29 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config.ts';
-import { Secrets } from './crypto/secrets.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
-import { migrate } from './db/migrate.ts';
-import { openDatabase } from './db/pool.ts';
-import { createMailer } from './mail/mailer.ts';
-import { createMetrics } from './metrics.ts';
-import { createApp } from './app.ts';
-import { startBilling, STRIPE_WEBHOOK_PATH } from './billing/stripe.ts';
-import { billingRoutes } from './routes/billing/index.ts';
-import { log, errorFields } from './logger.ts';
-import { openStorage } from './storage.ts';
-import { sessionRoutes } from './routes/sessions/index.ts';
-import { startSfu } from './sfu.ts';
-import { startJobs } from './jobs/runner.ts';
-import { transcriptRoutes } from './routes/transcripts/index.ts';
-import { sweepErased } from './services/sessions.ts';
-import { lifecycleRoutes } from './routes/lifecycle/index.ts';
-import { startLifecycleScheduler } from './lifecycle/sweep.ts';
-import { withKeyReload, orgKmsKeyLookup } from './lifecycle/keyring.ts';
-import { stopExports } from './services/export.ts';
-import { ensureWebBundles } from './web/bundle.ts';
-import { systemClock, type Clock, type Deps } from './context.ts';
+import type { Config } from '../server/core/config.ts';
+import { Secrets } from '../server/core/crypto/secrets.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../server/core/db/embedded.ts';
+import { migrate } from '../server/core/db/migrate.ts';
+import { openDatabase } from '../server/core/db/pool.ts';
+import { createMailer } from '../server/core/mail/mailer.ts';
+import { createMetrics } from '../server/core/metrics.ts';
+import { createApp } from '../server/app.ts';
+import { startBilling, STRIPE_WEBHOOK_PATH } from '../server/billing/stripe.ts';
+import { billingRoutes } from '../server/routes/billing/index.ts';
+import { log, errorFields } from '../server/core/logger.ts';
+import { openStorage } from '../server/core/storage.ts';
+import { sessionRoutes } from '../server/routes/sessions/index.ts';
+import { startSfu } from '../sfu/start.ts';
+import { startJobs } from '../server/jobs/runner.ts';
+import { transcriptRoutes } from '../server/routes/transcripts/index.ts';
+import { sweepErased } from '../server/services/sessions.ts';
+import { lifecycleRoutes } from '../server/routes/lifecycle/index.ts';
+import { startLifecycleScheduler } from '../server/jobs/sweep.ts';
+import { withKeyReload, orgKmsKeyLookup } from '../server/core/keyring.ts';
+import { stopExports } from '../server/services/export.ts';
+import { ensureWebBundles } from '../server/web/bundle.ts';
+import { systemClock, type Clock, type Deps } from '../server/core/context.ts';
 
 export interface Running {
   readonly deps: Deps;
@@ -86,7 +86,7 @@ export async function start(config: Config, opts: { clock?: Clock } = {}): Promi
   };
   const sweepTimer = setInterval(() => void sweep(), 60_000);
   sweepTimer.unref();
-  // Retention, org and account deletion, audit purge, expired exports (server/lifecycle/sweep.ts).
+  // Retention, org and account deletion, audit purge, expired exports (server/jobs/sweep.ts).
   const lifecycle = startLifecycleScheduler(deps);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

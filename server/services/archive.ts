@@ -14,7 +14,7 @@
  * deterministic, and the second pass is checked against the first). Decrypted media never
  * touches the disk. Reads run as the requesting admin, so RLS decides what is exported.
  */
-import { withTenant } from '../db/pool.ts';
+import { withTenant } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycleExport.ts';
 import * as sessions from '../repositories/sessions.ts';
 import { listMembers } from '../repositories/orgs.ts';
@@ -23,8 +23,8 @@ import { latestTranscript } from '../repositories/transcripts.ts';
 import { EXPORT_FORMATS, exportTranscript as renderTranscript, type Transcript } from '../transcription/transcript.ts';
 import { decodeChunk, type ChunkMeta, type RtpRecord } from '../../lib/chunks/container.ts';
 import { muxTrack, UnsupportedCodecError } from '../../lib/media/index.ts';
-import { entryHeader, endOfArchive, padding, smallEntry } from './tar.ts';
-import type { Deps } from '../context.ts';
+import { entryHeader, endOfArchive, padding, smallEntry } from '../../lib/archive/tar.ts';
+import type { Deps } from '../core/context.ts';
 
 /** What the archive reads through: the app pool, storage and the clock (an export's worker thread has only these). */
 export type ArchiveDeps = Pick<Deps, 'db' | 'storage' | 'clock'>;

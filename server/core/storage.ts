@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.ts';
-import { createKeyProvider, type KeyProvider } from '../lib/keys/index.ts';
-import { createObjectStore, type ObjectStore } from '../lib/storage/index.ts';
+import { createKeyProvider, type KeyProvider } from '../../lib/keys/index.ts';
+import { createObjectStore, type ObjectStore } from '../../lib/storage/index.ts';
 
 export interface Storage {
   /** Wraps and unwraps session data keys. */

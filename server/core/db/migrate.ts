@@ -9,7 +9,7 @@ import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Secrets } from '../crypto/secrets.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const MIGRATIONS_DIR = path.join(root, 'migrations');
 export const SQL_DIR = path.join(root, 'sql');
 

@@ -1,7 +1,7 @@
 /**
  * A streaming tar writer (POSIX ustar, with a PAX `path` record for long names and GNU
  * base-256 sizes past 8 GiB). Entries are written one after the other; each needs its size
- * up front, which is why track files are sized in a first pass (server/lifecycle/archive.ts).
+ * up front, which is why track files are sized in a first pass (server/services/archive.ts).
  * GNU tar, bsdtar and Python's tarfile read the result.
  */
 

@@ -6,7 +6,7 @@
  * several processes exactly one claims each run, and GET .../retention can say when the
  * next one happens. Time is read from deps.clock, so the rules are testable.
  */
-import { withUser } from '../db/pool.ts';
+import { withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
 import { eraseExpired, SWEEP } from '../services/retention.ts';
 import { deleteDueOrgs, sendReminders } from '../services/orgDeletion.ts';
@@ -14,8 +14,8 @@ import { purgeDue } from '../services/accounts.ts';
 import { expireExports, failStaleExports } from '../services/export.ts';
 import { sweepErased } from '../services/sessions.ts';
 import { sweepErasedTranscripts } from '../services/transcripts.ts';
-import { log, errorFields } from '../logger.ts';
-import type { Deps } from '../context.ts';
+import { log, errorFields } from '../core/logger.ts';
+import type { Deps } from '../core/context.ts';
 
 /** How long audit entries of a deleted org are kept. */
 export const AUDIT_KEEP_DAYS = 365;
