@@ -27,8 +27,9 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
   // Koa's default logger prints errors with their messages; ours does it without content.
   app.silent = true;
   app.use(requestLifecycle(deps));
-  app.use(errorHandler());
+  // Headers first: error responses (rendered by errorHandler, inside it) carry them too.
   app.use(securityHeaders(deps));
+  app.use(errorHandler());
   app.use(jsonBody(opts.rawBodyPaths ?? []));
   app.use(sessionLoader(deps));
   // Writes refused because the org is scheduled for deletion: 423 (sql/070_lifecycle.sql).

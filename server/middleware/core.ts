@@ -97,21 +97,24 @@ function httpError(err: unknown): AppError | undefined {
   return undefined;
 }
 
-/** Conservative security headers for API and pages. */
+/**
+ * Conservative security headers for API and pages, on every response: they are set before
+ * the rest of the chain runs, so an error rendered by {@link errorHandler} (mounted inside
+ * this one) or an unmatched route carries them too. A handler may still replace one (e.g. a
+ * page with its own content-security-policy) with `ctx.set`.
+ */
 export function securityHeaders(deps: Deps) {
   return async (ctx: AppContext, next: Next) => {
-    await next();
     ctx.set('x-content-type-options', 'nosniff');
     ctx.set('referrer-policy', 'no-referrer');
     ctx.set('x-frame-options', 'DENY');
     ctx.set('cross-origin-opener-policy', 'same-origin');
     if (deps.config.secureCookies) ctx.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
-    if (!ctx.response.get('content-security-policy')) {
-      ctx.set(
-        'content-security-policy',
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-      );
-    }
+    ctx.set(
+      'content-security-policy',
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
+    await next();
   };
 }
 
