@@ -4,12 +4,14 @@
  * metadata and streams the file (feed it the records of every chunk of the track, in
  * capture order, as they are decrypted).
  */
-import type { ChunkMeta, RtpRecord } from '../chunks/container.ts';
-import { oggOpusFromRecords } from './ogg.ts';
+import type { ChunkMeta } from '../chunks/container.ts';
+import { oggOpusFromRecords, oggOpusSize } from './ogg.ts';
+import type { RecordSource } from './source.ts';
 import type { MuxStats } from './rtp.ts';
 import { webmFromRecords } from './webm.ts';
 
-export { oggOpusFromRecords, type OggOpusOptions } from './ogg.ts';
+export { oggOpusFromRecords, oggOpusSize, type OggOpusOptions } from './ogg.ts';
+export type { RecordSource } from './source.ts';
 export { webmFromRecords, type WebmOptions } from './webm.ts';
 export { newMuxStats, parseRtp, RtpParseError, type MuxStats, type RtpPacket } from './rtp.ts';
 
@@ -50,15 +52,12 @@ export function containerFor(meta: ChunkMeta): Pick<MuxedTrack, 'contentType' | 
 
 /**
  * Streams one captured track as a file: audio/opus → Ogg Opus, video/vp8 → WebM. Only
- * packets of `meta.payloadType` are used. The body never throws on bad packets (they are
- * skipped and counted); errors from `records` itself (decryption) propagate.
+ * packets of `meta.payloadType` are used. `records` may come one at a time or, faster, a
+ * chunk's records at a time. The body never throws on bad packets (they are skipped and
+ * counted); errors from `records` itself (decryption) propagate.
  * @throws UnsupportedCodecError (synchronously) for any other codec.
  */
-export function muxTrack(
-  meta: ChunkMeta,
-  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
-  opts: MuxOptions = {},
-): MuxedTrack {
+export function muxTrack(meta: ChunkMeta, records: RecordSource, opts: MuxOptions = {}): MuxedTrack {
   const container = containerFor(meta);
   if (!container) throw new UnsupportedCodecError(meta.mimeType);
   const common = { startUs: opts.startUs, endUs: opts.endUs, stats: opts.stats, payloadType: meta.payloadType };
@@ -67,4 +66,20 @@ export function muxTrack(
       ? oggOpusFromRecords(records, common)
       : webmFromRecords(records, { ...common, clockRate: meta.clockRate });
   return { ...container, body };
+}
+
+/**
+ * The exact size in bytes of the file {@link muxTrack} streams from the same records and
+ * options (the muxers are deterministic): what a tar header needs before the content. For
+ * Ogg Opus it runs the timeline and paging without writing a byte; WebM is muxed and counted.
+ * @throws UnsupportedCodecError (before reading anything) for a codec with no container.
+ */
+export async function muxedSize(meta: ChunkMeta, records: RecordSource, opts: MuxOptions = {}): Promise<number> {
+  const container = containerFor(meta);
+  if (!container) throw new UnsupportedCodecError(meta.mimeType);
+  const common = { startUs: opts.startUs, endUs: opts.endUs, stats: opts.stats, payloadType: meta.payloadType };
+  if (container.extension === 'ogg') return oggOpusSize(records, common);
+  let size = 0;
+  for await (const b of webmFromRecords(records, { ...common, clockRate: meta.clockRate })) size += b.length;
+  return size;
 }

@@ -4,7 +4,6 @@
  * no packets (loss, DTX, a stalled sender) is filled with concealment or silence, and with
  * `startUs` the file starts at the recording's start, not at the first packet.
  */
-import type { RtpRecord } from '../chunks/container.ts';
 import {
   concealmentPacket,
   MAX_PACKET_SAMPLES,
@@ -17,7 +16,7 @@ import {
 } from './opus.ts';
 import { OggPager } from './oggPager.ts';
 import { newMuxStats, type MuxStats } from './rtp.ts';
-import { orderedPackets, Timeline } from './source.ts';
+import { PacketOrderer, recordBatches, Timeline, type OrderedPacket, type RecordSource } from './source.ts';
 
 /** Options for {@link oggOpusFromRecords}. */
 export interface OggOpusOptions {
@@ -48,95 +47,151 @@ const VENDOR = 'recorder rtp-to-ogg';
 const MIN_PRE_SKIP = 312;
 
 /**
- * Muxes captured Opus RTP packets (in arrival order, as captured) into Ogg Opus pages.
- * Malformed and foreign packets are skipped and counted; nothing about the input throws.
- * Memory stays bounded by the reorder window and one page.
+ * The Ogg Opus muxer as a synchronous state machine: feed it in-order packets, take the
+ * pages. {@link oggOpusFromRecords} drives it; with `countOnly` it computes the file's exact
+ * size (`bytes` after `end()`) without producing it.
  */
-export async function* oggOpusFromRecords(
-  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
-  opts: OggOpusOptions = {},
-): AsyncGenerator<Buffer> {
-  const stats = opts.stats ?? newMuxStats();
-  const conceal = opts.concealSamples ?? 4800;
-  const timeline = new Timeline(RATE, opts.startUs);
-  let pager: OggPager | undefined;
-  let stereo = false;
-  let preSkip = 0;
-  let written = 0; // samples in all packets so far, pre-skip included: the granule position
-  let lastToc: number | undefined;
+export class OggOpusMuxer {
+  readonly stats: MuxStats;
+  readonly #opts: OggOpusOptions;
+  readonly #countOnly: boolean;
+  readonly #conceal: number;
+  readonly #timeline: Timeline;
+  #pager: OggPager | undefined;
+  #stereo = false;
+  #preSkip = 0;
+  /** Samples in all packets so far, pre-skip included: the granule position. */
+  #written = 0;
+  #lastToc: number | undefined;
+  /** Carried past skipped packets, so the timeline hears of a new stream. */
+  #newStream = false;
 
-  const emit = (packet: Buffer, samples: number): void => {
-    written += samples;
-    pager?.packet(packet, BigInt(written));
-  };
-  /** Fills up to `target` (in granule units) with concealment, then silence, yielding pages as they fill. */
-  function* fillTo(target: number): Generator<Buffer> {
-    if (target - written < 120) return;
-    const before = written;
-    const toc = lastToc;
+  constructor(opts: OggOpusOptions = {}, countOnly = false) {
+    this.#opts = opts;
+    this.#countOnly = countOnly;
+    this.stats = opts.stats ?? newMuxStats();
+    this.#conceal = opts.concealSamples ?? 4800;
+    this.#timeline = new Timeline(RATE, opts.startUs);
+  }
+
+  /** Bytes of the pages closed so far; after {@link end}, the size of the whole file. */
+  get bytes(): number {
+    return this.#pager?.bytes ?? 0;
+  }
+
+  /** Adds the next in-order packet. */
+  packet(p: OrderedPacket): void {
+    const payload = p.rtp.payload;
+    this.#newStream ||= p.newStream;
+    if (payload.length === 0) return; // padding-only packet
+    const samples = opusPacketSamples(payload);
+    if (samples === undefined) {
+      this.stats.malformed++;
+      return;
+    }
+    p.newStream = this.#newStream;
+    const pos = this.#timeline.place(p);
+    this.#newStream = false;
+    if (!this.#pager) {
+      if (pos + samples <= 0) return; // before the recording started
+      this.#start(pos, p.rtp.ssrc, this.#opts.channels ?? (opusIsStereo(payload) ? 2 : 1));
+    }
+    const target = pos + this.#preSkip;
+    if (target + samples <= this.#written) {
+      this.stats.duplicates++; // its time is already covered (a resent or overlapping packet)
+      return;
+    }
+    this.#fillTo(target);
+    this.#emit(payload, samples);
+    this.stats.written++;
+    this.#lastToc = payload[0];
+  }
+
+  /** The pages completed so far, as one buffer (empty when none, or when counting). */
+  take(): Buffer {
+    return this.#pager?.take() ?? EMPTY;
+  }
+
+  /** End of input: pads to `endUs` and returns the last pages. */
+  end(): Buffer {
+    if (!this.#pager) this.#start(0, 0, this.#opts.channels ?? 1);
+    const origin = this.#timeline.originUs ?? this.#opts.startUs;
+    if (this.#opts.endUs !== undefined && origin !== undefined) {
+      this.#fillTo(Math.floor((Number(this.#opts.endUs - origin) * RATE) / 1e6) + this.#preSkip);
+    }
+    return this.#pager?.end() ?? EMPTY;
+  }
+
+  #emit(packet: Buffer, samples: number): void {
+    this.#written += samples;
+    this.#pager?.packet(packet, this.#written);
+  }
+
+  /** Fills up to `target` (in granule units) with concealment, then silence. */
+  #fillTo(target: number): void {
+    if (target - this.#written < 120) return;
+    const before = this.#written;
+    const toc = this.#lastToc;
     const frame = toc === undefined ? 0 : opusFrameSamples(toc);
     if (toc !== undefined && frame > 0) {
-      let frames = Math.floor(Math.min(target - written, conceal) / frame);
+      let frames = Math.floor(Math.min(target - this.#written, this.#conceal) / frame);
       const perPacket = Math.floor(MAX_PACKET_SAMPLES / frame);
       while (frames > 0) {
         const n = Math.min(frames, perPacket);
-        emit(concealmentPacket(toc, n), n * frame);
+        this.#emit(concealmentPacket(toc, n), n * frame);
         frames -= n;
       }
     }
-    for (const s of silence(target - written, stereo)) {
-      emit(s.packet, s.samples);
-      if (pager) yield* pager.take();
-    }
-    stats.filledSamples += written - before;
+    for (const s of silence(target - this.#written, this.#stereo)) this.#emit(s.packet, s.samples);
+    this.stats.filledSamples += this.#written - before;
   }
+
   /** Writes the headers and the leading silence up to the first packet at `firstPos`. */
-  function* start(firstPos: number, serial: number, channels: 1 | 2): Generator<Buffer> {
-    stereo = channels === 2;
+  #start(firstPos: number, serial: number, channels: 1 | 2): void {
+    this.#stereo = channels === 2;
     // Leading silence comes in 2.5 ms steps; pre-skip trims the excess for an exact start.
     // At least the usual 312 samples are skipped, so the decoder settles on silence.
     const lead = Math.max(0, firstPos);
     const padded = Math.ceil((lead + MIN_PRE_SKIP) / 120) * 120;
-    preSkip = padded - lead;
-    pager = new OggPager({ serial: opts.serial ?? serial });
-    pager.packet(opusHead(channels, preSkip), 0n, true);
-    pager.packet(opusTags(VENDOR), 0n, true);
-    yield* fillTo(padded);
-    stats.filledSamples -= preSkip;
+    this.#preSkip = padded - lead;
+    this.#pager = new OggPager({ serial: this.#opts.serial ?? serial, countOnly: this.#countOnly });
+    this.#pager.packet(opusHead(channels, this.#preSkip), 0, true);
+    this.#pager.packet(opusTags(VENDOR), 0, true);
+    this.#fillTo(padded);
+    this.stats.filledSamples -= this.#preSkip;
   }
+}
 
-  let newStream = false;
-  for await (const p of orderedPackets(records, { payloadType: opts.payloadType, window: opts.window }, stats)) {
-    const payload = p.rtp.payload;
-    newStream ||= p.newStream; // carried past skipped packets, so the timeline hears of it
-    if (payload.length === 0) continue; // padding-only packet
-    const samples = opusPacketSamples(payload);
-    if (samples === undefined) {
-      stats.malformed++;
-      continue;
-    }
-    const pos = timeline.place({ ...p, newStream });
-    newStream = false;
-    if (!pager) {
-      if (pos + samples <= 0) continue; // before the recording started
-      yield* start(pos, p.rtp.ssrc, opts.channels ?? (opusIsStereo(payload) ? 2 : 1));
-    }
-    const target = pos + preSkip;
-    if (target + samples <= written) {
-      stats.duplicates++; // its time is already covered (a resent or overlapping packet)
-      continue;
-    }
-    yield* fillTo(target);
-    emit(payload, samples);
-    stats.written++;
-    lastToc = payload[0];
-    if (pager) yield* pager.take();
-  }
+const EMPTY = Buffer.alloc(0);
 
-  if (!pager) yield* start(0, 0, opts.channels ?? 1);
-  const origin = timeline.originUs ?? opts.startUs;
-  if (opts.endUs !== undefined && origin !== undefined) {
-    yield* fillTo(Math.floor((Number(opts.endUs - origin) * RATE) / 1e6) + preSkip);
+/**
+ * Muxes captured Opus RTP packets (in arrival order, as captured) into Ogg Opus pages.
+ * Malformed and foreign packets are skipped and counted; nothing about the input throws.
+ * Memory stays bounded by the reorder window and the pages of one input batch (or of one
+ * gap's silence, about 100 bytes a second).
+ */
+export async function* oggOpusFromRecords(records: RecordSource, opts: OggOpusOptions = {}): AsyncGenerator<Buffer> {
+  const mux = new OggOpusMuxer(opts);
+  const orderer = new PacketOrderer({ payloadType: opts.payloadType, window: opts.window }, mux.stats, (p) =>
+    mux.packet(p),
+  );
+  for await (const batch of recordBatches(records)) {
+    for (const r of batch) orderer.push(r);
+    const pages = mux.take();
+    if (pages.length > 0) yield pages;
   }
-  if (pager) yield* pager.end();
+  orderer.end();
+  yield mux.end();
+}
+
+/** The exact size in bytes of the file {@link oggOpusFromRecords} makes from the same records and options. */
+export async function oggOpusSize(records: RecordSource, opts: OggOpusOptions = {}): Promise<number> {
+  const mux = new OggOpusMuxer(opts, true);
+  const orderer = new PacketOrderer({ payloadType: opts.payloadType, window: opts.window }, mux.stats, (p) =>
+    mux.packet(p),
+  );
+  for await (const batch of recordBatches(records)) for (const r of batch) orderer.push(r);
+  orderer.end();
+  mux.end();
+  return mux.bytes;
 }

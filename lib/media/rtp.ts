@@ -158,15 +158,15 @@ export interface SequencedPacket {
 
 /**
  * A reorder window of at most `capacity` packets keyed by extended sequence number.
- * `push` returns the packets that are now due, in order; `flush` returns the rest. Gaps
- * left when the window overflows are counted as lost in `stats`.
+ * `push` appends the packets that are now due, in order, to `out`; `flush` returns the rest.
+ * Gaps left when the window overflows are counted as lost in `stats`.
  */
-export class ReorderBuffer {
+export class ReorderBuffer<P extends SequencedPacket = SequencedPacket> {
   readonly #capacity: number;
   readonly #stats: MuxStats;
-  readonly #held = new Map<number, SequencedPacket>();
+  readonly #held = new Map<number, P>();
   #next: number | undefined;
-  #lateRun: SequencedPacket[] = [];
+  #lateRun: P[] = [];
 
   /** @param capacity packets held before the oldest gap is declared lost (default 64). */
   constructor(stats: MuxStats, capacity = 64) {
@@ -174,33 +174,40 @@ export class ReorderBuffer {
     this.#stats = stats;
   }
 
-  /** Adds a packet and returns the packets released in sequence order. */
-  push(p: SequencedPacket): SequencedPacket[] {
+  /** Adds a packet and appends the packets it releases, in sequence order, to `out` (returned). */
+  push(p: P, out: P[] = []): P[] {
     if (this.#next !== undefined && p.ext < this.#next) {
       // A long run of nothing but "late" packets is a sender that reset its sequence
       // numbers: start over from them rather than drop the rest of the stream.
       this.#lateRun.push(p);
-      if (this.#lateRun.length < Math.min(32, this.#capacity)) return [];
+      if (this.#lateRun.length < Math.min(32, this.#capacity)) return out;
       const run = this.#lateRun;
       this.#lateRun = [];
-      const out = this.flush();
+      out.push(...this.flush());
       this.#next = undefined;
-      for (const q of run) out.push(...this.push(q));
+      for (const q of run) this.push(q, out);
       return out;
     }
-    this.#stats.late += this.#lateRun.length;
-    this.#lateRun = [];
+    if (this.#lateRun.length > 0) {
+      this.#stats.late += this.#lateRun.length;
+      this.#lateRun = [];
+    }
+    // The common case, in order with nothing held: straight through.
+    if (p.ext === this.#next && this.#held.size === 0) {
+      out.push(p);
+      this.#next = p.ext + 1;
+      return out;
+    }
     if (this.#held.has(p.ext)) {
       this.#stats.duplicates++;
-      return [];
+      return out;
     }
     this.#held.set(p.ext, p);
     // Wait for a few packets before fixing the starting point, in case the first arrived late.
     if (this.#next === undefined) {
-      if (this.#held.size < Math.min(8, this.#capacity)) return [];
+      if (this.#held.size < Math.min(8, this.#capacity)) return out;
       this.#next = this.#lowest();
     }
-    const out: SequencedPacket[] = [];
     this.#drain(out);
     while (this.#held.size > this.#capacity) {
       const lowest = this.#lowest();
@@ -212,10 +219,10 @@ export class ReorderBuffer {
   }
 
   /** Releases everything still held, in order, counting the gaps as lost. */
-  flush(): SequencedPacket[] {
+  flush(): P[] {
     this.#stats.late += this.#lateRun.length;
     this.#lateRun = [];
-    const out: SequencedPacket[] = [];
+    const out: P[] = [];
     while (this.#held.size > 0) {
       const lowest = this.#lowest();
       if (this.#next !== undefined) this.#stats.lost += lowest - this.#next;
@@ -230,7 +237,7 @@ export class ReorderBuffer {
     return this.#next;
   }
 
-  #drain(out: SequencedPacket[]): void {
+  #drain(out: P[]): void {
     for (;;) {
       const p = this.#next === undefined ? undefined : this.#held.get(this.#next);
       if (!p) return;

@@ -38,53 +38,67 @@ export interface OrderOptions {
 }
 
 /**
- * Parses, filters and reorders captured records into one in-order packet stream.
- * Malformed packets are skipped and counted in `stats.malformed`, never thrown.
+ * Captured records as the muxers take them: one at a time, or (faster) a chunk's records at
+ * a time, as arrays. Errors thrown by the source (decryption, storage) propagate.
  */
-export async function* orderedPackets(
-  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
-  opts: OrderOptions,
-  stats: MuxStats,
-): AsyncGenerator<OrderedPacket> {
-  const window = opts.window ?? 64;
-  const switchUs = opts.ssrcSwitchUs ?? 1_000_000n;
-  let ssrc: number | undefined;
-  let lastSeenUs = 0n;
-  let seq = new Unwrapper(16);
-  let buffer = new ReorderBuffer(stats, window);
-  let lastExt: number | undefined;
-  let pendingNewStream = true;
+export type RecordSource = AsyncIterable<RtpRecord | readonly RtpRecord[]> | Iterable<RtpRecord>;
 
-  function* release(list: { rtp: RtpPacket; ext: number; arrivalUs: bigint }[]): Generator<OrderedPacket> {
-    for (const p of list) {
-      // Going backwards (a sequence reset) is a discontinuity: report it as a loss.
-      const missingBefore = lastExt === undefined ? 0 : p.ext > lastExt ? p.ext - lastExt - 1 : 1;
-      lastExt = p.ext;
-      const newStream = pendingNewStream;
-      pendingNewStream = false;
-      yield { ...p, missingBefore, newStream };
+const isBatch = (item: RtpRecord | readonly RtpRecord[]): item is readonly RtpRecord[] => Array.isArray(item);
+
+/**
+ * A {@link RecordSource} as batches: arrays pass through, single records of an async source
+ * come one per batch, and a synchronous source is cut into batches of 256.
+ */
+export async function* recordBatches(records: RecordSource): AsyncGenerator<readonly RtpRecord[]> {
+  if (Symbol.asyncIterator in records) {
+    for await (const item of records) yield isBatch(item) ? item : [item];
+    return;
+  }
+  let batch: RtpRecord[] = [];
+  for (const r of records) {
+    batch.push(r);
+    if (batch.length === 256) {
+      yield batch;
+      batch = [];
     }
   }
+  if (batch.length > 0) yield batch;
+}
 
+/**
+ * Parses, filters and reorders captured records into one in-order packet stream, handing
+ * each released packet to `emit` (synchronously, in order). Malformed packets are skipped
+ * and counted in `stats.malformed`, never thrown. A packet object is handed out once and
+ * not touched by the orderer afterwards; the receiver may change its `newStream`.
+ */
+export class PacketOrderer {
+  readonly #window: number;
+  readonly #switchUs: bigint;
+  readonly #payloadType: number | undefined;
+  readonly #stats: MuxStats;
+  readonly #emit: (p: OrderedPacket) => void;
+  #ssrc: number | undefined;
+  #lastSeenUs = 0n;
+  #seq = new Unwrapper(16);
+  #buffer: ReorderBuffer<OrderedPacket>;
+  #lastExt: number | undefined;
+  #pendingNewStream = true;
   /** Packets of another SSRC that may be taking over. */
-  let candidate: { ssrc: number; held: { rtp: RtpPacket; arrivalUs: bigint }[] } | undefined;
-  function* switchToCandidate(): Generator<OrderedPacket> {
-    if (!candidate) return;
-    yield* release(buffer.flush());
-    seq = new Unwrapper(16);
-    buffer = new ReorderBuffer(stats, window);
-    lastExt = undefined;
-    pendingNewStream = true;
-    ssrc = candidate.ssrc;
-    const held = candidate.held;
-    candidate = undefined;
-    for (const h of held) {
-      if (h.arrivalUs > lastSeenUs) lastSeenUs = h.arrivalUs;
-      yield* release(buffer.push({ rtp: h.rtp, ext: seq.unwrap(h.rtp.sequenceNumber), arrivalUs: h.arrivalUs }));
-    }
+  #candidate: { ssrc: number; held: OrderedPacket[] } | undefined;
+  readonly #released: OrderedPacket[] = [];
+
+  constructor(opts: OrderOptions, stats: MuxStats, emit: (p: OrderedPacket) => void) {
+    this.#window = opts.window ?? 64;
+    this.#switchUs = opts.ssrcSwitchUs ?? 1_000_000n;
+    this.#payloadType = opts.payloadType;
+    this.#stats = stats;
+    this.#emit = emit;
+    this.#buffer = new ReorderBuffer(stats, this.#window);
   }
 
-  for await (const record of records) {
+  /** Adds the next captured record (in arrival order). */
+  push(record: RtpRecord): void {
+    const stats = this.#stats;
     stats.packets++;
     let rtp: RtpPacket;
     try {
@@ -92,39 +106,96 @@ export async function* orderedPackets(
     } catch (err) {
       if (!(err instanceof RtpParseError)) throw err;
       stats.malformed++;
-      continue;
+      return;
     }
-    if (opts.payloadType !== undefined && rtp.payloadType !== opts.payloadType) {
+    if (this.#payloadType !== undefined && rtp.payloadType !== this.#payloadType) {
       stats.foreign++;
-      continue;
+      return;
     }
-    if (ssrc !== undefined && rtp.ssrc !== ssrc) {
-      if (candidate && candidate.ssrc !== rtp.ssrc) {
+    const p: OrderedPacket = { rtp, ext: 0, arrivalUs: record.arrivalUs, missingBefore: 0, newStream: false };
+    if (this.#ssrc !== undefined && rtp.ssrc !== this.#ssrc) {
+      if (this.#candidate && this.#candidate.ssrc !== rtp.ssrc) {
         stats.foreign++; // a third stream
-        continue;
+        return;
       }
-      candidate ??= { ssrc: rtp.ssrc, held: [] };
-      candidate.held.push({ rtp, arrivalUs: record.arrivalUs });
-      if (candidate.held.length > CANDIDATE_LIMIT) {
-        candidate.held.shift();
+      this.#candidate ??= { ssrc: rtp.ssrc, held: [] };
+      this.#candidate.held.push(p);
+      if (this.#candidate.held.length > CANDIDATE_LIMIT) {
+        this.#candidate.held.shift();
         stats.foreign++;
       }
       // The current stream went quiet while this one kept sending: a restarted sender.
-      if (record.arrivalUs - lastSeenUs >= switchUs) yield* switchToCandidate();
-      continue;
+      if (record.arrivalUs - this.#lastSeenUs >= this.#switchUs) this.#switchToCandidate();
+      return;
     }
-    if (candidate) {
-      stats.foreign += candidate.held.length; // the current stream is alive: the other was interleaved
-      candidate = undefined;
+    if (this.#candidate) {
+      stats.foreign += this.#candidate.held.length; // the current stream is alive: the other was interleaved
+      this.#candidate = undefined;
     }
-    ssrc = rtp.ssrc;
-    if (record.arrivalUs > lastSeenUs) lastSeenUs = record.arrivalUs;
-    yield* release(buffer.push({ rtp, ext: seq.unwrap(rtp.sequenceNumber), arrivalUs: record.arrivalUs }));
+    this.#ssrc = rtp.ssrc;
+    if (record.arrivalUs > this.#lastSeenUs) this.#lastSeenUs = record.arrivalUs;
+    p.ext = this.#seq.unwrap(rtp.sequenceNumber);
+    this.#release(this.#buffer.push(p, this.#released));
   }
-  // A newcomer that started after the current stream's last packet is the stream's continuation.
-  if (candidate && (candidate.held[0]?.arrivalUs ?? 0n) > lastSeenUs) yield* switchToCandidate();
-  else if (candidate) stats.foreign += candidate.held.length;
-  yield* release(buffer.flush());
+
+  /** End of input: releases what the window still holds. */
+  end(): void {
+    // A newcomer that started after the current stream's last packet is the stream's continuation.
+    const c = this.#candidate;
+    if (c && (c.held[0]?.arrivalUs ?? 0n) > this.#lastSeenUs) this.#switchToCandidate();
+    else if (c) this.#stats.foreign += c.held.length;
+    this.#release(this.#buffer.flush());
+  }
+
+  #release(list: OrderedPacket[]): void {
+    for (const p of list) {
+      // Going backwards (a sequence reset) is a discontinuity: report it as a loss.
+      const last = this.#lastExt;
+      p.missingBefore = last === undefined ? 0 : p.ext > last ? p.ext - last - 1 : 1;
+      this.#lastExt = p.ext;
+      p.newStream = this.#pendingNewStream;
+      this.#pendingNewStream = false;
+      this.#emit(p);
+    }
+    list.length = 0;
+  }
+
+  #switchToCandidate(): void {
+    const c = this.#candidate;
+    if (!c) return;
+    this.#release(this.#buffer.flush());
+    this.#seq = new Unwrapper(16);
+    this.#buffer = new ReorderBuffer(this.#stats, this.#window);
+    this.#lastExt = undefined;
+    this.#pendingNewStream = true;
+    this.#ssrc = c.ssrc;
+    this.#candidate = undefined;
+    for (const h of c.held) {
+      if (h.arrivalUs > this.#lastSeenUs) this.#lastSeenUs = h.arrivalUs;
+      h.ext = this.#seq.unwrap(h.rtp.sequenceNumber);
+      this.#release(this.#buffer.push(h, this.#released));
+    }
+  }
+}
+
+/**
+ * Parses, filters and reorders captured records into one in-order packet stream
+ * ({@link PacketOrderer} as an async generator). Malformed packets are skipped and counted
+ * in `stats.malformed`, never thrown.
+ */
+export async function* orderedPackets(
+  records: RecordSource,
+  opts: OrderOptions,
+  stats: MuxStats,
+): AsyncGenerator<OrderedPacket> {
+  const ready: OrderedPacket[] = [];
+  const orderer = new PacketOrderer(opts, stats, (p) => ready.push(p));
+  for await (const batch of recordBatches(records)) {
+    for (const r of batch) orderer.push(r);
+    yield* ready.splice(0);
+  }
+  orderer.end();
+  yield* ready.splice(0);
 }
 
 /**

@@ -3,10 +3,9 @@
  * (nothing needs to be rewritten at the end); frames are placed by RTP timestamp on the
  * recording's clock, so with `startUs` video and the Ogg audio tracks share t=0.
  */
-import type { RtpRecord } from '../chunks/container.ts';
 import { float, ID, int64, master, matroskaDate, simpleBlock, str, uint, unknownSizeStart } from './ebml.ts';
 import { newMuxStats, type MuxStats } from './rtp.ts';
-import { orderedPackets, Timeline } from './source.ts';
+import { PacketOrderer, recordBatches, Timeline, type RecordSource } from './source.ts';
 import { Vp8Assembler, type Vp8Frame } from './vp8.ts';
 
 /** Options for {@link webmFromRecords}. */
@@ -74,10 +73,7 @@ function header(width: number, height: number, originUs: bigint | undefined, dur
  * keyframe, are dropped (counted in `stats.droppedFrames`). Malformed packets are skipped.
  * Memory is bounded by the reorder window and one cluster (≤ `clusterMs`, ≤ 8 MiB).
  */
-export async function* webmFromRecords(
-  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
-  opts: WebmOptions = {},
-): AsyncGenerator<Buffer> {
+export async function* webmFromRecords(records: RecordSource, opts: WebmOptions = {}): AsyncGenerator<Buffer> {
   const stats = opts.stats ?? newMuxStats();
   const rate = opts.clockRate ?? 90000;
   const clusterMs = Math.min(opts.clusterMs ?? 5000, 30000);
@@ -119,10 +115,16 @@ export async function* webmFromRecords(
     stats.written++;
   }
 
-  for await (const p of orderedPackets(records, { payloadType: opts.payloadType, window: opts.window ?? 256 }, stats)) {
-    const pos = timeline.place(p);
-    for (const frame of assembler.push(p, pos)) yield* write(frame);
+  const frames: Vp8Frame[] = [];
+  const orderer = new PacketOrderer({ payloadType: opts.payloadType, window: opts.window ?? 256 }, stats, (p) =>
+    frames.push(...assembler.push(p, timeline.place(p))),
+  );
+  for await (const batch of recordBatches(records)) {
+    for (const r of batch) orderer.push(r);
+    for (const frame of frames.splice(0)) yield* write(frame);
   }
+  orderer.end();
+  for (const frame of frames.splice(0)) yield* write(frame);
   assembler.flush();
   const last = closeCluster();
   if (last) yield last;
