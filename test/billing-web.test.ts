@@ -7,16 +7,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { prerequisites } from './helpers/tools.ts';
 import type { TestServer } from './helpers/server.ts';
 import type { StripeFake } from './helpers/stripe-fake.ts';
 import { newOrg, startBilled, subscriptionEvent } from './helpers/billing-flow.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium)
-  console.log(
-    `SKIPPED test/billing-web.test.ts: ${CHROMIUM} is missing (apt-get install -y chromium) — the billing section was NOT tested in a browser`,
-  );
+const hasChromium = prerequisites('the billing page test in Chromium', [
+  !fs.existsSync(CHROMIUM) && 'chromium (apt-get install chromium)',
+]);
 
 let ts: TestServer;
 let stripe: StripeFake;

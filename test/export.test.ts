@@ -12,16 +12,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { Decrypter } from 'age-encryption';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { haveMediaTools, ffprobe, decodeErrors } from './helpers/media.ts';
-import { which } from './helpers/tools.ts';
+import { missingMediaTools, ffprobe, decodeErrors } from './helpers/media.ts';
+import { prerequisites, which } from './helpers/tools.ts';
 import { assertError, freshEmail } from './helpers/api.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { asOwner, seedRecordedSession, type SeededSession } from './helpers/recording.ts';
 import { runLifecycleSweep } from '../server/jobs/sweep.ts';
 
-const ready = haveMediaTools() && !!which('age') && !!which('age-keygen');
-if (!ready)
-  console.log('!!! SKIPPING export tests: age (apt-get install age), ffmpeg or pocketsphinx-testdata missing !!!');
+const ready = prerequisites('export tests', [
+  ...missingMediaTools(),
+  !(which('age') && which('age-keygen')) && 'age (apt-get install age)',
+]);
 
 let ts: TestServer;
 let owner: HttpClient;

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { haveMediaTools } from './helpers/media.ts';
+import { missingMediaTools } from './helpers/media.ts';
+import { prerequisites } from './helpers/tools.ts';
 import { assertError, freshEmail } from './helpers/api.ts';
 import type { HttpClient } from './helpers/http.ts';
 import {
@@ -25,8 +26,7 @@ import {
 } from './helpers/recording.ts';
 import { runLifecycleSweep } from '../server/jobs/sweep.ts';
 
-const ready = haveMediaTools();
-if (!ready) console.log('!!! SKIPPING lifecycle erasure tests: ffmpeg or pocketsphinx-testdata missing !!!');
+const ready = prerequisites('lifecycle erasure tests', missingMediaTools());
 const DAY = 24 * 3600;
 
 /** A deletion certificate as the API returns it. */

@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { haveMediaTools, captureRtp, SPEECH_SHORT } from './helpers/media.ts';
+import { missingMediaTools, captureRtp, SPEECH_SHORT } from './helpers/media.ts';
+import { prerequisites } from './helpers/tools.ts';
 import { freshEmail } from './helpers/api.ts';
 import { TEST_SECRET } from './helpers/constants.ts';
 import type { HttpClient } from './helpers/http.ts';
@@ -29,8 +30,7 @@ import { encodeChunk } from '../lib/chunks/container.ts';
 import { sealChunk } from '../lib/chunks/seal.ts';
 import { parseWrappedKey } from '../lib/keys/index.ts';
 
-const ready = haveMediaTools();
-if (!ready) console.log('!!! SKIPPING key rotation tests: ffmpeg or pocketsphinx-testdata missing !!!');
+const ready = prerequisites('key rotation tests', missingMediaTools());
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** Runs the CLI against the test server's database and DATA_DIR; resolves with its output. */

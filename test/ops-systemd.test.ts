@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requireTool, run, which, parseUnit, unitValues } from './helpers/tools.ts';
+import { requireTool, run, skipMissing, which, parseUnit, unitValues } from './helpers/tools.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sd = (...p: string[]) => path.join(root, 'ops', 'systemd', ...p);
@@ -115,9 +115,10 @@ test("the Prometheus retention drop-in verifies against Debian's prometheus.serv
   if (!sa) return;
   const base = '/lib/systemd/system/prometheus.service';
   if (!fs.existsSync(base) || !which('prometheus')) {
-    const line = `SKIPPED: ${base} or /usr/bin/prometheus missing (apt-get install prometheus); "${t.name}" did not run`;
-    process.stdout.write(`\n!!! ${line}\n`);
-    t.skip(line);
+    skipMissing(
+      t,
+      `SKIPPED: ${base} or /usr/bin/prometheus missing (apt-get install prometheus); "${t.name}" did not run`,
+    );
     return;
   }
   const dir = path.join(tmp, 'prometheus');

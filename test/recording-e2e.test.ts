@@ -15,6 +15,7 @@ import type { HttpClient } from './helpers/http.ts';
 import { parseConfig } from '../server/core/config.ts';
 import { findWorkerBin } from '../sfu/start.ts';
 import { MODEL_DIR, MODEL_NAME, waitForTranscript } from './helpers/transcription.ts';
+import { prerequisites } from './helpers/tools.ts';
 
 const SPEECH = '/usr/share/pocketsphinx/test/data/librivox';
 const HOST_WAV = path.join(SPEECH, 'sense_and_sensibility_01_austen_64kb-0870.wav');
@@ -22,14 +23,13 @@ const GUEST_WAV = path.join(SPEECH, 'sense_and_sensibility_01_austen_64kb-0920.w
 const CHROMIUM = '/usr/bin/chromium';
 
 const workerBin = findWorkerBin(parseConfig({ MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? '' }));
-const missing = [
+const ready = prerequisites('the live recording end-to-end test', [
   !workerBin && 'a mediasoup worker (MEDIASOUP_WORKER_BIN)',
   !fs.existsSync(CHROMIUM) && 'chromium',
   !fs.existsSync(HOST_WAV) && 'pocketsphinx-testdata',
   !hasCommand('ffprobe') && 'ffmpeg',
   !fs.existsSync(path.join(MODEL_DIR, MODEL_NAME, 'config.json')) && `the test model ${MODEL_NAME}`,
-].filter(Boolean);
-if (missing.length) console.log(`!!! SKIPPING the live recording end-to-end test: missing ${missing.join(', ')} !!!`);
+]);
 
 function hasCommand(cmd: string): boolean {
   try {
@@ -45,7 +45,7 @@ const browsers: Browser[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-e2e-'));
 
 before(async () => {
-  if (missing.length) return;
+  if (!ready) return;
   ts = await startTestServer({
     SFU: 'on',
     MEDIASOUP_WORKER_BIN: workerBin ?? '',
@@ -190,7 +190,7 @@ function matchScore(recorded: Int16Array, source: Int16Array): number {
 
 test(
   'two browsers record a session; both tracks download, decode, last as long as the take, and carry their own speech',
-  { skip: missing.length > 0, timeout: 120_000 },
+  { skip: !ready, timeout: 120_000 },
   async () => {
     const owner = await ts.signIn('host@example.com');
     const org = (await owner.post('/api/orgs', { name: 'Podcast Co' })).body as { id: string };

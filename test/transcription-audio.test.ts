@@ -3,7 +3,10 @@
 // of the right length, speech lands where it was said), and the VAD finds where speech is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { captureRtp, decodeToPcm, envelopeCorrelation, haveMediaTools, rmsBetween } from './helpers/media.ts';
+import { captureRtp, decodeToPcm, envelopeCorrelation, missingMediaTools, rmsBetween } from './helpers/media.ts';
+import { prerequisites } from './helpers/tools.ts';
+
+const ready = prerequisites('transcription audio tests', missingMediaTools());
 import { speechFile } from './helpers/transcription.ts';
 import { resample48to16, Decimator } from '../server/transcription/resample.ts';
 import { decodeOpusTrack, PCM_RATE } from '../server/transcription/audio.ts';
@@ -42,7 +45,7 @@ test('resampling 48 → 16 kHz keeps speech frequencies, removes what would alia
 
 test(
   'RTP → PCM: speech lands where it was said, lost packets and pauses become silence of the right length',
-  { skip: !haveMediaTools(), timeout: 60_000 },
+  { skip: !ready, timeout: 60_000 },
   async () => {
     const base = 1_700_000_000_000_000n;
     const a = speechFile('0880');
@@ -84,7 +87,7 @@ test(
 
 test(
   'Silero VAD finds the speech and skips the silence; long speech is cut into windows of at most 30 s',
-  { skip: !haveMediaTools(), timeout: 60_000 },
+  { skip: !ready, timeout: 60_000 },
   async () => {
     const base = 1_700_000_000_000_000n;
     const a = speechFile('0920');

@@ -9,12 +9,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { haveMediaTools } from './helpers/media.ts';
+import { missingMediaTools } from './helpers/media.ts';
+import { prerequisites } from './helpers/tools.ts';
 import { MODEL_DIR, MODEL_NAME, recordSession, waitForTranscript, type TrackPlan } from './helpers/transcription.ts';
 import { TEST_SECRET } from './helpers/constants.ts';
 import type { HttpClient } from './helpers/http.ts';
 
-const ready = haveMediaTools() && fs.existsSync(path.join(MODEL_DIR, MODEL_NAME, 'config.json'));
+const ready = prerequisites('transcription worker kill tests', [
+  ...missingMediaTools(),
+  !fs.existsSync(path.join(MODEL_DIR, MODEL_NAME, 'config.json')) && `the test model ../shared/models/${MODEL_NAME}`,
+]);
 const root = path.resolve(import.meta.dirname, '..');
 const LEASE_S = '4';
 

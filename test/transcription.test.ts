@@ -14,7 +14,8 @@ import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import { OpusDecoder } from 'opus-decoder';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { haveMediaTools } from './helpers/media.ts';
+import { missingMediaTools } from './helpers/media.ts';
+import { prerequisites } from './helpers/tools.ts';
 import {
   MODEL_DIR,
   MODEL_NAME,
@@ -42,11 +43,13 @@ interface VttParser {
 const { WebVTTParser } = createRequire(import.meta.url)('webvtt-parser') as { WebVTTParser: new () => VttParser };
 
 const CHROMIUM = '/usr/bin/chromium';
-const ready = haveMediaTools() && fs.existsSync(path.join(MODEL_DIR, MODEL_NAME, 'config.json'));
-if (!ready)
-  console.log(
-    '!!! SKIPPING transcription tests: ffmpeg, pocketsphinx-testdata or ../shared/models/whisper-tiny-random missing !!!',
-  );
+const ready = prerequisites('transcription tests', [
+  ...missingMediaTools(),
+  !fs.existsSync(path.join(MODEL_DIR, MODEL_NAME, 'config.json')) && `the test model ../shared/models/${MODEL_NAME}`,
+]);
+const browser = prerequisites('the transcript page test', [
+  !fs.existsSync(CHROMIUM) && 'chromium (apt-get install chromium)',
+]);
 
 interface Seg {
   start: number;
@@ -205,7 +208,7 @@ test(
 
 test(
   'the session page shows the transcript: status, each line with speaker and times, export links',
-  { skip: !ready || !fs.existsSync(CHROMIUM), timeout: 60_000 },
+  { skip: !ready || !browser, timeout: 60_000 },
   async () => {
     const t = result.transcript!;
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });

@@ -7,15 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { freePort } from './helpers/tools.ts';
+import { freePort, prerequisites } from './helpers/tools.ts';
 import { codeIn, inviteLinkIn, freshEmail } from './helpers/api.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium)
-  console.log(
-    `SKIPPED test/web.test.ts: ${CHROMIUM} is missing (apt-get install -y chromium) — the pages were NOT tested in a browser`,
-  );
+const hasChromium = prerequisites('the page tests in Chromium', [
+  !fs.existsSync(CHROMIUM) && 'chromium (apt-get install chromium)',
+]);
 
 let ts: TestServer;
 let browser: Browser;

@@ -20,10 +20,18 @@ export const SPEECH_LONG = path.join(SPEECH_DIR, 'sense_and_sensibility_01_auste
 /** A 2.99 s utterance: "he was not an ill disposed young man". */
 export const SPEECH_SHORT = path.join(SPEECH_DIR, 'sense_and_sensibility_01_austen_64kb-0880.wav');
 
-/** True when ffmpeg, ffprobe and the speech files are installed. */
+/** True when ffmpeg, ffprobe and the speech files are installed (see missingMediaTools). */
 export function haveMediaTools(): boolean {
+  return missingMediaTools().length === 0;
+}
+
+/** What the media tests need and this machine lacks, each with the Debian package that provides it. */
+export function missingMediaTools(): string[] {
   const onPath = (cmd: string) => (process.env.PATH ?? '').split(':').some((d) => fs.existsSync(path.join(d, cmd)));
-  return onPath('ffmpeg') && onPath('ffprobe') && fs.existsSync(SPEECH_LONG);
+  return [
+    !(onPath('ffmpeg') && onPath('ffprobe')) && 'ffmpeg (apt-get install ffmpeg)',
+    !fs.existsSync(SPEECH_LONG) && 'LibriVox speech (apt-get install pocketsphinx-testdata)',
+  ].filter((m): m is string => !!m);
 }
 
 /** Options for {@link captureRtp}. */

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
 
 const EXTRA_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/sbin'];
 
@@ -26,17 +27,42 @@ export function which(name: string): string | undefined {
   return undefined;
 }
 
+/** CI (CI=true) must exercise everything: there a missing prerequisite fails instead of skipping. */
+const IN_CI = process.env.CI === 'true';
+
+/**
+ * Skips `t` with one loud line (a skipped check is not a passed one); under CI=true fails it.
+ * @throws an AssertionError under CI=true.
+ */
+export function skipMissing(t: TestContext, line: string): void {
+  process.stdout.write(`\n!!! ${line}\n`);
+  if (IN_CI) assert.fail(`CI=true: ${line}`);
+  t.skip(line);
+}
+
 /**
  * The tool's path, or undefined after marking the test skipped with one loud line naming
- * the Debian package that provides it (a skipped check is not a passed one).
+ * the Debian package that provides it; under CI=true a missing tool fails the test.
  */
 export function requireTool(t: TestContext, name: string, debianPackage: string): string | undefined {
   const found = which(name);
   if (found) return found;
-  const line = `SKIPPED: ${name} is not installed (apt-get install ${debianPackage}); "${t.name}" did not run`;
-  process.stdout.write(`\n!!! ${line}\n`);
-  t.skip(line);
+  skipMissing(t, `SKIPPED: ${name} is not installed (apt-get install ${debianPackage}); "${t.name}" did not run`);
   return undefined;
+}
+
+/**
+ * For a test file whose tests need tools, files or a worker: true when none of `missing` is
+ * set. Otherwise prints one loud SKIPPING line and returns false (the file's tests skip);
+ * under CI=true it also registers a failing test naming what is missing, so CI goes red.
+ */
+export function prerequisites(what: string, missing: readonly (string | false | undefined)[]): boolean {
+  const absent = missing.filter((m): m is string => typeof m === 'string' && m.length > 0);
+  if (!absent.length) return true;
+  const line = `SKIPPING ${what}: missing ${absent.join(', ')}`;
+  console.log(`!!! ${line} !!!`);
+  if (IN_CI) test(`${what}: prerequisites are installed`, () => assert.fail(`CI=true: ${line}`));
+  return false;
 }
 
 export interface RunResult {
