@@ -94,12 +94,11 @@ export async function getSession(deps: Deps, user: SignedInUser, orgId: string, 
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await repo.findSession(tx, orgId, id);
     if (!s) throw sessionNotFound();
-    const [participants, takes, tracks, events] = await Promise.all([
-      repo.listParticipants(tx, id),
-      repo.listTakes(tx, id),
-      repo.listTracks(tx, id),
-      repo.listEvents(tx, id),
-    ]);
+    // One after another: a client runs one query at a time (pg 9 refuses queued ones).
+    const participants = await repo.listParticipants(tx, id);
+    const takes = await repo.listTakes(tx, id);
+    const tracks = await repo.listTracks(tx, id);
+    const events = await repo.listEvents(tx, id);
     return {
       ...present(s),
       participants: participants.map((p) => ({

@@ -82,7 +82,9 @@ async function loadTranscript(
   const found = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await sessions.findSession(tx, orgId, sessionId);
     if (!s) throw sessionNotFound();
-    const [run, transcript] = await Promise.all([repo.latestRun(tx, sessionId), repo.latestTranscript(tx, sessionId)]);
+    // Sequential: one query at a time on the transaction's client.
+    const run = await repo.latestRun(tx, sessionId);
+    const transcript = await repo.latestTranscript(tx, sessionId);
     if (transcript && s.wrapped_key) await onFound?.(tx);
     return { run, transcript, wrapped: s.wrapped_key };
   });

@@ -25,6 +25,38 @@ export class TenantGuardError extends Error {
   }
 }
 
+/**
+ * Thrown when a transaction's client is asked for a query while another is still running
+ * on it (e.g. `Promise.all` over one client): pg queues such queries with a deprecation
+ * warning today and refuses them from pg 9, and their order inside the transaction is luck.
+ */
+export class ConcurrentQueryError extends Error {
+  constructor() {
+    super('a query was issued on a transaction client while another was still running; await each query in turn');
+    this.name = 'ConcurrentQueryError';
+  }
+}
+
+/** The transaction's client as handed to callers: its `query` refuses to overlap another. */
+function oneQueryAtATime(client: pg.PoolClient): pg.PoolClient {
+  let busy = false;
+  const query = (...args: unknown[]): unknown => {
+    if (busy) throw new ConcurrentQueryError();
+    busy = true;
+    const pending = (client.query as (...a: unknown[]) => Promise<unknown>).apply(client, args);
+    return pending.finally(() => {
+      busy = false;
+    });
+  };
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'query') return query;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 /** Thrown by {@link one} / {@link maybeOne} when the row count is not what the caller promised. */
 export class RowCountError extends Error {
   constructor(expected: string, got: number) {
@@ -91,7 +123,7 @@ export async function withTenant<T>(
       scope.orgId ?? '',
       scope.userId ?? '',
     ]);
-    const result = await inTransaction.run({ client }, () => fn(client));
+    const result = await inTransaction.run({ client }, () => fn(oneQueryAtATime(client)));
     await client.query('commit');
     return result;
   } catch (err) {
