@@ -23,14 +23,8 @@ import pg from 'pg';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { parseConfig, type Config } from '../server/core/config.ts';
 import { configureLogger } from '../server/core/logger.ts';
-import { Secrets } from '../server/core/crypto/secrets.ts';
-import { startEmbeddedPostgres } from '../server/core/db/embedded.ts';
-import { migrate } from '../server/core/db/migrate.ts';
-import { openDatabase } from '../server/core/db/pool.ts';
-import { openStorage } from '../server/core/storage.ts';
-import { createMailer } from '../server/core/mail/mailer.ts';
-import { createMetrics } from '../server/core/metrics.ts';
-import { systemClock, type Deps } from '../server/core/context.ts';
+import { openDeps } from '../server/core/deps.ts';
+import type { Deps } from '../server/core/context.ts';
 import { createExport, exportsIdle } from '../server/services/export.ts';
 import { CaptureStore, chunkObjectKey } from '../sfu/capture/CaptureStore.ts';
 import { encodeChunk, type ChunkMeta, type RtpRecord } from '../lib/chunks/container.ts';
@@ -48,11 +42,12 @@ const TRACK_MB = 50;
 const PAYLOAD = 320; // bytes per 20 ms Opus frame: 128 kbit/s
 const CHUNK_PACKETS = 200; // 4 s per chunk, the SFU's default CHUNK_SECONDS
 
-function configFor(dataDir: string, databaseUrl: string): Config {
+/** The benchmark's Config: the embedded Postgres on `pgPort` (parent), or `databaseUrl` (child). */
+function configFor(dataDir: string, db: { url: string } | { pgPort: number }): Config {
   return parseConfig({
     NODE_ENV: 'production',
     DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
+    ...('url' in db ? { DATABASE_URL: db.url } : { EMBEDDED_PG_PORT: String(db.pgPort) }),
     SERVER_SECRET: SECRET,
     LOG_LEVEL: 'silent',
     SFU: 'off',
@@ -60,31 +55,17 @@ function configFor(dataDir: string, databaseUrl: string): Config {
   });
 }
 
-function depsFor(config: Config, ownerUrl: string, appUrl: string): Deps {
-  const secrets = Secrets.load(config.serverSecret, config.dataDir);
-  const metrics = createMetrics(secrets);
-  return {
-    config,
-    secrets,
-    metrics,
-    clock: systemClock,
-    db: openDatabase(ownerUrl, appUrl, 4),
-    mailer: createMailer(undefined, config.mailFrom, config.dataDir),
-    storage: openStorage(config),
-  };
-}
-
 /** Child: runs one export job of `org` as its owner and reports peak RSS. */
 async function child(spec: {
   dataDir: string;
   ownerUrl: string;
-  appUrl: string;
   org: string;
   user: string;
   recipient: string;
 }): Promise<void> {
   configureLogger('silent', 'json');
-  const deps = depsFor(configFor(spec.dataDir, spec.ownerUrl), spec.ownerUrl, spec.appUrl);
+  const opened = await openDeps(configFor(spec.dataDir, { url: spec.ownerUrl }), { poolSize: 4 });
+  const { deps } = opened;
   const started = process.hrtime.bigint();
   const trace = process.env.BENCH_MEM_TRACE
     ? setInterval(() => {
@@ -121,9 +102,7 @@ async function child(spec: {
   process.stdout.write(
     `${JSON.stringify({ status: row?.status, error: row?.error_code, size: Number(row?.size_bytes), seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
   );
-  deps.storage.close();
-  await deps.mailer.close();
-  await deps.db.close();
+  await opened.close();
 }
 
 /** Synthetic Opus RTP: valid headers and TOC (CELT FB 20 ms), random frame bytes. */
@@ -269,12 +248,15 @@ async function main(): Promise<void> {
   configureLogger('silent', 'json');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
   fs.chmodSync(dataDir, 0o711); // embedded Postgres runs as another user below it
-  const secrets = Secrets.load(SECRET, dataDir);
-  const pgServer = await startEmbeddedPostgres(dataDir, await freePort(), secrets);
+  const opened = await openDeps(configFor(dataDir, { pgPort: await freePort() }), {
+    embedded: 'start',
+    migrate: true,
+    poolSize: 4,
+  });
+  const { deps } = opened;
+  const ownerUrl = deps.db.urls.owner;
   try {
-    const appUrl = await migrate({ ownerUrl: pgServer.url, appUrl: undefined, secrets });
-    const deps = depsFor(configFor(dataDir, pgServer.url), pgServer.url, appUrl);
-    const owner = new pg.Client({ connectionString: pgServer.url });
+    const owner = new pg.Client({ connectionString: ownerUrl });
     await owner.connect();
     const identity = await generateX25519Identity();
     const recipient = await identityToRecipient(identity);
@@ -287,8 +269,7 @@ async function main(): Promise<void> {
       );
       const r = await runChild({
         dataDir,
-        ownerUrl: pgServer.url,
-        appUrl,
+        ownerUrl,
         org: seeded.org,
         user: seeded.user,
         recipient,
@@ -302,9 +283,6 @@ async function main(): Promise<void> {
       await fs.promises.rm(path.join(dataDir, 'objects', 'orgs', seeded.org), { recursive: true, force: true });
     }
     await owner.end();
-    deps.storage.close();
-    await deps.mailer.close();
-    await deps.db.close();
     const [small, large] = results as [(typeof results)[0], (typeof results)[0]];
     const flat = large.maxRssMb <= small.maxRssMb * 1.1;
     console.log(
@@ -317,7 +295,7 @@ async function main(): Promise<void> {
     );
     process.exitCode = flat ? 0 : 1;
   } finally {
-    await pgServer.stop();
+    await opened.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -23,15 +23,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfig, ConfigError } from '../server/core/config.ts';
 import { configureLogger } from '../server/core/logger.ts';
-import { Secrets } from '../server/core/crypto/secrets.ts';
-import { openDatabase } from '../server/core/db/pool.ts';
-import { derivedAppUrl } from '../server/core/db/migrate.ts';
-import { openStorage } from '../server/core/storage.ts';
-import { orgKmsKeyLookup } from '../server/core/keyring.ts';
+import { withUser } from '../server/core/db/pool.ts';
+import { openDeps } from '../server/core/deps.ts';
+import { currentLocalKeyId } from '../server/core/keyring.ts';
 import { createNextLocalKek, keyUsage, rewrapAll, saveLocalKek } from '../server/services/keyRotation.ts';
 import { setOrgKmsKey } from '../server/repositories/lifecycle.ts';
-import { withUser } from '../server/core/db/pool.ts';
-import { LocalKeyProvider } from '../lib/keys/index.ts';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const fail = (line: string): never => {
@@ -86,11 +82,19 @@ if (!local && !opt.status && !opt['from-key'] && !opt['to-kms-key'])
   fail('with AWS KMS say what moves: --from-key ID, or --org UUID --to-kms-key ARN');
 if (opt.org && !/^[0-9a-f-]{36}$/i.test(opt.org)) fail('--org must be an organization id');
 
-const secrets = Secrets.load(config.serverSecret, config.dataDir);
-const ownerUrl =
-  config.databaseUrl ??
-  `postgres://postgres:${secrets.key('db-app-password').subarray(0, 16).toString('hex')}@127.0.0.1:${config.embeddedPgPort}/recorder`;
-const db = openDatabase(ownerUrl, config.databaseAppUrl ?? derivedAppUrl(ownerUrl, secrets), 2);
+// A new KEK is made current before the key provider opens, so every re-wrap goes under it.
+let newKek: string | undefined;
+if (local && opt['new-kek'] && !opt.status) {
+  if (config.keys.provider === 'local' && config.keys.localKek)
+    fail(
+      'LOCAL_KEK is set: save the old one with --save-kek-from-stdin, set the new LOCAL_KEK, restart, then run without --new-kek',
+    );
+  newKek = createNextLocalKek(secretsDir);
+  out(`new KEK ${newKek} is current; the previous ones stay until no key needs them`);
+}
+// The owner pool does the re-wrapping; the storage is the one every process opens.
+const opened = await openDeps(config, { embedded: 'attach', poolSize: 2 });
+const { db, storage } = opened.deps;
 
 async function printUsage(): Promise<void> {
   const usage = await keyUsage(db.owner);
@@ -114,15 +118,7 @@ try {
   if (opt.status) {
     await printUsage();
   } else {
-    let targetKey: string | null = null;
-    if (local && opt['new-kek']) {
-      if (config.keys.provider === 'local' && config.keys.localKek)
-        fail(
-          'LOCAL_KEK is set: save the old one with --save-kek-from-stdin, set the new LOCAL_KEK, restart, then run without --new-kek',
-        );
-      targetKey = createNextLocalKek(secretsDir);
-      out(`new KEK ${targetKey} is current; the previous ones stay until no key needs them`);
-    }
+    let targetKey: string | null = newKek ?? null;
     if (opt.org && opt['to-kms-key']) {
       const org = opt.org;
       const key = opt['to-kms-key'];
@@ -130,8 +126,7 @@ try {
       targetKey = key;
       out(`organization ${org} now uses KMS key ${key}`);
     }
-    const storage = openStorage(config, { kmsKeyIdFor: orgKmsKeyLookup(() => db.owner) });
-    if (local && storage.keyProvider instanceof LocalKeyProvider) targetKey ??= storage.keyProvider.currentKeyId;
+    if (local) targetKey ??= currentLocalKeyId(storage.keyProvider) ?? null;
     const started = Date.now();
     const r = await rewrapAll({
       pool: db.owner,
@@ -145,7 +140,6 @@ try {
       concurrency,
       onBatch: (p) => out(`  re-wrapped ${p.moved}, skipped ${p.skipped}, failed ${p.failed}`),
     });
-    storage.close();
     out(
       `re-wrapped ${r.moved} data key(s) in ${((Date.now() - started) / 1000).toFixed(1)} s (${r.passes} pass(es)); ${r.skipped} changed meanwhile; ${r.failed} failed`,
     );
@@ -158,6 +152,6 @@ try {
     }
   }
 } finally {
-  await db.close();
+  await opened.close();
 }
 process.exit(code);

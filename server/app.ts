@@ -1,9 +1,9 @@
 /**
- * Builds the Koa application from its dependencies. No I/O happens here: main.ts (or a
- * test) owns start-up, listening and shutdown.
+ * Builds the Koa application from its dependencies and mounts every router: this is the one
+ * place routes are listed. No I/O happens here: server/api.ts (or a test) owns billing
+ * start-up, listening and shutdown.
  */
 import Koa from 'koa';
-import type Router from '@koa/router';
 import type { Deps } from './core/context.ts';
 import type { AppState } from './context.ts';
 import { requestLifecycle, errorHandler, securityHeaders, jsonBody } from './middleware/core.ts';
@@ -11,16 +11,20 @@ import { sessionLoader } from './middleware/auth.ts';
 import { authRoutes } from './routes/auth/index.ts';
 import { orgRoutes } from './routes/orgs/index.ts';
 import { systemRoutes } from './routes/system/index.ts';
+import { billingRoutes } from './routes/billing/index.ts';
+import { sessionRoutes } from './routes/sessions/index.ts';
+import { transcriptRoutes } from './routes/transcripts/index.ts';
+import { lifecycleRoutes } from './routes/lifecycle/index.ts';
+import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes } from './web/pages.ts';
 import { orgPendingDeletionErrors } from './middleware/orgPendingDeletion.ts';
 
 export interface AppOptions {
-  /** Extra routers (features that mount their own routes). */
-  routers?: Router<AppState>[];
-  /** Paths whose request bodies are kept raw (signed webhooks). */
-  rawBodyPaths?: string[];
+  /** The started Stripe client (server/billing/stripe.ts startBilling), or undefined when billing is off. */
+  billing?: Billing;
 }
 
+/** The Koa app with every middleware and router mounted; signed webhooks keep their raw body. */
 export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
   const app = new Koa<AppState>();
   app.proxy = deps.config.trustProxy;
@@ -30,7 +34,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
   // Headers first: error responses (rendered by errorHandler, inside it) carry them too.
   app.use(securityHeaders(deps));
   app.use(errorHandler());
-  app.use(jsonBody(opts.rawBodyPaths ?? []));
+  app.use(jsonBody([STRIPE_WEBHOOK_PATH]));
   app.use(sessionLoader(deps));
   // Writes refused because the org is scheduled for deletion: 423 (sql/070_lifecycle.sql).
   app.use(orgPendingDeletionErrors());
@@ -38,7 +42,10 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     systemRoutes(deps),
     authRoutes(deps),
     orgRoutes(deps),
-    ...(opts.routers ?? []),
+    billingRoutes(deps, opts.billing),
+    sessionRoutes(deps),
+    transcriptRoutes(deps),
+    lifecycleRoutes(deps),
     webRoutes(deps),
   ]) {
     app.use(router.routes());

@@ -7,14 +7,9 @@
 import { parseConfigOrExit } from '../server/core/config.ts';
 import { configureLogger, log } from '../server/core/logger.ts';
 import { exitOnSignals, exitStartupFailed } from '../server/core/process.ts';
-import { Secrets } from '../server/core/crypto/secrets.ts';
-import { openDatabase } from '../server/core/db/pool.ts';
-import { derivedAppUrl } from '../server/core/db/migrate.ts';
-import { createMetrics } from '../server/core/metrics.ts';
-import { openStorage } from '../server/core/storage.ts';
-import { withKeyReload } from '../server/core/keyring.ts';
-import { startSfu } from './start.ts';
+import { openDeps } from '../server/core/deps.ts';
 import { createOpsServer, listen } from '../server/core/opsServer.ts';
+import { startSfu } from './start.ts';
 
 const config = parseConfigOrExit();
 configureLogger(config.logLevel, config.logFormat);
@@ -24,29 +19,17 @@ if (!config.databaseUrl) {
 }
 
 try {
-  const secrets = Secrets.load(config.serverSecret, config.dataDir);
-  const db = openDatabase(
-    config.databaseUrl,
-    config.databaseAppUrl ?? derivedAppUrl(config.databaseUrl, secrets),
-    config.databasePoolSize,
-  );
-  const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
-  // A rotated local KEK (npm run keys:rotate) is picked up without a restart.
-  const storage = withKeyReload(config, openStorage(config));
-  const server = createOpsServer(metrics);
-  const sfu = await startSfu(
-    { ...config, sfu: { ...config.sfu, mode: 'on' } },
-    { db, metrics, secrets, storage },
-    server,
-  );
+  const opened = await openDeps(config);
+  const { deps } = opened;
+  const server = createOpsServer(deps.metrics);
+  const sfu = await startSfu({ ...config, sfu: { ...config.sfu, mode: 'on' } }, deps, server);
   await listen(server, config.sfu.port, config.host);
   log.info('sfu listening', { port: config.sfu.port });
   exitOnSignals(async () => {
     server.close();
     // Live rooms write out what they captured (no chunk half-written) before the pool closes.
     await sfu?.close();
-    storage.close();
-    await db.close();
+    await opened.close();
   });
 } catch (err) {
   exitStartupFailed(err, 'sfu start-up');

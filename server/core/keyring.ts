@@ -14,8 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from './config.ts';
-import { withUser } from './db/pool.ts';
-import { orgKmsKey } from '../repositories/lifecycle.ts';
+import { one, withUser } from './db/pool.ts';
 import { KeyError, LocalKeyProvider, type KeyProvider } from '../../lib/keys/index.ts';
 import type { Storage } from './storage.ts';
 
@@ -49,8 +48,11 @@ export function reloadingKeyProvider(config: Config, inner: KeyProvider): KeyPro
       throw err;
     }
   };
-  return {
+  const reloading: KeyProvider & { readonly currentKeyId: string } = {
     name: 'local',
+    get currentKeyId() {
+      return current.currentKeyId;
+    },
     generateDataKey(context) {
       if (!kek) {
         let named: string | undefined;
@@ -66,6 +68,17 @@ export function reloadingKeyProvider(config: Config, inner: KeyProvider): KeyPro
     decrypt: (wrapped, context) => retry((p) => p.decrypt(wrapped, context)),
     rewrap: (wrapped, context) => retry((p) => p.rewrap(wrapped, context)),
   };
+  return reloading;
+}
+
+/**
+ * The id of the local KEK that new and re-wrapped keys go under, for a provider from
+ * openStorage (reloading or not); undefined for AWS KMS.
+ */
+export function currentLocalKeyId(provider: KeyProvider): string | undefined {
+  if (provider instanceof LocalKeyProvider) return provider.currentKeyId;
+  if (provider.name !== 'local' || !('currentKeyId' in provider)) return undefined;
+  return typeof provider.currentKeyId === 'string' ? provider.currentKeyId : undefined;
 }
 
 /**
@@ -77,7 +90,11 @@ export function orgKmsKeyLookup(pool: () => pg.Pool): (organizationId: string) =
   return async (organizationId) => {
     const hit = cache.get(organizationId);
     if (hit && Date.now() - hit.at < 60_000) return hit.key;
-    const key = await withUser(pool(), null, (tx) => orgKmsKey(tx, organizationId));
+    const key = await withUser(pool(), null, async (tx) => {
+      // The keyring's only query (core imports no repository): the SECURITY DEFINER lookup.
+      const row = await one<{ k: string | null }>(tx, `select app.org_kms_key($1::uuid) as k`, [organizationId]);
+      return row.k ?? undefined;
+    });
     // Only found keys are cached: an org that just got its own key uses it at once.
     if (cache.size > 10_000) cache.clear();
     if (key) cache.set(organizationId, { key, at: Date.now() });

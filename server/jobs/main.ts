@@ -7,48 +7,34 @@
 import { parseConfigOrExit } from '../core/config.ts';
 import { configureLogger, log } from '../core/logger.ts';
 import { exitOnSignals, exitStartupFailed } from '../core/process.ts';
-import { Secrets } from '../core/crypto/secrets.ts';
-import { migrate } from '../core/db/migrate.ts';
-import { openDatabase } from '../core/db/pool.ts';
-import { createMailer } from '../core/mail/mailer.ts';
-import { createMetrics } from '../core/metrics.ts';
-import { openStorage } from '../core/storage.ts';
-import { withKeyReload } from '../core/keyring.ts';
-import { systemClock, type Deps } from '../core/context.ts';
-import { startJobs } from './runner.ts';
+import { openDeps } from '../core/deps.ts';
 import { createOpsServer, listen } from '../core/opsServer.ts';
+import { startBackground } from './index.ts';
 
 const config = parseConfigOrExit();
 configureLogger(config.logLevel, config.logFormat);
-const ownerUrl = config.databaseUrl;
-if (!ownerUrl) {
+if (!config.databaseUrl) {
   process.stderr.write('the jobs worker needs DATABASE_URL (the database the API uses)\n');
   process.exit(2);
 }
 
 try {
-  const secrets = Secrets.load(config.serverSecret, config.dataDir);
-  const appUrl = await migrate({ ownerUrl, appUrl: config.databaseAppUrl, secrets, log: (m) => log.debug(m) });
-  const db = openDatabase(ownerUrl, appUrl, Math.min(config.databasePoolSize, config.jobs.concurrency * 2 + 2));
-  const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
-  const mailer = createMailer(config.smtpUrl, config.mailFrom, config.dataDir, (kind) =>
-    metrics.mailFailures.inc({ kind }),
-  );
-  // A rotated local KEK (npm run keys:rotate) is picked up without a restart.
-  const storage = withKeyReload(config, openStorage(config));
-  const deps: Deps = { config, db, secrets, mailer, metrics, clock: systemClock, storage };
-  const jobs = await startJobs(deps, { ownerUrl });
+  const opened = await openDeps(config, {
+    migrate: true,
+    poolSize: Math.min(config.databasePoolSize, config.jobs.concurrency * 2 + 2),
+  });
+  const { deps } = opened;
+  // The lifecycle scheduler runs in the API process (server/main.ts); this one works the queue.
+  const background = await startBackground(deps, { queue: true, scheduler: false });
   // Prometheus scrapes job durations, failures and queue gauges here (ops/prometheus).
-  const server = createOpsServer(metrics);
+  const server = createOpsServer(deps.metrics);
   await listen(server, config.jobs.metricsPort, config.host);
   log.info('jobs process ready', { pid: process.pid, port: config.jobs.metricsPort });
   exitOnSignals(async () => {
     server.close();
     // Running jobs are handed back to the queue for another worker.
-    await jobs.stop();
-    await mailer.close();
-    storage.close();
-    await db.close();
+    await background.stop();
+    await opened.close();
   });
 } catch (err) {
   exitStartupFailed(err);

@@ -335,10 +335,6 @@ export async function recordSweepResult(db: Queryable, name: string, result: Rec
 }
 
 /** Key rotation and bring-your-own-key (definer functions; the CLI calls the write ones as the owner). */
-export async function orgKmsKey(db: Queryable, orgId: string): Promise<string | undefined> {
-  return (await one<{ k: string | null }>(db, `select app.org_kms_key($1::uuid) as k`, [orgId])).k ?? undefined;
-}
-
 export async function setOrgKmsKey(db: Queryable, orgId: string, keyId: string): Promise<void> {
   await exec(db, `select app.set_org_kms_key($1::uuid, $2::text)`, [orgId, keyId]);
 }

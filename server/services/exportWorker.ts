@@ -9,8 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import { openDatabase } from '../core/db/pool.ts';
-import { openStorage } from '../core/storage.ts';
-import { withKeyReload, orgKmsKeyLookup } from '../core/keyring.ts';
+import { openKeyedStorage } from '../core/deps.ts';
 import { orgArchive, type ArchiveDeps } from './archive.ts';
 import { ageEncrypt } from '../../lib/archive/ageStream.ts';
 import { configureLogger } from '../core/logger.ts';
@@ -41,7 +40,8 @@ async function report(sessionsDone: number, bytes: number): Promise<void> {
 }
 
 const db = openDatabase(data.ownerUrl, data.appUrl, 2);
-const storage = withKeyReload(data.config, openStorage(data.config, { kmsKeyIdFor: orgKmsKeyLookup(() => db.app) }));
+// The same storage as openDeps gives every process (key reload, an org's own KMS key).
+const storage = openKeyedStorage(data.config, db);
 // The parent's clock as it read when the job started (tests move it by hand).
 const clockOffsetMs = data.clockOffsetMs;
 const deps: ArchiveDeps = { db, storage, clock: { now: () => new Date(Date.now() + clockOffsetMs) } };

@@ -28,7 +28,7 @@ export async function startEmbeddedPostgres(
   const dir = path.join(dataDir, 'postgres');
   // As root, Postgres runs as its own user: fail now, with the fix, if it cannot reach DATA_DIR.
   assertPostgresCanReach(dataDir);
-  const password = secrets.key('db-app-password').subarray(0, 16).toString('hex');
+  const password = embeddedPassword(secrets);
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'postgres',
@@ -52,7 +52,16 @@ export async function startEmbeddedPostgres(
     await client.end();
   }
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
+    url: embeddedOwnerUrl(port, secrets, database),
     stop: () => server.stop(),
   };
+}
+
+/** The owner URL of the embedded database on `port` (started here or by a running `npm start`). */
+export function embeddedOwnerUrl(port: number, secrets: Secrets, database = 'recorder'): string {
+  return `postgres://postgres:${embeddedPassword(secrets)}@127.0.0.1:${port}/${database}`;
+}
+
+function embeddedPassword(secrets: Secrets): string {
+  return secrets.key('db-app-password').subarray(0, 16).toString('hex');
 }

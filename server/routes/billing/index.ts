@@ -17,7 +17,7 @@ import { checkoutBody, portalBody } from './schema.ts';
 /**
  * Mounts the billing routes. `billing` is undefined when billing is off: every endpoint
  * then answers 404 `billing_disabled` and nothing reaches Stripe.
- * The webhook path must be among createApp's `rawBodyPaths`.
+ * createApp keeps the webhook path's request body raw (its signature covers the bytes).
  */
 export function billingRoutes(deps: Deps, billing: Billing | undefined): Router<AppState> {
   const r = new Router<AppState>();
