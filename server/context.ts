@@ -11,6 +11,12 @@ export interface SignedInUser {
   authSessionId: string;
 }
 
+/** A sign-in's result: the session token (set as the cookie) and who it signs in. */
+export interface NewSession {
+  token: string;
+  user: SignedInUser;
+}
+
 export interface AppState {
   requestId: string;
   user?: SignedInUser;

@@ -19,8 +19,7 @@ import { AppError, badRequest, conflict } from '../core/errors.ts';
 import { accountDeletionEmail } from './lifecycleEmails.ts';
 import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
-import type { SignedInUser } from '../context.ts';
-import type { NewSession } from './auth.ts';
+import type { NewSession, SignedInUser } from '../context.ts';
 
 /** The recovery window. */
 export const RECOVERY_DAYS = 30;

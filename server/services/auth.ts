@@ -24,7 +24,7 @@ import {
 } from '../repositories/authSessions.ts';
 import { AppError, notFound } from '../core/errors.ts';
 import type { Deps } from '../core/context.ts';
-import type { SignedInUser } from '../context.ts';
+import type { NewSession, SignedInUser } from '../context.ts';
 import { loginCodeEmail } from '../core/mail/templates.ts';
 import { restoreChallenge, pendingDeletionError } from './accounts.ts';
 
@@ -51,11 +51,6 @@ export async function requestCode(deps: Deps, rawEmail: string, clientIp: string
   await withUser(deps.db.app, null, (tx) => insertLoginCode(tx, email, id, codeHash(deps, id, email, code), expiresAt));
   deps.metrics.codesSent.inc();
   deps.mailer.sendInBackground(loginCodeEmail(deps.config, email, code), 'login_code');
-}
-
-export interface NewSession {
-  token: string;
-  user: SignedInUser;
 }
 
 const invalidCode = () =>
