@@ -17,7 +17,6 @@ import { transcriptRoutes } from './routes/transcripts/index.ts';
 import { lifecycleRoutes } from './routes/lifecycle/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes } from './web/pages.ts';
-import { orgPendingDeletionErrors } from './middleware/orgPendingDeletion.ts';
 
 export interface AppOptions {
   /** The started Stripe client (server/billing/stripe.ts startBilling), or undefined when billing is off. */
@@ -36,8 +35,6 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
   app.use(errorHandler());
   app.use(jsonBody([STRIPE_WEBHOOK_PATH]));
   app.use(sessionLoader(deps));
-  // Writes refused because the org is scheduled for deletion: 423 (sql/070_lifecycle.sql).
-  app.use(orgPendingDeletionErrors());
   for (const router of [
     systemRoutes(deps),
     authRoutes(deps),

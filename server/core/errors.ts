@@ -49,10 +49,44 @@ function isPgError(err: unknown): err is PgErrorLike & Error {
   );
 }
 
+/** A refusal raised by sql/ (`raise exception 'code: message'`, SQLSTATE P0001), parsed. */
+export interface RaisedError {
+  /** The stable snake_case code, e.g. `org_pending_deletion`. */
+  readonly code: string;
+  readonly message: string;
+}
+
 /**
- * Maps a Postgres error to an AppError, or returns undefined for errors that are bugs
- * (they become 500s). Custom `raise exception` codes from sql/ use the `P0` class with a
- * message of the form `code: message`.
+ * Parses a `raise exception 'code: message'` of sql/; undefined for any other error. The one
+ * reader of that convention: services that must react to a refusal (a job ending on
+ * `recording_erased`) ask here instead of matching the message.
+ */
+export function raisedError(err: unknown): RaisedError | undefined {
+  if (!isPgError(err) || err.code !== 'P0001') return undefined;
+  const m = /^([a-z_]+): (.+)$/s.exec(String(err.message));
+  return m?.[1] && m[2] ? { code: m[1], message: m[2] } : undefined;
+}
+
+/**
+ * How the API answers a raised code, where it is not 409 with the database's message:
+ * missing things are 404, and an organisation scheduled for deletion is read-only (423, the
+ * `org_read_only` trigger of sql/070_lifecycle.sql, whichever route ran into it).
+ */
+const RAISED_ANSWERS: Readonly<Record<string, { status: number; message?: string }>> = {
+  not_found: { status: 404 },
+  invalid_invitation: { status: 404 },
+  invalid_link: { status: 404, message: 'This guest link is not valid.' },
+  org_pending_deletion: {
+    status: 423,
+    message: 'This organization is scheduled for deletion and is read-only until an owner cancels it.',
+  },
+};
+
+/**
+ * Maps a database error to an AppError, or returns undefined for errors that are bugs
+ * (they become 500s): Postgres error codes, and the refusals sql/ raises as `code: message`
+ * (see {@link raisedError}). The error middleware calls it for every error that is not
+ * already an AppError, so services let database refusals through unchanged.
  */
 export function fromPgError(err: unknown): AppError | undefined {
   if (!isPgError(err)) return undefined;
@@ -70,9 +104,10 @@ export function fromPgError(err: unknown): AppError | undefined {
     case '22P05': // untranslatable_character (e.g. NUL in text)
       return badRequest('invalid_input', 'A value has the wrong form.');
     case 'P0001': {
-      const m = /^([a-z_]+): (.+)$/.exec(String(err.message));
-      if (m?.[1] && m[2]) return new AppError(m[1] === 'not_found' ? 404 : 409, m[1], m[2]);
-      return undefined;
+      const raised = raisedError(err);
+      if (!raised) return undefined;
+      const answer = RAISED_ANSWERS[raised.code];
+      return new AppError(answer?.status ?? 409, raised.code, answer?.message ?? raised.message);
     }
     default:
       return undefined;

@@ -17,6 +17,7 @@ import { RunAbortedError, TranscriptionError } from '../transcription/errors.ts'
 import { transcribeTracks, type Stage, type TrackInput } from '../transcription/pipeline.ts';
 import { tidy, type Transcript } from '../transcription/transcript.ts';
 import { log } from '../core/logger.ts';
+import { raisedError } from '../core/errors.ts';
 import type { Deps } from '../core/context.ts';
 
 /** The queue's task name. */
@@ -168,7 +169,7 @@ export async function runTranscribeJob(deps: Deps, rawPayload: unknown, job: Job
       }),
     ).catch(async (err: unknown) => {
       await deps.storage.objectStore.delete(objectKey).catch(() => undefined);
-      if (err instanceof Error && /^recording_erased: /.test(err.message))
+      if (raisedError(err)?.code === 'recording_erased')
         throw new TranscriptionError('recording_erased', 'The recording was deleted.', true);
       throw err;
     });

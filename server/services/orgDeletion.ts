@@ -9,7 +9,7 @@
  */
 import { withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
-import { AppError, badRequest, forbidden, notFound } from '../core/errors.ts';
+import { badRequest, forbidden, notFound } from '../core/errors.ts';
 import { certifyOrgErasure } from './certificates.ts';
 import {
   orgDeletedEmail,
@@ -84,15 +84,6 @@ export async function cancelDeletion(deps: Deps, user: SignedInUser, orgId: stri
       'org_deletion_cancelled',
     );
   return { scheduled: false, scheduled_at: null, due_at: null, scheduled_by: null };
-}
-
-/** Refuses a write to an org pending deletion with the same answer the database gives. */
-export function pendingDeletionError(): AppError {
-  return new AppError(
-    423,
-    'org_pending_deletion',
-    'This organization is scheduled for deletion and is read-only until an owner cancels it.',
-  );
 }
 
 /** The sweep: reminder emails for deletions due within a day. Returns how many orgs. */

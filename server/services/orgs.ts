@@ -7,7 +7,7 @@ import { randomToken, sha256 } from '../core/crypto/secrets.ts';
 import * as orgs from '../repositories/orgs.ts';
 import * as invitations from '../repositories/invitations.ts';
 import * as audit from '../repositories/audit.ts';
-import { AppError, conflict, forbidden, notFound } from '../core/errors.ts';
+import { conflict, forbidden, notFound } from '../core/errors.ts';
 import { invitationEmail } from '../core/mail/templates.ts';
 import { normalizeEmail } from './auth.ts';
 import type { Deps } from '../core/context.ts';
@@ -291,13 +291,8 @@ export async function acceptInvitation(
   user: SignedInUser,
   token: string,
 ): Promise<{ organization_id: string; role: Role }> {
-  try {
-    return await withUser(deps.db.app, user.id, (tx) => invitations.acceptInvitation(tx, sha256(token)));
-  } catch (err) {
-    if (err instanceof Error && /^invalid_invitation: /.test(err.message))
-      throw new AppError(404, 'invalid_invitation', err.message.replace(/^invalid_invitation: /, ''));
-    throw err;
-  }
+  // Refusals (invalid_invitation 404, wrong_account 409, seats) come from the database as they are.
+  return withUser(deps.db.app, user.id, (tx) => invitations.acceptInvitation(tx, sha256(token)));
 }
 
 export interface AuditView {

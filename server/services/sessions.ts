@@ -195,22 +195,16 @@ export async function guestJoin(
   displayName: string,
 ) {
   await consume(deps, 'guest-join', clientIp, 60);
-  let row: { participant_id: string; organization_id: string; session_title: string };
-  try {
-    row = await withUser(deps.db.app, null, async (tx) => {
-      const r = await tx.query<{ participant_id: string; organization_id: string; session_title: string }>(
-        'select participant_id, organization_id, session_title from app.guest_join($1::uuid, $2::bytea, $3::text)',
-        [sessionId, sha256(guestToken), displayName],
-      );
-      const first = r.rows[0];
-      if (!first) throw new Error('guest_join returned nothing');
-      return first;
-    });
-  } catch (err) {
-    if (err instanceof Error && /^invalid_link: /.test(err.message))
-      throw new AppError(404, 'invalid_link', 'This guest link is not valid.');
-    throw err;
-  }
+  // A wrong or deleted link: the database refuses with invalid_link (404, core/errors.ts).
+  const row = await withUser(deps.db.app, null, async (tx) => {
+    const r = await tx.query<{ participant_id: string; organization_id: string; session_title: string }>(
+      'select participant_id, organization_id, session_title from app.guest_join($1::uuid, $2::bytea, $3::text)',
+      [sessionId, sha256(guestToken), displayName],
+    );
+    const first = r.rows[0];
+    if (!first) throw new Error('guest_join returned nothing');
+    return first;
+  });
   const exp = Math.floor(deps.clock.now().getTime() / 1000) + deps.config.sfu.joinTokenTtlS;
   const token = signJoinToken(deps.secrets.key('join-token'), {
     sid: sessionId,
