@@ -1,117 +1,91 @@
 /**
- * A streaming tar writer (POSIX ustar, with a PAX `path` record for long names and GNU
- * base-256 sizes past 8 GiB). Entries are written one after the other; each needs its size
- * up front, which is why track files are sized in a first pass (server/services/archive.ts).
- * GNU tar, bsdtar and Python's tarfile read the result.
+ * Writing a tar archive as a stream, on tar-stream (ustar headers, a PAX record for a name
+ * that does not fit, base-256 sizes past 8 GiB; GNU tar, bsdtar and Python's tarfile read
+ * it). A writer function adds entries one after the other, each waiting until the reader
+ * has taken enough of the previous one (backpressure), and the reader gets the archive's
+ * bytes from an async generator. Each entry needs its size up front: see
+ * server/services/archive.ts for how a track's is known before its bytes.
  */
+import tar, { type Header } from 'tar-stream';
 
-const BLOCK = 512;
+/** The archive being written. */
+export type Pack = tar.Pack;
 
-/** One entry's header fields. */
-export interface TarEntry {
-  /** Path inside the archive, `/`-separated, relative. */
-  name: string;
-  size: number;
-  mtime: Date;
-  /** Permission bits; default 0644. */
-  mode?: number;
-  /** 'file' (default) or 'dir' (size 0). */
-  type?: 'file' | 'dir';
-}
+/** One entry's header: path inside the archive (`/`-separated, relative), size, times, type. */
+export type TarEntry = Pick<Header, 'name' | 'mtime'> & Partial<Pick<Header, 'size' | 'mode' | 'type'>>;
 
-function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, '0') + '\0';
-}
+type Sink = ReturnType<Pack['entry']>;
 
-function writeString(buf: Buffer, offset: number, width: number, value: string): void {
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.length > width) throw new RangeError(`tar field too long: ${value}`);
-  bytes.copy(buf, offset);
-}
+const OWNER = { uname: 'recorder', gname: 'recorder' } as const;
 
-function writeSize(buf: Buffer, size: number): void {
-  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError('tar entry size must be a non-negative integer');
-  if (size < 8 ** 11) {
-    buf.write(octal(size, 12), 124, 'ascii');
-    return;
+/**
+ * Runs `write` against a fresh archive and yields the archive's bytes as they are produced.
+ * When `write` resolves the archive is finished (two zero blocks); when it throws, the
+ * generator throws that error. A consumer that stops early destroys the archive, which
+ * makes the writer's next step fail (its error is then dropped).
+ */
+export async function* packArchive(write: (pack: Pack) => Promise<void>): AsyncGenerator<Buffer> {
+  const pack = tar.pack();
+  let failure: { err: unknown } | undefined;
+  const writing = write(pack).then(
+    () => pack.finalize(),
+    (err: unknown) => {
+      failure = { err };
+      pack.destroy(err instanceof Error ? err : new Error(String(err)));
+    },
+  );
+  try {
+    for await (const chunk of pack as AsyncIterable<Buffer>) yield chunk;
+  } catch (err) {
+    await writing;
+    throw failure ? failure.err : err;
+  } finally {
+    if (!pack.destroyed) pack.destroy();
+    await writing;
   }
-  // GNU base-256: high bit set, big-endian in the remaining bytes.
-  buf[124] = 0x80;
-  let v = BigInt(size);
-  for (let i = 135; i > 124; i--) {
-    buf[i] = Number(v & 0xffn);
-    v >>= 8n;
+  if (failure) throw failure.err;
+}
+
+/** Adds a whole entry from memory; resolves once the archive has taken it. */
+export function addFile(pack: Pack, name: string, body: Buffer, mtime: Date): Promise<void> {
+  return new Promise((resolve, reject) =>
+    pack.entry({ ...OWNER, name, size: body.length, mtime }, body, (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+/**
+ * Adds an entry whose bytes come from `body` (exactly `entry.size` of them; a directory has
+ * none), writing as fast as the reader takes them.
+ * @throws the error of `body`, or of the archive (destroyed, or a size that does not match).
+ */
+export async function addEntry(pack: Pack, entry: TarEntry, body?: AsyncIterable<Uint8Array>): Promise<void> {
+  let settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  const sink = pack.entry({ ...OWNER, ...entry }, (err) => (err ? settle?.reject(err) : settle?.resolve()));
+  try {
+    if (body) for await (const b of body) if (!sink.write(b)) await drained(sink);
+  } catch (err) {
+    sink.destroy(err instanceof Error ? err : new Error(String(err)));
+    await done.catch(() => undefined);
+    throw err;
   }
+  sink.end(undefined);
+  await done;
 }
 
-function header(name: string, size: number, mtime: Date, mode: number, typeflag: string, prefix = ''): Buffer {
-  const buf = Buffer.alloc(BLOCK);
-  writeString(buf, 0, 100, name);
-  buf.write(octal(mode, 8), 100, 'ascii');
-  buf.write(octal(0, 8), 108, 'ascii');
-  buf.write(octal(0, 8), 116, 'ascii');
-  writeSize(buf, size);
-  buf.write(octal(Math.max(0, Math.floor(mtime.getTime() / 1000)), 12), 136, 'ascii');
-  buf.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
-  buf.write(typeflag, 156, 'ascii');
-  buf.write('ustar\x0000', 257, 'ascii');
-  writeString(buf, 265, 32, 'recorder');
-  writeString(buf, 297, 32, 'recorder');
-  writeString(buf, 345, 155, prefix);
-  let sum = 0;
-  for (const b of buf) sum += b;
-  buf.write(octal(sum, 7) + ' ', 148, 'ascii');
-  return buf;
-}
-
-/** Splits a path into ustar's prefix (≤155 bytes) and name (≤100 bytes), or undefined. */
-function split(path: string): { prefix: string; name: string } | undefined {
-  if (Buffer.byteLength(path) <= 100) return { prefix: '', name: path };
-  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) {
-    const prefix = path.slice(0, i);
-    const name = path.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100 && name.length > 0) return { prefix, name };
-  }
-  return undefined;
-}
-
-function paxRecord(key: string, value: string): Buffer {
-  const body = ` ${key}=${value}\n`;
-  let len = Buffer.byteLength(body) + 1;
-  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-  return Buffer.from(`${len}${body}`, 'utf8');
-}
-
-/** The header block(s) that start an entry: a PAX record first when the name needs one. */
-export function entryHeader(e: TarEntry): Buffer {
-  const type = e.type === 'dir' ? '5' : '0';
-  const name = e.type === 'dir' && !e.name.endsWith('/') ? `${e.name}/` : e.name;
-  const size = e.type === 'dir' ? 0 : e.size;
-  const mode = e.mode ?? (e.type === 'dir' ? 0o755 : 0o644);
-  const parts = split(name);
-  if (parts) return header(parts.name, size, e.mtime, mode, type, parts.prefix);
-  const pax = paxRecord('path', name);
-  const short = `PaxHeaders/${name.slice(-80).replace(/^\/+/, '')}`;
-  return Buffer.concat([
-    header(short.slice(0, 100), pax.length, e.mtime, 0o644, 'x'),
-    pax,
-    padding(pax.length),
-    header(name.slice(-100), size, e.mtime, mode, type),
-  ]);
-}
-
-/** Zero bytes that round an entry of `size` bytes up to a whole block. */
-export function padding(size: number): Buffer {
-  const rest = size % BLOCK;
-  return Buffer.alloc(rest === 0 ? 0 : BLOCK - rest);
-}
-
-/** The end-of-archive marker: two zero blocks. */
-export function endOfArchive(): Buffer {
-  return Buffer.alloc(BLOCK * 2);
-}
-
-/** A whole small entry (header, bytes, padding) from an in-memory body. */
-export function smallEntry(name: string, body: Buffer, mtime: Date): Buffer {
-  return Buffer.concat([entryHeader({ name, size: body.length, mtime }), body, padding(body.length)]);
+/** Resolves when `w` can take more, rejects when it closes or fails first. */
+function drained(w: Sink): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const off = () => {
+      w.off('drain', onDrain);
+      w.off('error', onError);
+      w.off('close', onClose);
+    };
+    const onDrain = () => (off(), resolve());
+    const onError = (err: Error) => (off(), reject(err));
+    const onClose = () => (off(), reject(new Error('the archive was closed')));
+    w.on('drain', onDrain);
+    w.on('error', onError);
+    w.on('close', onClose);
+  });
 }
