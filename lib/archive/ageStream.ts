@@ -54,6 +54,8 @@ export function passphraseRecipient(passphrase: string): Recipient {
 /** age's payload chunk: 64 KiB of plaintext, sealed with ChaCha20-Poly1305 into 64 KiB + 16. */
 const CHUNK = 64 * 1024;
 const TAG = 16;
+/** Output gathered per yield: 16 sealed chunks. */
+const OUT = 16 * (CHUNK + TAG);
 
 /**
  * The age X25519 recipient stanza (age-encryption.org/v1, "X25519 recipient stanza"),
@@ -124,29 +126,42 @@ export async function* ageEncrypt(source: AsyncIterable<Uint8Array>, to: AgeReci
   yield head;
 
   const counter = Buffer.alloc(12); // 11-byte big-endian chunk counter, then the last-chunk flag
-  const seal = (plain: Uint8Array, last: boolean): Buffer => {
+  // Sealed chunks are collected into 1 MiB of output before they are yielded: one storage
+  // write per 16 chunks rather than per chunk.
+  let out = Buffer.allocUnsafe(OUT);
+  let outLength = 0;
+  const seal = (plain: Uint8Array, last: boolean): void => {
     counter[11] = last ? 1 : 0;
     const c = createCipheriv('chacha20-poly1305', streamKey, counter, { authTagLength: TAG });
-    const out = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+    outLength += c.update(plain).copy(out, outLength);
+    outLength += c.final().copy(out, outLength);
+    outLength += c.getAuthTag().copy(out, outLength);
     for (let i = 10; i >= 0; i--) {
       const v = ((counter[i] ?? 0) + 1) & 0xff;
       counter[i] = v;
       if (v !== 0) break;
     }
-    return out;
+  };
+  const full = (): Buffer | undefined => {
+    if (outLength + CHUNK + TAG <= out.length) return undefined;
+    const done = out.subarray(0, outLength);
+    out = Buffer.allocUnsafe(OUT);
+    outLength = 0;
+    return done;
   };
   // One full chunk is held back: the final chunk must carry the flag, and only the empty
-  // file's final chunk may be empty.
-  let buf = Buffer.allocUnsafe(CHUNK);
+  // file's final chunk may be empty. The chunk buffer is reused: sealing copies it.
+  const buf = Buffer.allocUnsafe(CHUNK);
   let used = 0;
   try {
     for await (const piece of source) {
       let off = 0;
       while (off < piece.length) {
         if (used === CHUNK) {
-          yield seal(buf, false);
-          buf = Buffer.allocUnsafe(CHUNK);
+          seal(buf, false);
           used = 0;
+          const done = full();
+          if (done) yield done;
         }
         const n = Math.min(CHUNK - used, piece.length - off);
         buf.set(n === piece.length && off === 0 ? piece : piece.subarray(off, off + n), used);
@@ -154,7 +169,8 @@ export async function* ageEncrypt(source: AsyncIterable<Uint8Array>, to: AgeReci
         off += n;
       }
     }
-    yield seal(buf.subarray(0, used), true);
+    seal(buf.subarray(0, used), true);
+    yield out.subarray(0, outLength);
   } finally {
     streamKey.fill(0);
   }

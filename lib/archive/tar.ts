@@ -58,7 +58,11 @@ export function addFile(pack: Pack, name: string, body: Buffer, mtime: Date): Pr
  * none), writing as fast as the reader takes them.
  * @throws the error of `body`, or of the archive (destroyed, or a size that does not match).
  */
-export async function addEntry(pack: Pack, entry: TarEntry, body?: AsyncIterable<Uint8Array>): Promise<void> {
+export async function addEntry(
+  pack: Pack,
+  entry: TarEntry,
+  body?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<void> {
   let settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   const sink = pack.entry({ ...OWNER, ...entry }, (err) => (err ? settle?.reject(err) : settle?.resolve()));

@@ -123,7 +123,9 @@ function open(key: SealKey, aad: Buffer, sealed: Buffer): Buffer {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + NONCE), { authTagLength: TAG });
     decipher.setAAD(aad);
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
-    return Buffer.concat([decipher.update(sealed.subarray(1 + NONCE, sealed.length - TAG)), decipher.final()]);
+    const plain = decipher.update(sealed.subarray(1 + NONCE, sealed.length - TAG));
+    const rest = decipher.final(); // checks the tag; GCM has no bytes left over, so no copy to join them
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch (err) {
     throw new SealError('seal_open_failed', 'the sealed object does not open with this key and binding', {
       cause: err,

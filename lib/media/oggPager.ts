@@ -65,8 +65,10 @@ const FLAG_CONTINUED = 0x01;
 const FLAG_BOS = 0x02;
 const FLAG_EOS = 0x04;
 const TWO_32 = 2 ** 32;
-/** Smallest output buffer the pager allocates. */
-const MIN_OUT = 64 * 1024;
+/** Output buffers are allocated this large, and handed out in slices. */
+const MIN_OUT = 1024 * 1024;
+/** The largest page: 27 header bytes, 255 lacing values, 255 segments of 255 bytes. */
+const MAX_PAGE = 27 + 255 + 255 * 255;
 
 /** Options for {@link OggPager}. */
 export interface OggPagerOptions {
@@ -154,9 +156,12 @@ export class OggPager {
   take(): Buffer {
     if (this.#heldAt <= 0) return EMPTY;
     const done = this.#out.subarray(0, this.#heldAt);
-    // The held page moves to the front of a fresh buffer; the caller owns `done`.
+    // The rest of the buffer becomes the next one (the caller owns `done`; nothing is written
+    // before its end), the held page moved to its front: one allocation per MIN_OUT of
+    // output rather than one per take.
     const held = this.#out.subarray(this.#heldAt, this.#outLength);
-    this.#out = Buffer.allocUnsafe(Math.max(MIN_OUT, held.length * 2));
+    const rest = this.#out.subarray(this.#outLength);
+    this.#out = rest.length >= held.length + 2 * MAX_PAGE ? rest : Buffer.allocUnsafe(MIN_OUT);
     held.copy(this.#out, 0);
     this.#outLength = held.length;
     this.#heldAt = 0;
