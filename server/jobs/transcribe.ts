@@ -8,8 +8,8 @@
 import { z } from 'zod';
 import { withTenant } from '../core/db/pool.ts';
 import * as repo from '../repositories/transcripts.ts';
-import { openChunk, sealBlob, SealError } from '../../lib/chunks/seal.ts';
-import { decodeChunk, type RtpRecord } from '../../lib/chunks/container.ts';
+import { sealBlob, SealError } from '../../lib/chunks/seal.ts';
+import type { RtpRecord } from '../../lib/chunks/container.ts';
 import { KeyError } from '../../lib/keys/KeyProvider.ts';
 import { StorageError } from '../../lib/storage/ObjectStore.ts';
 import { loadEngine } from '../transcription/engine.ts';
@@ -19,6 +19,7 @@ import { tidy, type Transcript } from '../transcription/transcript.ts';
 import { log } from '../core/logger.ts';
 import { raisedError } from '../core/errors.ts';
 import type { Deps } from '../core/context.ts';
+import { storedTrackRecords } from '../services/trackSource.ts';
 
 /** The queue's task name. */
 export const TRANSCRIBE_TASK = 'transcribe';
@@ -108,14 +109,14 @@ export async function runTranscribeJob(deps: Deps, rawPayload: unknown, job: Job
         offsetS: (r.take_started_at.getTime() - origin) / 1000,
         originUs: BigInt(r.take_started_at.getTime()) * 1000n,
         payloadType: r.payload_type,
-        async *records(): AsyncGenerator<RtpRecord> {
+        async *records(): AsyncGenerator<RtpRecord[]> {
           const chunks = await tx((c) => repo.chunkRows(c, runId, trackId));
-          for (const ch of chunks) {
-            const sealed = await deps.storage.objectStore.get(ch.object_key);
-            yield* decodeChunk(
-              openChunk(sessionKey, { organizationId: orgId, sessionId, trackId, seq: ch.seq }, sealed),
-            ).records;
-          }
+          yield* storedTrackRecords({
+            objectStore: deps.storage.objectStore,
+            key: sessionKey,
+            track: { organizationId: orgId, sessionId, trackId },
+            chunks,
+          });
         },
       };
     });

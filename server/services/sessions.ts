@@ -11,8 +11,7 @@ import * as repo from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
 import { AppError, forbidden, notFound } from '../core/errors.ts';
 import { signJoinToken } from '../../lib/tokens.ts';
-import { openChunk } from '../../lib/chunks/seal.ts';
-import { decodeChunk, type ChunkMeta, type RtpRecord } from '../../lib/chunks/container.ts';
+import type { ChunkMeta, RtpRecord } from '../../lib/chunks/container.ts';
 import { muxTrack, UnsupportedCodecError } from '../../lib/media/index.ts';
 import { parseWrappedKey } from '../../lib/keys/KeyProvider.ts';
 import { consume } from './rateLimit.ts';
@@ -22,6 +21,8 @@ import type { Role } from '../repositories/orgs.ts';
 import { log, errorFields } from '../core/logger.ts';
 import { sweepErasedTranscripts } from './transcripts.ts';
 import { certifyUserErasure, type CertificateView } from './certificates.ts';
+import { presentSessionDetail } from './sessionPresenter.ts';
+import { openStoredTrack } from './trackSource.ts';
 
 const sessionNotFound = () => notFound('session_not_found', 'No such session.');
 const scope = (orgId: string, user: SignedInUser) => ({ orgId, userId: user.id });
@@ -101,40 +102,13 @@ export async function getSession(deps: Deps, user: SignedInUser, orgId: string, 
     const events = await repo.listEvents(tx, id);
     return {
       ...present(s),
-      participants: participants.map((p) => ({
-        id: p.id,
-        display_name: p.display_name,
-        role: p.role,
-        user_id: p.user_id,
-        joined_at: p.joined_at?.toISOString() ?? null,
-        left_at: p.left_at?.toISOString() ?? null,
-      })),
-      takes: takes.map((t) => ({
-        seq: t.seq,
-        started_at: t.started_at.toISOString(),
-        stopped_at: t.stopped_at?.toISOString() ?? null,
-      })),
-      tracks: tracks.map((t) => ({
-        id: t.id,
-        take: t.take_seq,
-        participant_id: t.participant_id,
-        participant: t.display_name,
-        kind: t.kind,
-        mime_type: t.mime_type,
-        started_at: t.started_at.toISOString(),
-        ended_at: t.ended_at?.toISOString() ?? null,
-        chunks: t.chunk_count,
-        bytes: Number(t.byte_count),
-        lost_chunks: t.lost_chunks,
-        download_url: `/api/orgs/${orgId}/sessions/${id}/tracks/${t.id}/download`,
-      })),
-      timeline: events.map((e) => ({
-        at: e.at.toISOString(),
-        kind: e.kind,
-        participant_id: e.participant_id,
-        track_id: e.track_id,
-        details: e.details,
-      })),
+      ...presentSessionDetail(
+        { participants, takes, tracks, events },
+        {
+          participantNames: true,
+          trackLink: (t) => ({ download_url: `/api/orgs/${orgId}/sessions/${id}/tracks/${t.id}/download` }),
+        },
+      ),
     };
   });
 }
@@ -248,37 +222,31 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
     organizationId: orgId,
     sessionId,
   });
-  const { objectStore } = deps.storage;
-  let meta: ChunkMeta = {
+  // The read path opens the first chunk now, for the codec; the key is wiped when the body
+  // ends, fails or is abandoned (records' finally), or below when nothing will read it.
+  let opened;
+  try {
+    opened = await openStoredTrack({
+      objectStore: deps.storage.objectStore,
+      key,
+      track: { organizationId: orgId, sessionId, trackId },
+      chunks: found.chunks,
+    });
+  } catch (err) {
+    key.fill(0);
+    throw err;
+  }
+  // A track with no chunks yet: its codec as the track row gives it.
+  const meta: ChunkMeta = opened.meta ?? {
     kind: found.t.kind,
     payloadType: found.t.kind === 'audio' ? 111 : 96,
     clockRate: found.t.kind === 'audio' ? 48000 : 90000,
     mimeType: found.t.mime_type,
   };
-  const firstChunk = found.chunks[0];
-  const firstRecords: RtpRecord[] = [];
-  if (firstChunk) {
-    const d = decodeChunk(
-      openChunk(
-        key,
-        { organizationId: orgId, sessionId, trackId, seq: firstChunk.seq },
-        await objectStore.get(firstChunk.object_key),
-      ),
-    );
-    meta = d.meta;
-    firstRecords.push(...d.records);
-  }
-  async function* records(): AsyncGenerator<RtpRecord> {
+  const chunkRecords = opened.records;
+  async function* records(): AsyncGenerator<RtpRecord[]> {
     try {
-      yield* firstRecords;
-      for (const c of found.chunks.slice(1)) {
-        const plain = openChunk(
-          key,
-          { organizationId: orgId, sessionId, trackId, seq: c.seq },
-          await objectStore.get(c.object_key),
-        );
-        yield* decodeChunk(plain).records;
-      }
+      yield* chunkRecords;
     } finally {
       key.fill(0);
     }
@@ -294,6 +262,7 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
     });
   } catch (err) {
     key.fill(0);
+    await chunkRecords.return(undefined);
     if (err instanceof UnsupportedCodecError)
       throw new AppError(415, 'unsupported_codec', "This track's codec cannot be exported.");
     throw err;

@@ -6,10 +6,9 @@
  * libopus (opus-decoder, WebAssembly), then low-passed and decimated to 16 kHz.
  */
 import { OpusDecoder } from 'opus-decoder';
-import type { RtpRecord } from '../../lib/chunks/container.ts';
 import { opusPacketSamples } from '../../lib/media/opus.ts';
 import { newMuxStats, type MuxStats } from '../../lib/media/rtp.ts';
-import { orderedPackets, Timeline } from '../../lib/media/source.ts';
+import { orderedPackets, Timeline, type RecordSource } from '../../lib/media/source.ts';
 import { Decimator } from './resample.ts';
 
 /** Sample rate of the PCM this module produces. */
@@ -54,10 +53,7 @@ class PcmBuilder {
  * chunks) into 16 kHz mono Float32 PCM whose sample 0 is `originUs`. Malformed packets
  * become silence; errors thrown by `records` (decryption) propagate.
  */
-export async function decodeOpusTrack(
-  records: AsyncIterable<RtpRecord> | Iterable<RtpRecord>,
-  opts: DecodeOptions,
-): Promise<Float32Array> {
+export async function decodeOpusTrack(records: RecordSource, opts: DecodeOptions): Promise<Float32Array> {
   const stats = opts.stats ?? newMuxStats();
   const decoder = new OpusDecoder({ channels: 1, sampleRate: OPUS_RATE, preSkip: 0 });
   await decoder.ready;

@@ -5,7 +5,7 @@
  * Postgres or storage: the job (server/jobs/transcribe.ts) feeds it tracks, the benchmark
  * feeds it files.
  */
-import type { RtpRecord } from '../../lib/chunks/container.ts';
+import type { RecordSource } from '../../lib/media/source.ts';
 import { decodeOpusTrack, PCM_RATE } from './audio.ts';
 import { RunAbortedError } from './errors.ts';
 import type { SpeechModel } from './model.ts';
@@ -24,7 +24,7 @@ export interface TrackInput {
   originUs: bigint;
   payloadType: number | undefined;
   /** The track's RTP records in capture order (decrypted on the fly, never written anywhere). */
-  records(): AsyncIterable<RtpRecord> | Iterable<RtpRecord>;
+  records(): RecordSource;
 }
 
 /** Seconds spent in each stage. */
