@@ -6,6 +6,7 @@
  */
 import {
   createCipheriv,
+  createSecretKey,
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
@@ -121,7 +122,9 @@ export async function* ageEncrypt(source: AsyncIterable<Uint8Array>, to: AgeReci
     throw new Error('unexpected age header layout');
   const head = empty.subarray(0, empty.length - TAG);
   const nonce = head.subarray(head.length - 16);
-  const streamKey = Buffer.from(hkdfSync('sha256', fileKey, nonce, 'payload', 32));
+  const rawStreamKey = Buffer.from(hkdfSync('sha256', fileKey, nonce, 'payload', 32));
+  const streamKey = createSecretKey(rawStreamKey); // imported once, not for every chunk
+  rawStreamKey.fill(0);
   fileKey.fill(0);
   yield head;
 
@@ -153,25 +156,21 @@ export async function* ageEncrypt(source: AsyncIterable<Uint8Array>, to: AgeReci
   // file's final chunk may be empty. The chunk buffer is reused: sealing copies it.
   const buf = Buffer.allocUnsafe(CHUNK);
   let used = 0;
-  try {
-    for await (const piece of source) {
-      let off = 0;
-      while (off < piece.length) {
-        if (used === CHUNK) {
-          seal(buf, false);
-          used = 0;
-          const done = full();
-          if (done) yield done;
-        }
-        const n = Math.min(CHUNK - used, piece.length - off);
-        buf.set(n === piece.length && off === 0 ? piece : piece.subarray(off, off + n), used);
-        used += n;
-        off += n;
+  for await (const piece of source) {
+    let off = 0;
+    while (off < piece.length) {
+      if (used === CHUNK) {
+        seal(buf, false);
+        used = 0;
+        const done = full();
+        if (done) yield done;
       }
+      const n = Math.min(CHUNK - used, piece.length - off);
+      buf.set(n === piece.length && off === 0 ? piece : piece.subarray(off, off + n), used);
+      used += n;
+      off += n;
     }
-    seal(buf.subarray(0, used), true);
-    yield out.subarray(0, outLength);
-  } finally {
-    streamKey.fill(0);
   }
+  seal(buf.subarray(0, used), true);
+  yield out.subarray(0, outLength);
 }

@@ -20,11 +20,11 @@ import { withTenant } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycleExport.ts';
 import * as sessions from '../repositories/sessions.ts';
 import { listMembers } from '../repositories/orgs.ts';
-import { openBlob } from '../../lib/chunks/seal.ts';
+import { createSecretKey } from 'node:crypto';
+import { openBlob, type SealKey } from '../../lib/chunks/seal.ts';
 import { latestTranscript } from '../repositories/transcripts.ts';
 import { EXPORT_FORMATS, exportTranscript as renderTranscript, type Transcript } from '../transcription/transcript.ts';
-import { containerFor, muxedSize, muxTrack, type MuxOptions } from '../../lib/media/index.ts';
-import type { ChunkMeta, RtpRecord } from '../../lib/chunks/container.ts';
+import { containerFor, muxedSize, muxTrack } from '../../lib/media/index.ts';
 import type { Deps } from '../core/context.ts';
 import { presentSessionDetail } from './sessionPresenter.ts';
 import { chunkPages, openStoredTrack, type StoredTrack } from './trackSource.ts';
@@ -35,14 +35,6 @@ export type ArchiveDeps = Pick<Deps, 'db' | 'storage' | 'clock'>;
 
 const AUDIT_PART = 5000;
 const SESSION_PAGE = 50;
-/**
- * A track whose stored chunks add up to at most this many bytes is muxed once, into memory
- * (its size is then known for the tar header); a larger one is read twice, a size pass and
- * the bytes. The export's memory stays bounded by this, however large the org.
- */
-const ONE_PASS_BYTES = 64 * 1024 * 1024;
-/** The most a one-pass track may hold in memory before it falls back to two passes. */
-const ONE_PASS_LIMIT = 2 * ONE_PASS_BYTES;
 
 /** What the archive is made for, and where progress goes. */
 export interface ArchiveJob {
@@ -156,45 +148,42 @@ async function sessionEntries(
   const files: Record<string, string | null> = {};
   if (s.wrapped_key) {
     // The KMS round trip happens here, outside any transaction.
-    const key = await deps.storage.keyProvider.decrypt(s.wrapped_key, { organizationId: job.orgId, sessionId: s.id });
-    try {
-      for (const t of d.tracks) {
-        const stored = (): StoredTrack => ({
-          objectStore: deps.storage.objectStore,
-          key,
-          track: { organizationId: job.orgId, sessionId: s.id, trackId: t.id },
-          chunks: chunkPages((afterSeq, limit) =>
-            withTenant(deps.db.app, scope, (tx) => repo.chunksPage(tx, t.id, afterSeq, limit)),
-          ),
-        });
-        const opened = await openStoredTrack(stored());
-        if (!opened.meta) continue;
-        const container = containerFor(opened.meta);
-        if (!container) {
-          await opened.records.return(undefined);
-          files[t.id] = null; // a codec with no container: listed, not exported
-          continue;
-        }
-        const opts = { startUs: BigInt(t.take_started_at.getTime()) * 1000n };
-        const name = `take${t.take_seq}_${slug(t.display_name, 30)}_${t.kind}_${t.id.slice(0, 8)}.${container.extension}`;
-        files[t.id] = name;
-        const entry = { name: `${dir}/${name}`, mtime: t.ended_at ?? now };
-        const held =
-          Number(t.byte_count) <= ONE_PASS_BYTES ? await muxInMemory(opened.meta, opened.records, opts) : null;
-        if (held) {
-          await addEntry(pack, { ...entry, size: held.size }, held.parts);
-          continue;
-        }
-        // Too large to hold: a size pass (no bytes written), then the bytes, checked against it.
-        const sizing = held === null ? opened : await openStoredTrack(stored());
-        const size = await muxedSize(opened.meta, sizing.records, opts);
-        const content = await openStoredTrack(stored());
-        await addEntry(pack, { ...entry, size }, checkedSize(muxTrack(opened.meta, content.records, opts).body, size));
+    const rawKey = await deps.storage.keyProvider.decrypt(s.wrapped_key, {
+      organizationId: job.orgId,
+      sessionId: s.id,
+    });
+    // Imported once: opening thousands of chunks with the raw bytes would import it each time.
+    const key = createSecretKey(rawKey);
+    rawKey.fill(0);
+    for (const t of d.tracks) {
+      const stored = (): StoredTrack => ({
+        objectStore: deps.storage.objectStore,
+        key,
+        track: { organizationId: job.orgId, sessionId: s.id, trackId: t.id },
+        chunks: chunkPages((afterSeq, limit) =>
+          withTenant(deps.db.app, scope, (tx) => repo.chunksPage(tx, t.id, afterSeq, limit)),
+        ),
+      });
+      const sizing = await openStoredTrack(stored());
+      if (!sizing.meta) continue;
+      const container = containerFor(sizing.meta);
+      if (!container) {
+        await sizing.records.return(undefined);
+        files[t.id] = null; // a codec with no container: listed, not exported
+        continue;
       }
-      await transcriptEntries(deps, job, pack, dir, s.id, key);
-    } finally {
-      key.fill(0);
+      const opts = { startUs: BigInt(t.take_started_at.getTime()) * 1000n };
+      const size = await muxedSize(sizing.meta, sizing.records, opts);
+      const name = `take${t.take_seq}_${slug(t.display_name, 30)}_${t.kind}_${t.id.slice(0, 8)}.${container.extension}`;
+      files[t.id] = name;
+      const content = await openStoredTrack(stored());
+      await addEntry(
+        pack,
+        { name: `${dir}/${name}`, size, mtime: t.ended_at ?? now },
+        checkedSize(muxTrack(sizing.meta, content.records, opts).body, size),
+      );
     }
+    await transcriptEntries(deps, job, pack, dir, s.id, key);
   }
   await addFile(
     pack,
@@ -210,30 +199,6 @@ async function sessionEntries(
     }),
     now,
   );
-}
-
-/**
- * Muxes a track into memory, or gives up (undefined, having read part of it) once the file
- * passes {@link ONE_PASS_LIMIT}: a track's byte count decides up front, this bounds memory
- * whatever the count says.
- */
-async function muxInMemory(
-  meta: ChunkMeta,
-  records: AsyncGenerator<RtpRecord[]>,
-  opts: MuxOptions,
-): Promise<{ parts: Buffer[]; size: number } | undefined> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  const body = muxTrack(meta, records, opts).body;
-  for await (const b of body) {
-    size += b.length;
-    if (size > ONE_PASS_LIMIT) {
-      await records.return([]);
-      return undefined;
-    }
-    parts.push(b);
-  }
-  return { parts, size };
 }
 
 /** The muxed body, failing as soon as it strays from the size its first pass gave. */
@@ -254,7 +219,7 @@ async function transcriptEntries(
   pack: Pack,
   dir: string,
   sessionId: string,
-  key: Buffer,
+  key: SealKey,
 ): Promise<void> {
   const row = await withTenant(deps.db.app, { orgId: job.orgId, userId: job.userId }, (tx) =>
     latestTranscript(tx, sessionId),
