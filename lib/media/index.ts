@@ -3,6 +3,14 @@
  * one entry point callers need is {@link muxTrack}; it picks the muxer from the chunk
  * metadata and streams the file (feed it the records of every chunk of the track, in
  * capture order, as they are decrypted).
+ *
+ * The container bytes are written here (oggPager.ts, ebml.ts) rather than by mediabunny,
+ * measured against it (mediabunny 1.61, the same packets, CPU time per 50 MB): Ogg Opus
+ * takes 0.34-0.38 s there against 0.08-0.14 s here, too slow for an export at 100 MB/s,
+ * and its muxer wants an awaited add() per packet. Its WebM writer is as fast as ours
+ * (0.06-0.11 s against 0.07-0.13 s), but streams only in append-only mode, which by its
+ * own documentation stores no Duration, while ours writes the take's length up front; its
+ * clusters follow a minimum duration rather than starting at each keyframe.
  */
 import type { ChunkMeta } from '../chunks/container.ts';
 import { oggOpusFromRecords, oggOpusSize } from './ogg.ts';
