@@ -137,7 +137,7 @@ async function seedOrg(
     (await owner.query<{ id: string }>(`insert into organizations (name) values ($1) returning id`, [name])).rows[0]
       ?.id ?? '';
   await owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner')`, [org, user]);
-  const store = new CaptureStore(deps.db.app, deps.storage.objectStore, deps.storage.keyProvider);
+  const store = new CaptureStore(deps.db.sfu, deps.storage.objectStore, deps.storage.keyProvider);
   const meta: ChunkMeta = { kind: 'audio', payloadType: 111, clockRate: 48000, mimeType: 'audio/opus' };
   const packetsPerTrack = Math.round((TRACK_MB * 1e6) / (PAYLOAD + 22));
   let bytes = 0;

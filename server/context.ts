@@ -17,8 +17,24 @@ export interface NewSession {
   user: SignedInUser;
 }
 
+/** Who a request acts as: proven by the database (app.begin_request), never by a setting. */
+export interface Actor {
+  user: SignedInUser;
+  /** The org the path names, when the user is a member of it. */
+  orgId: string | null;
+  role: Role | null;
+}
+
+/** The actor of an org-scoped route. */
+export interface OrgActor {
+  user: SignedInUser;
+  orgId: string;
+  role: Role;
+}
+
 export interface AppState {
   requestId: string;
+  actor?: Actor;
   user?: SignedInUser;
   org?: { id: string; role: Role };
   /** True when the request came with the session cookie (CSRF applies). */

@@ -54,7 +54,7 @@ export async function startSfu(
     log.warn('SFU not started: no mediasoup worker binary (set MEDIASOUP_WORKER_BIN); live sessions are unavailable');
     return undefined;
   }
-  const store = new CaptureStore(deps.db.app, deps.storage.objectStore, deps.storage.keyProvider);
+  const store = new CaptureStore(deps.db.sfu, deps.storage.objectStore, deps.storage.keyProvider);
   const media = await MediaService.create({
     workers: config.sfu.workers,
     workerBin,

@@ -2,17 +2,99 @@
 -- Security-definer functions are the named admin path for cross-tenant work: each one is
 -- narrow, checks its caller, and has a fixed search_path. This file is that list.
 
-create or replace function app.current_org_id() returns uuid
-  language sql stable as $$
-  select nullif(current_setting('app.org_id', true), '')::uuid
+-- ---------------------------------------------------------------------------------------
+-- The proven context. Who is asking is established inside the database, never taken on the
+-- API's word:
+--
+-- * app.begin_request(token, org) is the only way the request path gets a user. It takes
+--   the session cookie's raw token (never its hash: the table stores only sha256(token),
+--   so knowing a stored hash proves nothing), finds the live session, checks the org
+--   membership, and sets app.ctx_user / app.ctx_org / app.ctx_session for the transaction
+--   (set_config(..., true)), together with app.ctx_sig: an HMAC-SHA256 over those values,
+--   the backend pid and the transaction's start time, under app.context_key.key.
+-- * The API role can set any app.* setting itself, but it cannot read app.context_key, so it
+--   cannot make a signature; and a signature copied from another transaction does not
+--   match (other pid or other start time). app.verified_context() recomputes the HMAC and
+--   answers NULLs on any mismatch. Policies read the tenant only through it.
+-- * No write happens for this: settings, not rows (a read-only request stays read-only,
+--   except the throttled last_seen_at of the session).
+-- * Duty roles (recorder_sfu, recorder_jobs) act for an org named by an API-signed join
+--   token or a job payload the database wrote; for them app.org_id is taken as set. The
+--   request path's login is not a member of those roles.
+-- ---------------------------------------------------------------------------------------
+
+-- The time every definer function uses: now(), plus the owner-only test offset.
+create or replace function app.now() returns timestamptz
+  language sql stable security definer set search_path = pg_catalog, public as $$
+  select now() + make_interval(secs => coalesce((select offset_s from app.clock_offset where id), 0))
 $$;
-comment on function app.current_org_id() is 'The tenant of this transaction (set_config(''app.org_id'', id, true)); NULL when unset, so an unset tenant sees nothing.';
+
+-- Who is calling, from the login (session_user), never from a setting.
+create or replace function app.caller() returns text
+  language sql stable security definer set search_path = pg_catalog, public as $$
+  select case
+    when r.rolsuper or r.rolbypassrls then 'owner'
+    when to_regrole('recorder_sweep') is not null and pg_has_role(session_user, 'recorder_sweep', 'member') then 'sweep'
+    when to_regrole('recorder_jobs') is not null and pg_has_role(session_user, 'recorder_jobs', 'member') then 'jobs'
+    when to_regrole('recorder_sfu') is not null and pg_has_role(session_user, 'recorder_sfu', 'member') then 'sfu'
+    when pg_has_role(session_user, 'recorder_app', 'member') then 'api'
+    else 'other' end
+  from pg_roles r where r.rolname = session_user
+$$;
+comment on function app.caller() is 'owner | sweep | jobs | sfu | api | other: the duty of the login running this transaction.';
+
+create or replace function app.context_sig(p_user uuid, p_org uuid, p_session uuid) returns text
+  language sql stable security definer set search_path = pg_catalog, public as $$
+  select encode(hmac(convert_to(concat_ws('|', pg_backend_pid(), (extract(epoch from transaction_timestamp()) * 1000000)::bigint,
+                               p_user, p_org, p_session), 'UTF8'),
+                     (select key from app.context_key where id), 'sha256'), 'base64')
+$$;
+
+create or replace function app.verified_context(out user_id uuid, out org_id uuid, out auth_session_id uuid)
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare v_sig text := current_setting('app.ctx_sig', true);
+begin
+  if v_sig is null or v_sig = '' then return; end if;
+  begin
+    user_id := nullif(current_setting('app.ctx_user', true), '')::uuid;
+    org_id := nullif(current_setting('app.ctx_org', true), '')::uuid;
+    auth_session_id := nullif(current_setting('app.ctx_session', true), '')::uuid;
+  exception when others then
+    user_id := null; org_id := null; auth_session_id := null; return;
+  end;
+  if app.context_sig(user_id, org_id, auth_session_id) is distinct from v_sig then
+    user_id := null; org_id := null; auth_session_id := null;
+  end if;
+end $$;
+comment on function app.verified_context() is 'The user, org and session app.begin_request proved for this transaction; NULLs when none was, or when the settings were forged.';
+
+create or replace function app.current_org_id() returns uuid
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare v uuid;
+begin
+  select org_id into v from app.verified_context();
+  if v is not null then return v; end if;
+  if app.caller() in ('sfu', 'jobs') then
+    begin
+      return nullif(current_setting('app.org_id', true), '')::uuid;
+    exception when others then return null;
+    end;
+  end if;
+  return null;
+end $$;
+comment on function app.current_org_id() is 'The tenant of this transaction: the org app.begin_request proved, or (duty roles only) the org the SFU or job worker named. NULL otherwise, so an unset tenant sees nothing.';
 
 create or replace function app.current_user_id() returns uuid
-  language sql stable as $$
-  select nullif(current_setting('app.user_id', true), '')::uuid
+  language sql stable security definer set search_path = pg_catalog, public as $$
+  select user_id from app.verified_context()
 $$;
-comment on function app.current_user_id() is 'The signed-in user of this transaction; NULL when unset.';
+comment on function app.current_user_id() is 'The signed-in user proved by app.begin_request for this transaction; NULL otherwise.';
+
+-- A duty role acting for the current org (capture, transcription, export).
+create or replace function app.acting_for_org() returns boolean
+  language sql stable security definer set search_path = pg_catalog, public as $$
+  select app.caller() in ('sfu', 'jobs') and app.current_org_id() is not null and app.current_user_id() is null
+$$;
 
 -- The tenant boundary for a table: ENABLE and FORCE row-level security (the owner is
 -- subject to it too). Every file in sql/ that owns tenant tables calls this for them.
@@ -33,7 +115,7 @@ declare t text;
 begin
   foreach t in array p_tables loop
     execute format('drop policy if exists %I on public.%I', t || '_select', t);
-    execute format('create policy %I on public.%I for select using (organization_id = app.current_org_id() and (select app.is_member()))', t || '_select', t);
+    execute format('create policy %I on public.%I for select using (organization_id = (select app.current_org_id()) and (select app.is_member()))', t || '_select', t);
   end loop;
 end $$;
 
@@ -45,10 +127,54 @@ $$;
 comment on function app.current_role_in_org() is 'Role of the current user in the current org (NULL if not a member). Definer: policies on memberships call it without recursion.';
 
 create or replace function app.is_member() returns boolean
-  language sql stable as $$ select app.current_role_in_org() is not null $$;
+  language sql stable as $$ select app.current_role_in_org() is not null or app.acting_for_org() $$;
 
 create or replace function app.is_admin() returns boolean
-  language sql stable as $$ select coalesce(app.current_role_in_org() in ('owner', 'admin'), false) $$;
+  language sql stable as $$ select coalesce(app.current_role_in_org() in ('owner', 'admin'), false) or app.acting_for_org() $$;
+
+-- The request path's proof (see the top of this file). p_token: the session cookie's raw
+-- token; p_org: the org the request addresses (NULL for none); p_idle_s: the configured
+-- idle timeout (capped at 30 days). Returns the user and their role in p_org (NULL when not
+-- a member: the context then names no org). Writes nothing, except last_seen_at at most
+-- once a minute and the audit entry of a session's first entry into an org.
+create or replace function app.begin_request(p_token text, p_org uuid, p_idle_s int)
+  returns table (user_id uuid, email text, display_name text, auth_session_id uuid, org_role text)
+  language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+#variable_conflict use_column
+declare
+  v_now timestamptz := app.now();
+  v_s public.auth_sessions;
+  v_u public.users;
+  v_role text;
+begin
+  if app.caller() not in ('api', 'owner') then raise exception 'permission denied: request path only' using errcode = '42501'; end if;
+  if p_token is null or p_token !~ '^[A-Za-z0-9_-]{20,100}$' then return; end if;
+  select * into v_s from public.auth_sessions s
+   where s.token_hash = sha256(convert_to(p_token, 'UTF8')) and s.revoked_at is null and s.expires_at > v_now
+     and s.last_seen_at > v_now - make_interval(secs => least(greatest(p_idle_s, 60), 30 * 86400));
+  if not found then return; end if;
+  select * into v_u from public.users u where u.id = v_s.user_id and u.deletion_due_at is null;
+  if not found then return; end if;
+  if v_s.last_seen_at < v_now - interval '60 seconds' then
+    update public.auth_sessions set last_seen_at = v_now where id = v_s.id;
+  end if;
+  if p_org is not null then
+    select m.role into v_role from public.memberships m where m.organization_id = p_org and m.user_id = v_u.id;
+    if v_role is not null and not exists (
+        select 1 from public.audit_log a where a.organization_id = p_org and a.action = 'auth.org_entered'
+           and (a.details ->> 'auth_session_id') = v_s.id::text) then
+      insert into public.audit_log (organization_id, actor_user_id, actor_email, action, details)
+        values (p_org, v_u.id, v_u.email, 'auth.org_entered', jsonb_build_object('auth_session_id', v_s.id::text))
+        on conflict do nothing;
+    end if;
+  end if;
+  perform set_config('app.ctx_user', v_u.id::text, true),
+          set_config('app.ctx_org', case when v_role is null then '' else p_org::text end, true),
+          set_config('app.ctx_session', v_s.id::text, true),
+          set_config('app.ctx_sig', app.context_sig(v_u.id, case when v_role is null then null else p_org end, v_s.id), true);
+  return query select v_u.id, v_u.email, v_u.display_name, v_s.id, v_role;
+end $$;
+comment on function app.begin_request(text, uuid, int) is 'Proves the request''s session token and sets the verified user/org for this transaction. The only source of app.current_user_id() on the request path.';
 
 -- Admin path: create an organization and make the current user its owner.
 create or replace function app.create_organization(p_name text) returns public.organizations

@@ -144,11 +144,7 @@ grant select, insert on participants to recorder_app;
 grant select on recording_takes, tracks, chunks to recorder_app;
 grant select, insert on session_events to recorder_app;
 revoke execute on all functions in schema app from public;
-grant execute on function app.guest_join(uuid, bytea, text), app.sfu_session(uuid), app.sfu_event(uuid, text, uuid, uuid, jsonb),
-  app.sfu_participant_presence(uuid, uuid, boolean), app.sfu_start_take(uuid, uuid, timestamptz), app.sfu_stop_take(uuid, uuid, uuid, timestamptz),
-  app.sfu_open_track(uuid, uuid, uuid, text, text, int, int, text, timestamptz),
-  app.sfu_add_chunk(uuid, uuid, int, text, int, bytea, int, timestamptz, timestamptz, int, int, bigint, bigint),
-  app.sfu_close_track(uuid, uuid, timestamptz, int), app.sfu_end_session(uuid, uuid) to recorder_app;
+-- Function grants, by duty: sql/099_duties.sql.
 
 -- Sweep (admin path): sessions whose key was erased but whose chunks still exist, across
 -- organizations, and the removal of their chunk rows once the objects are gone.
@@ -171,4 +167,4 @@ begin
   delete from public.tracks where session_id = p_session;
   return n;
 end $$;
-grant execute on function app.erased_sessions_pending_sweep(int), app.sweep_session_media(uuid) to recorder_app;
+-- Function grants, by duty: sql/099_duties.sql.

@@ -241,7 +241,4 @@ end $$;
 grant select on transcription_runs, transcripts to recorder_app;
 grant select, insert, update on transcription_settings to recorder_app;
 revoke execute on all functions in schema app from public;
-grant execute on function app.transcription_rerun(uuid), app.transcription_claim(uuid, text, int), app.transcription_source(uuid),
-  app.transcription_chunks(uuid, uuid), app.transcription_heartbeat(uuid, text, int, int, text, real),
-  app.transcription_finish(uuid, int, text, text, text, text, int, int, real, real), app.transcription_fail(uuid, text, int, text, text, boolean),
-  app.erased_transcripts_pending_sweep(int), app.sweep_session_transcripts(uuid) to recorder_app;
+-- Function grants, by duty: sql/099_duties.sql.

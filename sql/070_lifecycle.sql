@@ -31,7 +31,7 @@ create policy export_jobs_update on export_jobs for update
 -- for any row, whatever the caller may see.
 create or replace function app.org_deletion_due(p_org uuid) returns timestamptz
   language sql stable security definer set search_path = pg_catalog, public as $$
-  select deletion_due_at from public.organizations where id = p_org
+  select deletion_due_at from public.organizations where id = p_org and (app.caller() <> 'api' or p_org = app.current_org_id())
 $$;
 
 -- True when the current role bypasses RLS (the owner inside a definer function).
@@ -82,23 +82,25 @@ create or replace function app.org_owner_emails(p_org uuid) returns text[]
    where m.organization_id = p_org and m.role = 'owner' and u.deletion_due_at is null
 $$;
 
--- An owner schedules the current org's deletion for p_due.
-create or replace function app.schedule_org_deletion(p_now timestamptz, p_due timestamptz)
+-- An owner schedules the current org's deletion: due 7 days from app.now() (never a time
+-- the caller passes, so the grace period cannot be shortened).
+drop function if exists app.schedule_org_deletion(timestamptz, timestamptz);
+create or replace function app.schedule_org_deletion()
   returns table (organization_name text, deletion_due_at timestamptz, owner_emails text[])
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 #variable_conflict use_column
-declare v_org public.organizations; v_email text;
+declare v_org public.organizations; v_email text; v_now timestamptz := app.now(); v_due timestamptz := app.now() + interval '7 days';
 begin
   if app.current_role_in_org() is distinct from 'owner' then raise exception 'owner_required: only an owner can delete the organization'; end if;
   select * into v_org from public.organizations o where o.id = app.current_org_id() for update;
   if v_org.deletion_due_at is not null then raise exception 'already_scheduled: this organization is already scheduled for deletion'; end if;
   perform set_config('app.lifecycle', 'on', true);
-  update public.organizations set deletion_scheduled_at = p_now, deletion_due_at = p_due, deletion_scheduled_by = app.current_user_id(), deletion_reminded_at = null
+  update public.organizations set deletion_scheduled_at = v_now, deletion_due_at = v_due, deletion_scheduled_by = app.current_user_id(), deletion_reminded_at = null
    where id = v_org.id;
   select email into v_email from public.users where id = app.current_user_id();
   insert into public.audit_log (organization_id, actor_user_id, actor_email, action, details)
-    values (v_org.id, app.current_user_id(), v_email, 'org.deletion_scheduled', jsonb_build_object('due_at', p_due));
-  return query select v_org.name, p_due, app.org_owner_emails(v_org.id);
+    values (v_org.id, app.current_user_id(), v_email, 'org.deletion_scheduled', jsonb_build_object('due_at', v_due));
+  return query select v_org.name, v_due, app.org_owner_emails(v_org.id);
 end $$;
 
 -- Any owner cancels the current org's scheduled deletion.
@@ -226,6 +228,7 @@ end $$;
 create or replace function app.store_deletion_certificate(p_id uuid, p_org uuid, p_session uuid, p_reason text, p_statement jsonb, p_signature text) returns void
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 begin
+  if app.caller() = 'api' and p_org is distinct from app.current_org_id() then raise exception 'not_found: no erased session'; end if;
   if not exists (select 1 from public.recording_sessions where id = p_session and organization_id = p_org and wrapped_key is null) then
     raise exception 'not_found: no erased session';
   end if;
@@ -330,7 +333,7 @@ $$;
 -- An organisation's own KMS key: read by the key provider, set by the operator.
 create or replace function app.org_kms_key(p_org uuid) returns text
   language sql stable security definer set search_path = pg_catalog, public as $$
-  select kms_key_id from public.organizations where id = p_org
+  select kms_key_id from public.organizations where id = p_org and (app.caller() <> 'api' or p_org = app.current_org_id())
 $$;
 
 create or replace function app.set_org_kms_key(p_org uuid, p_key text) returns void
@@ -344,20 +347,4 @@ end $$;
 
 grant select, insert on deletion_certificates to recorder_app;
 grant select, insert, update on export_jobs to recorder_app;
-grant select, insert, update on lifecycle_schedule to recorder_app;
-revoke execute on function app.org_deletion_due(uuid), app.privileged_role(), app.refuse_write_when_org_pending(), app.org_owner_emails(uuid),
-  app.schedule_org_deletion(timestamptz, timestamptz), app.cancel_org_deletion(), app.lifecycle_orgs_due(timestamptz),
-  app.lifecycle_claim_reminders(timestamptz), app.org_deletion_erase_keys(uuid), app.org_deletion_finish(uuid, timestamptz, jsonb),
-  app.purge_orphaned_audit(timestamptz), app.retention_due(timestamptz, int), app.lifecycle_erase_session(uuid, text),
-  app.store_deletion_certificate(uuid, uuid, uuid, text, jsonb, text), app.my_sole_ownerships(), app.lifecycle_accounts_due(timestamptz, int),
-  app.purge_account(uuid, timestamptz), app.lifecycle_expired_exports(timestamptz), app.lifecycle_mark_export_expired(uuid),
-  app.lifecycle_fail_stale_exports(timestamptz), app.rotation_batch(uuid, int, uuid, text, text, text), app.rotation_store(uuid, jsonb, jsonb),
-  app.rotation_key_usage(), app.org_kms_key(uuid), app.set_org_kms_key(uuid, text) from public;
-grant execute on function app.org_deletion_due(uuid), app.privileged_role(), app.schedule_org_deletion(timestamptz, timestamptz), app.cancel_org_deletion(),
-  app.lifecycle_orgs_due(timestamptz), app.lifecycle_claim_reminders(timestamptz), app.org_deletion_erase_keys(uuid),
-  app.org_deletion_finish(uuid, timestamptz, jsonb), app.purge_orphaned_audit(timestamptz), app.retention_due(timestamptz, int),
-  app.lifecycle_erase_session(uuid, text), app.store_deletion_certificate(uuid, uuid, uuid, text, jsonb, text), app.my_sole_ownerships(),
-  app.lifecycle_accounts_due(timestamptz, int), app.purge_account(uuid, timestamptz), app.lifecycle_expired_exports(timestamptz),
-  app.lifecycle_mark_export_expired(uuid), app.lifecycle_fail_stale_exports(timestamptz), app.org_kms_key(uuid) to recorder_app;
--- rotation_batch, rotation_store, rotation_key_usage and set_org_kms_key are for the
--- operator's CLI (scripts/keys-rotate.ts), which calls them as the owner: not granted.
+-- Function grants, by duty: sql/099_duties.sql.

@@ -4,12 +4,10 @@
 -- executable by PUBLIC; each one the API calls is granted here.
 revoke all on schema public from public;
 grant usage on schema public, app to recorder_app;
-grant select, insert, update, delete on users, login_codes, auth_sessions, rate_limits to recorder_app;
+-- users, auth_sessions, login_codes, rate_limits: sql/015_signin.sql.
 grant select, update on organizations to recorder_app;
 grant select, update, delete on memberships to recorder_app;
 grant select, insert, update, delete on invitations to recorder_app;
 grant select, insert on audit_log to recorder_app;
 revoke execute on all functions in schema app from public;
-grant execute on function app.current_org_id(), app.current_user_id(), app.current_role_in_org(),
-  app.is_member(), app.is_admin(), app.create_organization(text), app.my_memberships(),
-  app.accept_invitation(bytea) to recorder_app;
+-- Function grants, by duty: sql/099_duties.sql.

@@ -180,12 +180,4 @@ end $$;
 grant select, insert on billing_customers to recorder_app;
 grant select on subscriptions to recorder_app;
 grant select, insert on usage_events to recorder_app;
-revoke execute on function app.billing_entitled(text), app.billing_current_subscription(uuid), app.billing_seat_limit(uuid),
-  app.current_seat_limit(), app.check_seat_available(uuid, uuid), app.billing_claim_event(text, text, timestamptz),
-  app.billing_resolve_org(text, uuid), app.billing_checkout_completed(uuid, text, text, text, text),
-  app.billing_apply_subscription(text, text, uuid, text, text, int, text, timestamptz, timestamptz, boolean, text, text, timestamptz, int),
-  app.billing_invoice_event(text, text, text, bigint, text, text) from public;
-grant execute on function app.billing_entitled(text), app.billing_current_subscription(uuid), app.current_seat_limit(), app.billing_claim_event(text, text, timestamptz),
-  app.billing_checkout_completed(uuid, text, text, text, text),
-  app.billing_apply_subscription(text, text, uuid, text, text, int, text, timestamptz, timestamptz, boolean, text, text, timestamptz, int),
-  app.billing_invoice_event(text, text, text, bigint, text, text) to recorder_app;
+-- Function grants, by duty: sql/099_duties.sql.

@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { sessionTokenFor } from './helpers/db.ts';
 import type { TestServer } from './helpers/server.ts';
 import type { StripeFake } from './helpers/stripe-fake.ts';
 import { recordUsage, RECORDING_SECONDS } from '../server/billing/usage.ts';
@@ -214,8 +215,9 @@ test('two people accepting at once cannot both take the last seat (the second wa
       );
     }
     const accept = async (c: pg.Client, userId: string | undefined, token: Buffer | undefined) => {
+      const session = await sessionTokenFor(owner, userId ?? '');
       await c.query('begin');
-      await c.query("select set_config('app.user_id', $1, true)", [userId]);
+      await c.query('select * from app.begin_request($1, null, 604800)', [session]);
       return c.query('select * from app.accept_invitation($1)', [token]);
     };
     await accept(a, ua?.id, tokens[0]);
@@ -287,9 +289,10 @@ test('billing is not visible across tenants, through the API or in SQL as the AP
   const app = new pg.Client({ connectionString: ts.db.appUrl });
   await app.connect();
   try {
-    const aUser = (await a.owner.c.get<{ user: { id: string } }>('/api/me')).body.user.id;
+    // A's owner, proven by their own session token.
+    const aSession = a.owner.c.cookies.get('sid');
     await app.query('begin');
-    await app.query("select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", [a.orgId, aUser]);
+    await app.query('select * from app.begin_request($1, $2, 604800)', [aSession, a.orgId]);
     for (const t of ['subscriptions', 'billing_customers', 'usage_events']) {
       const { rows } = await app.query(`select count(*)::int as n from ${t} where organization_id = $1`, [b.orgId]);
       assert.equal(rows[0].n, 0, `${t} leaked org B rows`);
@@ -306,7 +309,7 @@ test('billing is not visible across tenants, through the API or in SQL as the AP
     );
     await app.query('rollback');
     await app.query('begin');
-    await app.query("select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", [a.orgId, aUser]);
+    await app.query('select * from app.begin_request($1, $2, 604800)', [aSession, a.orgId]);
     await assert.rejects(
       app.query(`insert into billing_customers (organization_id, stripe_customer_id) values ($1, 'cus_hijack')`, [
         b.orgId,

@@ -215,12 +215,9 @@ test(
     const app = new pg.Client({ connectionString: ts.db.appUrl });
     await app.connect();
     try {
-      const me = (await d.owner.get('/api/me')).body as { user: { id: string } };
+      // As the owner's own session proves it (the only way the API role gets a user).
       await app.query('begin');
-      await app.query("select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", [
-        d.id,
-        me.user.id,
-      ]);
+      await app.query('select * from app.begin_request($1, $2, 604800)', [d.owner.cookies.get('sid'), d.id]);
       await assert.rejects(
         app.query(`update organizations set name = 'x' where id = $1`, [d.id]),
         /org_pending_deletion/,

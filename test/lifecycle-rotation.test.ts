@@ -112,7 +112,7 @@ test(
         participant_id: string;
       };
       const { deps } = ts.running;
-      const store = new CaptureStore(deps.db.app, deps.storage.objectStore, deps.storage.keyProvider);
+      const store = new CaptureStore(deps.db.sfu, deps.storage.objectStore, deps.storage.keyProvider);
       const rtp = await captureRtp(['-i', SPEECH_SHORT, '-ac', '1', '-ar', '48000', '-c:a', 'libopus', '-b:a', '32k']);
       const key = await store.sessionKey(orgId, live.id);
       const take = await store.startTake(orgId, live.id, host.participant_id, new Date());

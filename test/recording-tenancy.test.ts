@@ -35,24 +35,26 @@ before(async () => {
     `insert into participants (organization_id, session_id, user_id, display_name, role) values ($1, $2, $3, 'Bee', 'host') returning id`,
     [ids.orgB, ids.sessionB, ids.userB],
   );
-  await app.query('begin');
-  await app.query("select set_config('app.org_id', $1, true)", [ids.orgB]);
-  const take = await app.query<{ take_id: string }>('select take_id from app.sfu_start_take($1, $2, now())', [
+  // The SFU's own role (recorder_sfu), which acts for the org a join token names.
+  const { sfu } = tenants;
+  await sfu.query('begin');
+  await sfu.query("select set_config('app.org_id', $1, true)", [ids.orgB]);
+  const take = await sfu.query<{ take_id: string }>('select take_id from app.sfu_start_take($1, $2, now())', [
     ids.sessionB,
     ids.participantB,
   ]);
   ids.takeB = take.rows[0]!.take_id;
-  const track = await app.query<{ id: string }>(
+  const track = await sfu.query<{ id: string }>(
     `select app.sfu_open_track($1, $2, $3, 'audio', 'audio/opus', 48000, 100, 'p1', now()) as id`,
     [ids.sessionB, ids.takeB, ids.participantB],
   );
   ids.trackB = track.rows[0]!.id;
-  await app.query(`select app.sfu_add_chunk($1, $2, 0, 'orgs/b/x.chunk', 10, $3, 1, now(), now(), 1, 1, 1, 1)`, [
+  await sfu.query(`select app.sfu_add_chunk($1, $2, 0, 'orgs/b/x.chunk', 10, $3, 1, now(), now(), 1, 1, 1, 1)`, [
     ids.sessionB,
     ids.trackB,
     randomBytes(32),
   ]);
-  await app.query('commit');
+  await sfu.query('commit');
 });
 
 after(async () => {
@@ -145,8 +147,8 @@ test("the SFU write path refuses B's session under A's tenant (a token for A can
     ['select app.sfu_participant_presence($1, $2, true)', [ids.sessionB, ids.participantB]],
   ];
   for (const [sql, params] of calls) {
-    await asApp(ids.orgA, null, async () => {
-      await assert.rejects(app.query(sql, params), /not_found/, sql);
+    await asTenant(tenants.sfu, ids.orgA, null, async () => {
+      await assert.rejects(tenants.sfu.query(sql, params), /not_found/, sql);
     });
   }
   const chunks = await owner.query(`select count(*)::int as n from chunks where track_id = $1`, [ids.trackB]);

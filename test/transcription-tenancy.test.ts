@@ -101,20 +101,21 @@ test("a member of org B cannot write org A's settings or runs", async () => {
 });
 
 test("org B's tenant cannot drive org A's run through the worker functions", async () => {
-  await asApp(ids.orgB, null, async () => {
+  const { jobs } = tenants;
+  await asTenant(jobs, ids.orgB, null, async () => {
     for (const [sql, args] of [
       ['select * from app.transcription_claim($1, $2, 60)', [ids.runA, 'w']],
       ['select * from app.transcription_source($1)', [ids.runA]],
       ['select app.transcription_heartbeat($1, $2, 1, 60, null, null)', [ids.runA, 'w']],
       ['select app.transcription_fail($1, $2, 1, $3, $4, true)', [ids.runA, 'w', 'x', 'y']],
     ] as const) {
-      await app.query('savepoint s');
-      await assert.rejects(app.query(sql, [...args]), /not_found/, sql);
-      await app.query('rollback to savepoint s');
+      await jobs.query('savepoint s');
+      await assert.rejects(jobs.query(sql, [...args]), /not_found/, sql);
+      await jobs.query('rollback to savepoint s');
     }
   });
-  await asApp(ids.orgA, null, async () => {
-    const claim = await app.query<{ attempt: number }>('select * from app.transcription_claim($1, $2, 60)', [
+  await asTenant(jobs, ids.orgA, null, async () => {
+    const claim = await jobs.query<{ attempt: number }>('select * from app.transcription_claim($1, $2, 60)', [
       ids.runA,
       'w',
     ]);

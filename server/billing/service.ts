@@ -6,7 +6,7 @@
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import { withTenant } from '../core/db/pool.ts';
-import { AppError, badRequest, conflict, forbidden, notFound } from '../core/errors.ts';
+import { AppError, badRequest, conflict, notFound } from '../core/errors.ts';
 import * as repo from '../repositories/billing.ts';
 import * as orgs from '../repositories/orgs.ts';
 import * as audit from '../repositories/audit.ts';
@@ -21,6 +21,7 @@ import {
   usagePeriod,
 } from './plans.ts';
 import { callStripe, requireBilling, type Billing } from './stripe.ts';
+import { requireAdmin, requireOwner, tenantScope } from '../policies.ts';
 
 export interface BillingView {
   status: repo.SubscriptionStatus | 'none';
@@ -34,11 +35,9 @@ export interface BillingView {
   plans: ReturnType<typeof publicPlans>;
 }
 
-const scope = (orgId: string, user: SignedInUser) => ({ orgId, userId: user.id });
+const scope = tenantScope;
 
-function requireOwner(role: Role): void {
-  if (role !== 'owner') throw forbidden('owner_required', 'Only an owner can manage billing.');
-}
+const requireBillingOwner = (role: Role) => requireOwner(role, 'Only an owner can manage billing.');
 
 /**
  * The org's billing overview (owners and admins).
@@ -52,8 +51,7 @@ export async function getBilling(
   role: Role,
 ): Promise<BillingView> {
   const billing = requireBilling(billingRt);
-  if (role !== 'owner' && role !== 'admin')
-    throw forbidden('admin_required', 'Only owners and admins can see billing.');
+  requireAdmin(role, 'Only owners and admins can see billing.');
   const now = deps.clock.now();
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const sub = await repo.currentSubscription(tx, orgId);
@@ -106,7 +104,7 @@ export async function startCheckout(
   seats: number,
 ): Promise<{ url: string }> {
   const billing = requireBilling(billingRt);
-  requireOwner(role);
+  requireBillingOwner(role);
   const plan = planById(billing.config, planId);
   if (!plan)
     throw badRequest(
@@ -182,7 +180,7 @@ export async function openPortal(
   role: Role,
 ): Promise<{ url: string }> {
   const billing = requireBilling(billingRt);
-  requireOwner(role);
+  requireBillingOwner(role);
   const customerId = await withTenant(deps.db.app, scope(orgId, user), (tx) => repo.findCustomerId(tx, orgId));
   if (!customerId)
     throw conflict('no_billing_account', 'This organization has no billing account yet; choose a plan first.');

@@ -30,7 +30,7 @@ export interface UsageReport {
 export async function recordUsage(deps: Deps, r: UsageReport): Promise<boolean> {
   if (!Number.isSafeInteger(r.quantity) || r.quantity < 0)
     throw new RangeError('usage quantity must be a non-negative integer');
-  return withTenant(deps.db.app, { orgId: r.orgId, userId: r.userId }, (tx) =>
+  return withTenant(deps.db.jobs, { orgId: r.orgId, userId: r.userId }, (tx) =>
     repo.insertUsage(tx, {
       orgId: r.orgId,
       metric: r.metric,

@@ -150,7 +150,7 @@ export async function handleStripeWebhook(
   const created = new Date(event.created * 1000);
 
   const outbox: MailMessage[] = [];
-  const outcome = await withUser(deps.db.app, null, async (tx) => {
+  const outcome = await withUser(deps.db.sweep, null, async (tx) => {
     if (!(await repo.claimEvent(tx, event.id, event.type, created))) return 'duplicate' as const;
     if (checkout) {
       if (checkout.mode !== 'subscription' || !checkout.customer) return 'ignored' as const;

@@ -95,8 +95,9 @@ export async function openDeps(config: Config, opts: OpenDepsOptions = {}): Prom
 /**
  * The storage of {@link openDeps} on its own, for a thread that opens its own pools (an
  * export's worker): a rotated local KEK is picked up without a restart (keyring.ts), and an
- * organisation's own KMS key is looked up through `db.app`.
+ * organisation's own KMS key is looked up through `db.jobs` (any org's, outside a request
+ * too: the request path's role sees only its proven org's).
  */
 export function openKeyedStorage(config: Config, db: Database): Storage {
-  return withKeyReload(config, openStorage(config, { kmsKeyIdFor: orgKmsKeyLookup(() => db.app) }));
+  return withKeyReload(config, openStorage(config, { kmsKeyIdFor: orgKmsKeyLookup(() => db.jobs) }));
 }

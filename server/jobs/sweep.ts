@@ -65,7 +65,7 @@ async function sweepOnce(deps: Deps): Promise<SweepResult> {
     orgs_deleted: await step('org_deletion', () => deleteDueOrgs(deps, now)),
     accounts_purged: await step('account_purge', () => purgeDue(deps, now)),
     audit_purged: await step('audit_purge', () =>
-      withUser(deps.db.app, null, (tx) =>
+      withUser(deps.db.sweep, null, (tx) =>
         repo.purgeOrphanedAudit(tx, new Date(now.getTime() - AUDIT_KEEP_DAYS * DAY_MS)),
       ),
     ),
@@ -95,13 +95,13 @@ export function startLifecycleScheduler(deps: Deps): LifecycleScheduler {
   let closed = false;
   const tick = async (): Promise<SweepResult | undefined> => {
     const now = deps.clock.now();
-    const claimed = await withUser(deps.db.app, null, async (tx) => {
+    const claimed = await withUser(deps.db.sweep, null, async (tx) => {
       await repo.ensureSweepSchedule(tx, SWEEP, new Date(now.getTime() + intervalMs));
       return repo.claimSweep(tx, SWEEP, now, new Date(now.getTime() + intervalMs));
     });
     if (!claimed) return undefined;
     const r = await runLifecycleSweep(deps);
-    await withUser(deps.db.app, null, (tx) => repo.recordSweepResult(tx, SWEEP, { ...r }));
+    await withUser(deps.db.sweep, null, (tx) => repo.recordSweepResult(tx, SWEEP, { ...r }));
     return r;
   };
   const timer = setInterval(
@@ -113,7 +113,7 @@ export function startLifecycleScheduler(deps: Deps): LifecycleScheduler {
   );
   timer.unref();
   // The first schedule row, so the next sweep's time is known from the start.
-  current = withUser(deps.db.app, null, (tx) =>
+  current = withUser(deps.db.sweep, null, (tx) =>
     repo.ensureSweepSchedule(tx, SWEEP, new Date(deps.clock.now().getTime() + intervalMs)),
   ).catch((err: unknown) => log.error('lifecycle schedule failed', errorFields(err)));
   return {

@@ -66,7 +66,7 @@ function classify(err: unknown): { code: string; message: string; final: boolean
 export async function runTranscribeJob(deps: Deps, rawPayload: unknown, job: JobAttempt): Promise<void> {
   const { run_id: runId, organization_id: orgId } = payloadSchema.parse(rawPayload);
   const cfg = deps.config.transcription;
-  const tx = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(deps.db.app, { orgId, userId: null }, fn);
+  const tx = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(deps.db.jobs, { orgId, userId: null }, fn);
   const claim = await tx((c) => repo.claimRun(c, runId, job.workerId, cfg.leaseS));
   if (!claim) return; // done, failed, or held by a live attempt elsewhere
   const { attempt, session_id: sessionId } = claim;

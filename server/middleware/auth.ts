@@ -5,10 +5,9 @@
  * readable `csrf_token` cookie's value in `x-csrf-token` (double submit); else 403.
  */
 import type { Deps } from '../core/context.ts';
-import type { AppContext, SignedInUser } from '../context.ts';
+import type { AppContext, OrgActor, SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
-import { authenticate } from '../services/auth.ts';
-import { enterOrg } from '../services/orgs.ts';
+import { withRequest } from '../core/db/pool.ts';
 import { forbidden, unauthorized, notFound } from '../core/errors.ts';
 import { randomToken, safeEqual } from '../core/crypto/secrets.ts';
 import { z } from 'zod';
@@ -39,17 +38,23 @@ export function ensureCsrfCookie(deps: Deps, ctx: AppContext): string {
   return value;
 }
 
-/** Loads the signed-in user from the session cookie, and enforces CSRF for cookie-authenticated writes. */
+const ORG_PATH = /^\/api\/orgs\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
+const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
+
+/**
+ * The actor middleware: enforces CSRF for cookie-authenticated writes, then opens the
+ * request's one transaction and proves the session cookie's token inside it
+ * (app.begin_request: the database checks the session, the user and their membership of
+ * the org the path names, and sets that verified context for the transaction). The result
+ * is `ctx.state.actor` ({user, orgId, role}); every query of the request runs in that
+ * transaction (core/db/pool.ts withRequest).
+ */
 export function sessionLoader(deps: Deps) {
   return async (ctx: AppContext, next: Next) => {
     // Behind a TLS-terminating proxy Koa sees http; PUBLIC_URL says what clients use.
     ctx.cookies.secure = deps.config.secureCookies;
     const token = ctx.cookies.get(SESSION_COOKIE);
-    if (token) {
-      ctx.state.cookieAuth = true;
-      const user = await authenticate(deps, token);
-      if (user) ctx.state.user = user;
-    }
+    if (token) ctx.state.cookieAuth = true;
     if (ctx.state.cookieAuth && !SAFE.has(ctx.method) && ctx.path.startsWith('/api/')) {
       const header = ctx.get('x-csrf-token');
       const cookie = ctx.cookies.get(CSRF_COOKIE) ?? '';
@@ -57,7 +62,22 @@ export function sessionLoader(deps: Deps) {
         throw forbidden('csrf_failed', 'Missing or wrong x-csrf-token header.');
       }
     }
-    return next();
+    const orgId = ORG_PATH.exec(ctx.path)?.[1]?.toLowerCase() ?? null;
+    const proof = token && TOKEN.test(token) ? { token, orgId, idleS: deps.config.sessionIdleTtlS } : null;
+    return withRequest(deps.db.app, proof, async (proven) => {
+      if (proven) {
+        const user: SignedInUser = {
+          id: proven.userId,
+          email: proven.email,
+          displayName: proven.displayName,
+          authSessionId: proven.authSessionId,
+        };
+        ctx.state.user = user;
+        ctx.state.actor = { user, orgId: proven.role ? orgId : null, role: proven.role };
+        if (orgId && proven.role) ctx.state.org = { id: orgId, role: proven.role };
+      }
+      return next();
+    });
   };
 }
 
@@ -75,17 +95,24 @@ export function currentOrg(ctx: { state: AppContext['state'] }): { id: string; r
   return o;
 }
 
+/** The actor of an org route: the signed-in user, the org and their role in it. */
+export function orgActor(ctx: AppContext): OrgActor {
+  const o = currentOrg(ctx);
+  return { user: requireUser(ctx), orgId: o.id, role: o.role };
+}
+
 const orgIdParam = z.uuid();
 
-/** Router middleware for /api/orgs/:orgId/*: signed in, and a member of that org. */
-export function orgMember(deps: Deps) {
+/**
+ * Router middleware for /api/orgs/:orgId/*: signed in, and a member of that org. The
+ * membership was proven by the database in the request's transaction ({@link sessionLoader}).
+ */
+export function orgMember(_deps: Deps) {
   return async (ctx: AppContext, next: Next) => {
-    const user = requireUser(ctx);
+    requireUser(ctx);
     const orgId = ctx.params.orgId;
-    if (!orgIdParam.safeParse(orgId).success || !orgId)
+    if (!orgIdParam.safeParse(orgId).success || !orgId || ctx.state.org?.id !== orgId.toLowerCase())
       throw notFound('org_not_found', 'No such organization, or you are not a member.');
-    const role = await enterOrg(deps, user, orgId);
-    ctx.state.org = { id: orgId, role };
     return next();
   };
 }

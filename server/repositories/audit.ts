@@ -39,23 +39,6 @@ export async function insertAudit(db: Queryable, e: AuditEntry): Promise<void> {
   );
 }
 
-/** Records the first entry of a signed-in session into an org; later ones are no-ops. */
-export async function insertOrgEnteredOnce(
-  db: Queryable,
-  orgId: string,
-  userId: string,
-  email: string,
-  authSessionId: string,
-): Promise<void> {
-  await exec(
-    db,
-    `insert into audit_log (organization_id, actor_user_id, actor_email, action, details)
-     values ($1::uuid, $2::uuid, $3::text, 'auth.org_entered', jsonb_build_object('auth_session_id', $4::text))
-     on conflict do nothing`,
-    [orgId, userId, email, authSessionId],
-  );
-}
-
 /** Newest first, keyset-paginated by id. */
 export function listAudit(db: Queryable, orgId: string, limit: number, beforeId: string | null): Promise<AuditRow[]> {
   return many<AuditRow>(

@@ -1,5 +1,5 @@
 /** SQL for signed-in browser sessions. */
-import { exec, many, maybeOne, type Queryable } from '../core/db/pool.ts';
+import { exec, many, type Queryable } from '../core/db/pool.ts';
 
 export interface AuthSessionRow {
   id: string;
@@ -13,53 +13,6 @@ export interface AuthSessionRow {
 }
 
 const COLS = 'id, user_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip';
-
-/** Stores a new session; `now` (the service clock) starts both its age and its idle clock. */
-export async function insertAuthSession(
-  db: Queryable,
-  s: {
-    userId: string;
-    tokenHash: Buffer;
-    now: Date;
-    expiresAt: Date;
-    userAgent: string | null;
-    clientIp: string | null;
-  },
-): Promise<AuthSessionRow> {
-  const row = await maybeOne<AuthSessionRow>(
-    db,
-    `insert into auth_sessions (user_id, token_hash, created_at, last_seen_at, expires_at, user_agent, client_ip)
-     values ($1::uuid, $2::bytea, $6::timestamptz, $6::timestamptz, $3::timestamptz, $4::text, $5::text) returning ${COLS}`,
-    [s.userId, s.tokenHash, s.expiresAt, s.userAgent, s.clientIp, s.now],
-  );
-  if (!row) throw new Error('insert returned no row');
-  return row;
-}
-
-/** A live session by token hash: not revoked, before absolute expiry, seen within the idle window. */
-export function findLiveAuthSession(
-  db: Queryable,
-  tokenHash: Buffer,
-  now: Date,
-  idleTtlS: number,
-): Promise<AuthSessionRow | undefined> {
-  return maybeOne<AuthSessionRow>(
-    db,
-    `select ${COLS} from auth_sessions
-      where token_hash = $1::bytea and revoked_at is null and expires_at > $2::timestamptz
-        and last_seen_at > $2::timestamptz - make_interval(secs => $3::int)`,
-    [tokenHash, now, idleTtlS],
-  );
-}
-
-/** Refreshes the idle clock, at most once a minute per session to spare writes. */
-export async function touchAuthSession(db: Queryable, id: string, now: Date): Promise<void> {
-  await exec(
-    db,
-    `update auth_sessions set last_seen_at = $2::timestamptz where id = $1::uuid and last_seen_at < $2::timestamptz - interval '60 seconds'`,
-    [id, now],
-  );
-}
 
 export function listUserAuthSessions(
   db: Queryable,

@@ -163,17 +163,11 @@ export function listCertificates(db: Queryable, orgId: string, limit: number): P
   );
 }
 
-/** Org deletion (definer functions, see sql/070_lifecycle.sql). */
+/** Org deletion (definer functions, see sql/070_lifecycle.sql). Due 7 days from the database's clock. */
 export function scheduleOrgDeletion(
   db: Queryable,
-  now: Date,
-  due: Date,
 ): Promise<{ organization_name: string; deletion_due_at: Date; owner_emails: string[] }> {
-  return one(
-    db,
-    `select organization_name, deletion_due_at, owner_emails from app.schedule_org_deletion($1::timestamptz, $2::timestamptz)`,
-    [now, due],
-  );
+  return one(db, `select organization_name, deletion_due_at, owner_emails from app.schedule_org_deletion()`);
 }
 
 export function cancelOrgDeletion(db: Queryable): Promise<{ organization_name: string; owner_emails: string[] }> {
@@ -240,54 +234,6 @@ export interface AccountDeletionRow {
 
 export function mySoleOwnerships(db: Queryable): Promise<{ organization_id: string; organization_name: string }[]> {
   return many(db, `select organization_id, organization_name from app.my_sole_ownerships()`);
-}
-
-export function requestAccountDeletion(
-  db: Queryable,
-  userId: string,
-  now: Date,
-  due: Date,
-): Promise<AccountDeletionRow | undefined> {
-  return maybeOne<AccountDeletionRow>(
-    db,
-    `update users set deletion_requested_at = $2::timestamptz, deletion_due_at = $3::timestamptz, restore_token_hash = null, restore_token_expires_at = null
-      where id = $1::uuid and deletion_due_at is null returning id, email, deletion_due_at`,
-    [userId, now, due],
-  );
-}
-
-/** Revokes every live session of the user; returns how many. */
-export function revokeAllAuthSessions(db: Queryable, userId: string): Promise<number> {
-  return exec(db, `update auth_sessions set revoked_at = now() where user_id = $1::uuid and revoked_at is null`, [
-    userId,
-  ]);
-}
-
-export function findAccountDeletion(db: Queryable, userId: string): Promise<AccountDeletionRow | undefined> {
-  return maybeOne<AccountDeletionRow>(db, `select id, email, deletion_due_at from users where id = $1::uuid`, [userId]);
-}
-
-export async function setRestoreToken(db: Queryable, userId: string, hash: Buffer, expiresAt: Date): Promise<void> {
-  await exec(
-    db,
-    `update users set restore_token_hash = $2::bytea, restore_token_expires_at = $3::timestamptz where id = $1::uuid`,
-    [userId, hash, expiresAt],
-  );
-}
-
-/** Ends a pending deletion for the holder of a live restore token; returns the user. */
-export function restoreAccount(
-  db: Queryable,
-  hash: Buffer,
-  now: Date,
-): Promise<{ id: string; email: string; display_name: string | null } | undefined> {
-  return maybeOne(
-    db,
-    `update users set deletion_requested_at = null, deletion_due_at = null, restore_token_hash = null, restore_token_expires_at = null, last_sign_in_at = now()
-      where restore_token_hash = $1::bytea and restore_token_expires_at > $2::timestamptz and deletion_due_at > $2::timestamptz
-      returning id, email, display_name`,
-    [hash, now],
-  );
 }
 
 export function accountsDue(db: Queryable, now: Date, limit: number): Promise<{ user_id: string }[]> {

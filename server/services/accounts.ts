@@ -11,10 +11,10 @@
  * - After 30 days the sweep purges the account (memberships and sign-in state go with it;
  *   its address is removed from audit entries).
  */
-import { withUser, type Queryable } from '../core/db/pool.ts';
-import { randomToken, sha256 } from '../core/crypto/secrets.ts';
+import { withUser } from '../core/db/pool.ts';
+import { randomToken } from '../core/crypto/secrets.ts';
 import * as repo from '../repositories/lifecycle.ts';
-import { insertAuthSession } from '../repositories/authSessions.ts';
+import * as signin from '../repositories/signin.ts';
 import { AppError, badRequest, conflict } from '../core/errors.ts';
 import { accountDeletionEmail } from './lifecycleEmails.ts';
 import { log, errorFields } from '../core/logger.ts';
@@ -23,8 +23,6 @@ import type { NewSession, SignedInUser } from '../context.ts';
 
 /** The recovery window. */
 export const RECOVERY_DAYS = 30;
-const RESTORE_TOKEN_TTL_MS = 15 * 60 * 1000;
-const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * Requests the deletion of the signed-in user's account.
@@ -37,9 +35,7 @@ export async function requestDeletion(
 ): Promise<{ purge_at: string }> {
   if (confirmEmail.trim().toLowerCase() !== user.email)
     throw badRequest('confirmation_mismatch', "Type your account's email address to confirm.");
-  const now = deps.clock.now();
-  const due = new Date(now.getTime() + RECOVERY_DAYS * DAY_MS);
-  const row = await withUser(deps.db.app, user.id, async (tx) => {
+  const due = await withUser(deps.db.app, user.id, async (tx) => {
     const sole = await repo.mySoleOwnerships(tx);
     if (sole.length > 0) {
       throw new AppError(
@@ -51,30 +47,12 @@ export async function requestDeletion(
         },
       );
     }
-    const r = await repo.requestAccountDeletion(tx, user.id, now, due);
-    await repo.revokeAllAuthSessions(tx, user.id);
-    return r;
+    // Due RECOVERY_DAYS from the database's clock; every session is revoked with it.
+    return signin.requestAccountDeletion(tx);
   });
-  if (!row) throw conflict('already_pending', 'This account is already scheduled for deletion.');
+  if (!due) throw conflict('already_pending', 'This account is already scheduled for deletion.');
   deps.mailer.sendInBackground(accountDeletionEmail(deps.config, user.email, due), 'account_deletion');
   return { purge_at: due.toISOString() };
-}
-
-/**
- * Called by sign-in (services/auth.ts verifyCode) inside its transaction after the code was
- * accepted: for an account pending deletion, stores a fresh restore token (hash only) and
- * returns it; undefined for an ordinary account.
- */
-export async function restoreChallenge(
-  tx: Queryable,
-  userId: string,
-  now: Date,
-): Promise<{ restoreToken: string; purgeAt: Date } | undefined> {
-  const a = await repo.findAccountDeletion(tx, userId);
-  if (!a?.deletion_due_at) return undefined;
-  const token = randomToken(32);
-  await repo.setRestoreToken(tx, userId, sha256(token), new Date(now.getTime() + RESTORE_TOKEN_TTL_MS));
-  return { restoreToken: token, purgeAt: a.deletion_due_at };
 }
 
 /** The answer sign-in gives an account pending deletion (403 with the restore token). */
@@ -99,35 +77,30 @@ export async function restoreAccount(
   clientIp: string,
   userAgent: string | null,
 ): Promise<NewSession> {
-  const now = deps.clock.now();
   const sessionToken = randomToken(32);
-  const r = await withUser(deps.db.app, null, async (tx) => {
-    const user = await repo.restoreAccount(tx, sha256(token), now);
-    if (!user) return undefined;
-    const session = await insertAuthSession(tx, {
-      userId: user.id,
-      tokenHash: sha256(sessionToken),
-      now,
-      expiresAt: new Date(now.getTime() + deps.config.sessionAbsoluteTtlS * 1000),
+  const r = await withUser(deps.db.app, null, (tx) =>
+    signin.restore(tx, {
+      restoreToken: token,
+      token: sessionToken,
       userAgent: userAgent?.slice(0, 300) ?? null,
       clientIp: clientIp.slice(0, 64),
-    });
-    return { user, session };
-  });
+      sessionTtlS: deps.config.sessionAbsoluteTtlS,
+    }),
+  );
   if (!r) throw new AppError(401, 'invalid_restore_token', 'That restore link is wrong or expired. Sign in again.');
   return {
     token: sessionToken,
-    user: { id: r.user.id, email: r.user.email, displayName: r.user.display_name, authSessionId: r.session.id },
+    user: { id: r.user_id, email: r.email, displayName: r.display_name, authSessionId: r.auth_session_id },
   };
 }
 
 /** The sweep: purges accounts whose recovery window ended. Returns how many. */
 export async function purgeDue(deps: Deps, now: Date): Promise<number> {
-  const due = await withUser(deps.db.app, null, (tx) => repo.accountsDue(tx, now, 500));
+  const due = await withUser(deps.db.sweep, null, (tx) => repo.accountsDue(tx, now, 500));
   let purged = 0;
   for (const d of due) {
     try {
-      if (await withUser(deps.db.app, null, (tx) => repo.purgeAccount(tx, d.user_id, now))) purged++;
+      if (await withUser(deps.db.sweep, null, (tx) => repo.purgeAccount(tx, d.user_id, now))) purged++;
     } catch (err) {
       // Another owner left in the meantime: the purge waits until ownership is resolved.
       log.warn('account purge postponed', errorFields(err));

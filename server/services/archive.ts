@@ -68,7 +68,7 @@ async function writeArchive(deps: ArchiveDeps, job: ArchiveJob, pack: Pack): Pro
   const scope = { orgId: job.orgId, userId: job.userId };
   const now = deps.clock.now();
   const root = `recorder-export-${job.orgId.slice(0, 8)}-${now.toISOString().slice(0, 10)}`;
-  const head = await withTenant(deps.db.app, scope, async (tx) => {
+  const head = await withTenant(deps.db.jobs, scope, async (tx) => {
     const org = await repo.exportOrg(tx, job.orgId);
     if (!org) throw new Error('organization not visible to the requester');
     return { org, members: await listMembers(tx, job.orgId), auditUpTo: await repo.maxAuditId(tx, job.orgId) };
@@ -100,7 +100,7 @@ async function writeArchive(deps: ArchiveDeps, job: ArchiveJob, pack: Pack): Pro
   );
   let afterAudit = '0';
   for (let part = 1; ; part++) {
-    const rows = await withTenant(deps.db.app, scope, (tx) =>
+    const rows = await withTenant(deps.db.jobs, scope, (tx) =>
       repo.auditPage(tx, job.orgId, afterAudit, head.auditUpTo, AUDIT_PART),
     );
     if (rows.length === 0) break;
@@ -112,7 +112,7 @@ async function writeArchive(deps: ArchiveDeps, job: ArchiveJob, pack: Pack): Pro
   let after: { createdAt: Date; id: string } | null = null;
   let done = 0;
   for (;;) {
-    const page = await withTenant(deps.db.app, scope, (tx) => repo.sessionsPage(tx, job.orgId, after, SESSION_PAGE));
+    const page = await withTenant(deps.db.jobs, scope, (tx) => repo.sessionsPage(tx, job.orgId, after, SESSION_PAGE));
     for (const s of page) {
       await sessionEntries(
         deps,
@@ -139,7 +139,7 @@ async function sessionEntries(
   now: Date,
 ): Promise<void> {
   const scope = { orgId: job.orgId, userId: job.userId };
-  const d = await withTenant(deps.db.app, scope, async (tx) => ({
+  const d = await withTenant(deps.db.jobs, scope, async (tx) => ({
     participants: await sessions.listParticipants(tx, s.id),
     takes: await sessions.listTakes(tx, s.id),
     tracks: await sessions.listTracks(tx, s.id),
@@ -161,7 +161,7 @@ async function sessionEntries(
         key,
         track: { organizationId: job.orgId, sessionId: s.id, trackId: t.id },
         chunks: chunkPages((afterSeq, limit) =>
-          withTenant(deps.db.app, scope, (tx) => repo.chunksPage(tx, t.id, afterSeq, limit)),
+          withTenant(deps.db.jobs, scope, (tx) => repo.chunksPage(tx, t.id, afterSeq, limit)),
         ),
       });
       const sizing = await openStoredTrack(stored());
@@ -221,7 +221,7 @@ async function transcriptEntries(
   sessionId: string,
   key: SealKey,
 ): Promise<void> {
-  const row = await withTenant(deps.db.app, { orgId: job.orgId, userId: job.userId }, (tx) =>
+  const row = await withTenant(deps.db.jobs, { orgId: job.orgId, userId: job.userId }, (tx) =>
     latestTranscript(tx, sessionId),
   );
   if (!row) return;

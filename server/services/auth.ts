@@ -3,52 +3,40 @@
  * Every address gets a code (first sign-in creates the account), so known and unknown
  * addresses get the same answer and the same work.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { createDecipheriv } from 'node:crypto';
 import { withUser } from '../core/db/pool.ts';
-import { randomToken, safeEqual, sha256 } from '../core/crypto/secrets.ts';
+import { randomToken } from '../core/crypto/secrets.ts';
 import { consume } from './rateLimit.ts';
-import {
-  insertLoginCode,
-  findLiveLoginCode,
-  recordFailedAttempt,
-  markLoginCodeUsed,
-} from '../repositories/loginCodes.ts';
-import { upsertUserByEmail, findUserById } from '../repositories/users.ts';
-import {
-  insertAuthSession,
-  findLiveAuthSession,
-  touchAuthSession,
-  listUserAuthSessions,
-  revokeAuthSession,
-  type AuthSessionRow,
-} from '../repositories/authSessions.ts';
+import { issueCode, verifyCode as verifyCodeRow } from '../repositories/signin.ts';
+import { listUserAuthSessions, revokeAuthSession, type AuthSessionRow } from '../repositories/authSessions.ts';
 import { AppError, notFound } from '../core/errors.ts';
 import type { Deps } from '../core/context.ts';
 import type { NewSession, SignedInUser } from '../context.ts';
 import { loginCodeEmail } from '../core/mail/templates.ts';
-import { restoreChallenge, pendingDeletionError } from './accounts.ts';
+import { pendingDeletionError } from './accounts.ts';
 
 /** Normalises an address for lookups: trimmed and lower-cased. */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-function codeHash(deps: Deps, id: string, email: string, code: string): Buffer {
-  return deps.secrets.hmac('login-code', `${id}:${email}:${code}`);
+/** Opens a code the database sealed to this process (sql/015_signin.sql): IV(16) || AES-256-CBC. */
+function unsealCode(deps: Deps, sealed: Buffer): string {
+  const decipher = createDecipheriv('aes-256-cbc', deps.secrets.key('login-code'), sealed.subarray(0, 16));
+  return Buffer.concat([decipher.update(sealed.subarray(16)), decipher.final()]).toString('utf8');
 }
 
 /**
  * Issues a code for the address and emails it (in the background, so timing does not
- * depend on the mail server). @throws AppError 429 when throttled.
+ * depend on the mail server). The database draws the code and keeps only its keyed hash.
+ * @throws AppError 429 when throttled.
  */
 export async function requestCode(deps: Deps, rawEmail: string, clientIp: string): Promise<void> {
   const email = normalizeEmail(rawEmail);
   await consume(deps, 'code-client', clientIp, deps.config.rateLimits.codesPerClient);
   await consume(deps, 'code-email', email, deps.config.rateLimits.codesPerEmail);
-  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-  const id = randomUUID();
-  const expiresAt = new Date(deps.clock.now().getTime() + deps.config.loginCodeTtlS * 1000);
-  await withUser(deps.db.app, null, (tx) => insertLoginCode(tx, email, id, codeHash(deps, id, email, code), expiresAt));
+  const sealed = await withUser(deps.db.app, null, (tx) => issueCode(tx, email, deps.config.loginCodeTtlS));
+  const code = unsealCode(deps, sealed);
   deps.metrics.codesSent.inc();
   deps.mailer.sendInBackground(loginCodeEmail(deps.config, email, code), 'login_code');
 }
@@ -57,8 +45,9 @@ const invalidCode = () =>
   new AppError(401, 'invalid_code', 'That code is wrong, expired or already used. Request a new one.');
 
 /**
- * Checks a code; on success creates the user (first time) and a session.
- * @throws AppError 401 `invalid_code`, 429 `rate_limited`.
+ * Checks a code; on success creates the user (first time) and a session, all inside
+ * app.signin_verify. An account pending deletion gets a restore offer instead.
+ * @throws AppError 401 `invalid_code`, 403 `account_pending_deletion`, 429 `rate_limited`.
  */
 export async function verifyCode(
   deps: Deps,
@@ -69,58 +58,29 @@ export async function verifyCode(
 ): Promise<NewSession> {
   const email = normalizeEmail(rawEmail);
   await consume(deps, 'verify-client', clientIp, deps.config.rateLimits.verifyPerClient);
-  const now = deps.clock.now();
   const token = randomToken(32);
-  const result = await withUser(deps.db.app, null, async (tx) => {
-    const live = await findLiveLoginCode(tx, email, now);
-    if (!live) return undefined;
-    if (!safeEqual(codeHash(deps, live.id, email, code), live.code_hash)) {
-      await recordFailedAttempt(tx, live.id, deps.config.loginCodeMaxAttempts);
-      return undefined;
-    }
-    await markLoginCodeUsed(tx, live.id);
-    const user = await upsertUserByEmail(tx, email);
-    // An account pending deletion gets a restore offer instead of a session (services/accounts.ts).
-    const restore = await restoreChallenge(tx, user.id, now);
-    if (restore) return { restore };
-    const session = await insertAuthSession(tx, {
-      userId: user.id,
-      tokenHash: sha256(token),
-      now,
-      expiresAt: new Date(now.getTime() + deps.config.sessionAbsoluteTtlS * 1000),
+  const restoreToken = randomToken(32);
+  const r = await withUser(deps.db.app, null, (tx) =>
+    verifyCodeRow(tx, {
+      email,
+      code,
+      token,
+      restoreToken,
       userAgent: userAgent?.slice(0, 300) ?? null,
       clientIp: clientIp.slice(0, 64),
-    });
-    return { user, session };
-  });
-  if (!result) {
+      maxAttempts: deps.config.loginCodeMaxAttempts,
+      sessionTtlS: deps.config.sessionAbsoluteTtlS,
+    }),
+  );
+  if (r.status === 'restore' && r.purge_at) throw pendingDeletionError({ restoreToken, purgeAt: r.purge_at });
+  if (r.status !== 'ok' || !r.user_id || !r.email || !r.auth_session_id) {
     deps.metrics.codesFailed.inc();
     throw invalidCode();
   }
-  if ('restore' in result && result.restore) throw pendingDeletionError(result.restore);
   return {
     token,
-    user: {
-      id: result.user.id,
-      email: result.user.email,
-      displayName: result.user.display_name,
-      authSessionId: result.session.id,
-    },
+    user: { id: r.user_id, email: r.email, displayName: r.display_name, authSessionId: r.auth_session_id },
   };
-}
-
-/** The signed-in user for a session cookie token, or undefined when it is not live. */
-export async function authenticate(deps: Deps, token: string): Promise<SignedInUser | undefined> {
-  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
-  const now = deps.clock.now();
-  return withUser(deps.db.app, null, async (tx) => {
-    const session = await findLiveAuthSession(tx, sha256(token), now, deps.config.sessionIdleTtlS);
-    if (!session) return undefined;
-    const user = await findUserById(tx, session.user_id);
-    if (!user) return undefined;
-    await touchAuthSession(tx, session.id, now);
-    return { id: user.id, email: user.email, displayName: user.display_name, authSessionId: session.id };
-  });
 }
 
 /** Ends the session behind this token (sign out). */

@@ -121,7 +121,7 @@ export async function eraseAndCertify(
   reason: 'retention',
   now: Date,
 ): Promise<(CertificateView & { wasOpen: boolean }) | undefined> {
-  return withUser(deps.db.app, null, async (tx) => {
+  return withUser(deps.db.sweep, null, async (tx) => {
     const e = await repo.eraseSessionForSweep(tx, sessionId, 'session.erased_by_retention');
     if (!e) return undefined;
     const statement = statementFor(deps, {

@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycleExport.ts';
 import * as audit from '../repositories/audit.ts';
-import { AppError, conflict, forbidden, notFound } from '../core/errors.ts';
+import { AppError, conflict, notFound } from '../core/errors.ts';
 import type { AgeRecipient } from '../../lib/archive/ageStream.ts';
 import {
   errorOf,
@@ -31,6 +31,7 @@ import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
+import { requireAdmin } from '../policies.ts';
 
 export interface ExportView {
   id: string;
@@ -66,10 +67,7 @@ const present = (j: repo.ExportJobRow): ExportView => ({
   download_url: j.status === 'done' ? `/api/orgs/${j.organization_id}/exports/${j.id}/download` : null,
 });
 
-function requireAdmin(role: Role): void {
-  if (role !== 'owner' && role !== 'admin')
-    throw forbidden('admin_required', 'Only owners and admins can export the organization.');
-}
+const requireExporter = (role: Role) => requireAdmin(role, 'Only owners and admins can export the organization.');
 
 /**
  * V8 heap limits of an export's worker thread. The export's live data is small and flat
@@ -118,7 +116,7 @@ export async function createExport(
   role: Role,
   to: AgeRecipient,
 ): Promise<ExportView> {
-  requireAdmin(role);
+  requireExporter(role);
   const row = await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
     if (await repo.activeExportJob(tx, orgId))
       throw conflict('export_in_progress', 'An export of this organization is already running.');
@@ -143,7 +141,7 @@ export async function createExport(
 }
 
 export async function listExports(deps: Deps, user: SignedInUser, orgId: string, role: Role): Promise<ExportView[]> {
-  requireAdmin(role);
+  requireExporter(role);
   const rows = await withTenant(deps.db.app, { orgId, userId: user.id }, (tx) => repo.listExportJobs(tx, orgId));
   return rows.map(present);
 }
@@ -155,7 +153,7 @@ export async function getExport(
   role: Role,
   id: string,
 ): Promise<ExportView> {
-  requireAdmin(role);
+  requireExporter(role);
   const row = await withTenant(deps.db.app, { orgId, userId: user.id }, (tx) => repo.findExportJob(tx, orgId, id));
   if (!row) throw notFound('export_not_found', 'No such export.');
   return present(row);
@@ -172,7 +170,7 @@ export async function downloadExport(
   role: Role,
   id: string,
 ): Promise<{ body: Readable; size: number; filename: string }> {
-  requireAdmin(role);
+  requireExporter(role);
   const row = await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
     const j = await repo.findExportJob(tx, orgId, id);
     if (!j) throw notFound('export_not_found', 'No such export.');
@@ -204,7 +202,7 @@ export function exportObjectKey(orgId: string, id: string): string {
 
 async function runExport(deps: Deps, job: QueuedJob, q: { running?: Worker }): Promise<void> {
   const scope = { orgId: job.orgId, userId: job.userId };
-  const tx = <T>(fn: (db: pg.PoolClient) => Promise<T>) => withTenant(deps.db.app, scope, fn);
+  const tx = <T>(fn: (db: pg.PoolClient) => Promise<T>) => withTenant(deps.db.jobs, scope, fn);
   try {
     const total = await tx((db) => repo.countSessions(db, job.orgId));
     await tx((db) => repo.markExportRunning(db, job.id, deps.clock.now(), total.n));
@@ -292,15 +290,15 @@ function inWorker(
 
 /** The sweep: deletes expired export files. Returns how many. */
 export async function expireExports(deps: Deps, now: Date): Promise<number> {
-  const rows = await withUser(deps.db.app, null, (tx) => repo.expiredExports(tx, now));
+  const rows = await withUser(deps.db.sweep, null, (tx) => repo.expiredExports(tx, now));
   for (const r of rows) {
     if (r.object_key) await deps.storage.objectStore.delete(r.object_key);
-    await withUser(deps.db.app, null, (tx) => repo.markExportExpired(tx, r.id));
+    await withUser(deps.db.sweep, null, (tx) => repo.markExportExpired(tx, r.id));
   }
   return rows.length;
 }
 
 /** The sweep: jobs with no heartbeat for 10 minutes (their process died) are failed. */
 export async function failStaleExports(deps: Deps, now: Date): Promise<number> {
-  return withUser(deps.db.app, null, (tx) => repo.failStaleExports(tx, new Date(now.getTime() - 10 * 60 * 1000)));
+  return withUser(deps.db.sweep, null, (tx) => repo.failStaleExports(tx, new Date(now.getTime() - 10 * 60 * 1000)));
 }

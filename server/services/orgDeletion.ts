@@ -9,7 +9,7 @@
  */
 import { withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
-import { badRequest, forbidden, notFound } from '../core/errors.ts';
+import { badRequest, notFound } from '../core/errors.ts';
 import { certifyOrgErasure } from './certificates.ts';
 import {
   orgDeletedEmail,
@@ -21,10 +21,11 @@ import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
+import { requireOwner } from '../policies.ts';
 
 /** The grace period between scheduling and deletion. */
+/** The grace period (sql/070_lifecycle.sql app.schedule_org_deletion sets the due date from the database clock). */
 export const GRACE_DAYS = 7;
-const DAY_MS = 24 * 3600 * 1000;
 
 export interface DeletionView {
   scheduled: boolean;
@@ -56,16 +57,16 @@ export async function scheduleDeletion(
   role: Role,
   confirmName: string,
 ): Promise<DeletionView> {
-  if (role !== 'owner') throw forbidden('owner_required', 'Only an owner can delete the organization.');
+  requireOwner(role, 'Only an owner can delete the organization.');
   const now = deps.clock.now();
-  const due = new Date(now.getTime() + GRACE_DAYS * DAY_MS);
   const r = await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
     const org = await repo.findOrgLifecycle(tx, orgId);
     if (!org) throw notFound('org_not_found', 'No such organization, or you are not a member.');
     if (org.name !== confirmName)
       throw badRequest('confirmation_mismatch', "Type the organization's exact name to confirm.");
-    return repo.scheduleOrgDeletion(tx, now, due);
+    return repo.scheduleOrgDeletion(tx);
   });
+  const due = r.deletion_due_at;
   for (const to of r.owner_emails)
     deps.mailer.sendInBackground(
       orgDeletionScheduledEmail(deps.config, to, r.organization_name, user.email, due),
@@ -76,7 +77,7 @@ export async function scheduleDeletion(
 
 /** Cancels a scheduled deletion (any owner). @throws AppError 403 `owner_required`, 409 `not_scheduled`. */
 export async function cancelDeletion(deps: Deps, user: SignedInUser, orgId: string, role: Role): Promise<DeletionView> {
-  if (role !== 'owner') throw forbidden('owner_required', 'Only an owner can cancel the deletion.');
+  requireOwner(role, 'Only an owner can cancel the deletion.');
   const r = await withTenant(deps.db.app, { orgId, userId: user.id }, (tx) => repo.cancelOrgDeletion(tx));
   for (const to of r.owner_emails)
     deps.mailer.sendInBackground(
@@ -88,7 +89,7 @@ export async function cancelDeletion(deps: Deps, user: SignedInUser, orgId: stri
 
 /** The sweep: reminder emails for deletions due within a day. Returns how many orgs. */
 export async function sendReminders(deps: Deps, now: Date): Promise<number> {
-  const due = await withUser(deps.db.app, null, (tx) => repo.claimDeletionReminders(tx, now));
+  const due = await withUser(deps.db.sweep, null, (tx) => repo.claimDeletionReminders(tx, now));
   for (const o of due) {
     for (const to of o.owner_emails)
       deps.mailer.sendInBackground(
@@ -105,14 +106,14 @@ export async function sendReminders(deps: Deps, now: Date): Promise<number> {
  * audit log orphaned; owners get the signed certificate. Returns how many orgs were deleted.
  */
 export async function deleteDueOrgs(deps: Deps, now: Date): Promise<number> {
-  const due = await withUser(deps.db.app, null, (tx) => repo.orgsDueForDeletion(tx, now));
+  const due = await withUser(deps.db.sweep, null, (tx) => repo.orgsDueForDeletion(tx, now));
   let deleted = 0;
   for (const o of due) {
     try {
-      const counts = await withUser(deps.db.app, null, (tx) => repo.eraseOrgKeys(tx, o.organization_id));
+      const counts = await withUser(deps.db.sweep, null, (tx) => repo.eraseOrgKeys(tx, o.organization_id));
       const objectsRemoved = await deps.storage.objectStore.deletePrefix(`orgs/${o.organization_id}/`);
       const cert = certifyOrgErasure(deps, { orgId: o.organization_id, erasedAt: now, ...counts, objectsRemoved });
-      const r = await withUser(deps.db.app, null, (tx) =>
+      const r = await withUser(deps.db.sweep, null, (tx) =>
         repo.finishOrgDeletion(tx, o.organization_id, now, {
           certificate_id: cert.certificate.certificate_id,
           sessions: counts.sessions,

@@ -7,12 +7,13 @@ import { randomToken, sha256 } from '../core/crypto/secrets.ts';
 import * as orgs from '../repositories/orgs.ts';
 import * as invitations from '../repositories/invitations.ts';
 import * as audit from '../repositories/audit.ts';
-import { conflict, forbidden, notFound } from '../core/errors.ts';
+import { conflict, notFound } from '../core/errors.ts';
 import { invitationEmail } from '../core/mail/templates.ts';
 import { normalizeEmail } from './auth.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
+import { requireAdmin, requireOwnerForOwnership, tenantScope } from '../policies.ts';
 
 export interface OrgView {
   id: string;
@@ -21,7 +22,7 @@ export interface OrgView {
   created_at: string;
 }
 
-const scope = (orgId: string, user: SignedInUser) => ({ orgId, userId: user.id });
+const scope = tenantScope;
 const orgNotFound = () => notFound('org_not_found', 'No such organization, or you are not a member.');
 
 /** Creates an organization with the user as owner. */
@@ -39,21 +40,6 @@ export async function myOrgs(deps: Deps, user: SignedInUser): Promise<OrgView[]>
     role: r.role,
     created_at: r.joined_at.toISOString(),
   }));
-}
-
-/**
- * Resolves the user's role in an org (RLS hides orgs they are not in) and records the
- * session's first entry into the org in the audit log.
- * @throws AppError 404 `org_not_found`.
- */
-export async function enterOrg(deps: Deps, user: SignedInUser, orgId: string): Promise<Role> {
-  const role = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
-    const r = await orgs.currentRole(tx);
-    if (r) await audit.insertOrgEnteredOnce(tx, orgId, user.id, user.email, user.authSessionId);
-    return r;
-  });
-  if (!role) throw orgNotFound();
-  return role;
 }
 
 export async function getOrg(
@@ -94,10 +80,6 @@ export async function renameOrg(
   });
 }
 
-function requireAdmin(role: Role): void {
-  if (role !== 'owner' && role !== 'admin') throw forbidden('admin_required', 'Only owners and admins can do that.');
-}
-
 export interface MemberView {
   user_id: string;
   email: string;
@@ -133,8 +115,11 @@ export async function changeRole(
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const target = await orgs.findMember(tx, orgId, targetUserId);
     if (!target) throw notFound('member_not_found', 'No such member.');
-    if ((target.role === 'owner' || newRole === 'owner') && role !== 'owner')
-      throw forbidden('owner_required', 'Only an owner can grant or remove ownership.');
+    requireOwnerForOwnership(
+      role,
+      target.role === 'owner' || newRole === 'owner',
+      'Only an owner can grant or remove ownership.',
+    );
     if (target.role !== newRole) {
       await orgs.setMemberRole(tx, orgId, targetUserId, newRole);
       await audit.insertAudit(tx, {
@@ -170,8 +155,7 @@ export async function removeMember(
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const target = await orgs.findMember(tx, orgId, targetUserId);
     if (!target) throw notFound('member_not_found', 'No such member.');
-    if (!self && target.role === 'owner' && role !== 'owner')
-      throw forbidden('owner_required', 'Only an owner can remove an owner.');
+    requireOwnerForOwnership(role, !self && target.role === 'owner', 'Only an owner can remove an owner.');
     // Audit first: after leaving, RLS no longer lets the user write this org's log.
     await audit.insertAudit(tx, {
       orgId,
@@ -212,8 +196,7 @@ export async function invite(
   invitedRole: Role,
 ): Promise<InvitationView> {
   requireAdmin(role);
-  if (invitedRole === 'owner' && role !== 'owner')
-    throw forbidden('owner_required', 'Only an owner can invite an owner.');
+  requireOwnerForOwnership(role, invitedRole === 'owner', 'Only an owner can invite an owner.');
   const email = normalizeEmail(rawEmail);
   const token = randomToken(32);
   const { inv, orgName } = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {

@@ -3,7 +3,7 @@
  * (addresses, client IPs) are stored only as HMACs.
  */
 import { withUser } from '../core/db/pool.ts';
-import { hit } from '../repositories/rateLimits.ts';
+import { rateLimitHit } from '../repositories/signin.ts';
 import { tooManyRequests } from '../core/errors.ts';
 import type { Deps } from '../core/context.ts';
 
@@ -12,10 +12,11 @@ import type { Deps } from '../core/context.ts';
  * @throws AppError 429 `rate_limited` with Retry-After.
  */
 export async function consume(deps: Deps, kind: string, subject: string, limit: number): Promise<void> {
-  const windowMs = deps.config.rateLimits.windowS * 1000;
-  const now = deps.clock.now().getTime();
-  const start = new Date(Math.floor(now / windowMs) * windowMs);
   const bucket = `${kind}:${deps.secrets.hmac('rate-limit', subject).toString('base64url')}`;
-  const count = await withUser(deps.db.app, null, (tx) => hit(tx, bucket, start));
-  if (count > limit) throw tooManyRequests((start.getTime() + windowMs - now) / 1000);
+  // The window comes from the database's clock (app.rate_limit_hit); the API role cannot
+  // read, reset or delete the counters.
+  const windowS = deps.config.rateLimits.windowS;
+  const r = await withUser(deps.db.app, null, (tx) => rateLimitHit(tx, bucket, windowS));
+  if (r.hits > limit)
+    throw tooManyRequests(Math.max(1, (r.window_start.getTime() + windowS * 1000 - deps.clock.now().getTime()) / 1000));
 }

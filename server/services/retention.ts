@@ -6,11 +6,12 @@
 import { withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
 import * as audit from '../repositories/audit.ts';
-import { forbidden, notFound } from '../core/errors.ts';
+import { notFound } from '../core/errors.ts';
 import { eraseAndCertify } from './certificates.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
+import { requireAdmin } from '../policies.ts';
 
 /** The name of the lifecycle sweep's row in lifecycle_schedule. */
 export const SWEEP = 'lifecycle_sweep';
@@ -59,8 +60,7 @@ export async function setRetention(
   role: Role,
   days: number | null,
 ): Promise<RetentionView> {
-  if (role !== 'owner' && role !== 'admin')
-    throw forbidden('admin_required', 'Only owners and admins can change the retention.');
+  requireAdmin(role, 'Only owners and admins can change the retention.');
   await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
     const before = await repo.findOrgLifecycle(tx, orgId);
     if (!before) throw notFound('org_not_found', 'No such organization, or you are not a member.');
@@ -83,7 +83,7 @@ export async function setRetention(
 export async function eraseExpired(deps: Deps, now: Date): Promise<number> {
   let erased = 0;
   for (;;) {
-    const due = await withUser(deps.db.app, null, (tx) => repo.retentionDue(tx, now, 100));
+    const due = await withUser(deps.db.sweep, null, (tx) => repo.retentionDue(tx, now, 100));
     for (const d of due) {
       const cert = await eraseAndCertify(deps, d.session_id, 'retention', now);
       if (!cert) continue;

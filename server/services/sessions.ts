@@ -23,9 +23,10 @@ import { sweepErasedTranscripts } from './transcripts.ts';
 import { certifyUserErasure, type CertificateView } from './certificates.ts';
 import { presentSessionDetail } from './sessionPresenter.ts';
 import { openStoredTrack } from './trackSource.ts';
+import { tenantScope } from '../policies.ts';
 
 const sessionNotFound = () => notFound('session_not_found', 'No such session.');
-const scope = (orgId: string, user: SignedInUser) => ({ orgId, userId: user.id });
+const scope = tenantScope;
 
 export interface SessionView {
   id: string;
@@ -311,10 +312,10 @@ export async function deleteSession(
 
 /** Removes the stored media of erased sessions (any org). Returns how many sessions were swept. */
 export async function sweepErased(deps: Deps, limit = 50): Promise<number> {
-  const pending = await withUser(deps.db.app, null, (tx) => repo.erasedPendingSweep(tx, limit));
+  const pending = await withUser(deps.db.sweep, null, (tx) => repo.erasedPendingSweep(tx, limit));
   for (const p of pending) {
     await deps.storage.objectStore.deletePrefix(`orgs/${p.organization_id}/sessions/${p.session_id}/`);
-    await withUser(deps.db.app, null, (tx) => repo.sweepSessionMedia(tx, p.session_id));
+    await withUser(deps.db.sweep, null, (tx) => repo.sweepSessionMedia(tx, p.session_id));
   }
   // Transcripts live under the same prefix; their rows (and sessions with no media) go here.
   await sweepErasedTranscripts(deps, limit);

@@ -8,14 +8,15 @@ import { withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/transcripts.ts';
 import * as sessions from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
-import { forbidden, notFound } from '../core/errors.ts';
+import { notFound } from '../core/errors.ts';
 import { openBlob } from '../../lib/chunks/seal.ts';
 import { exportTranscript as render, type ExportFormat, type Transcript } from '../transcription/transcript.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
+import { requireAdmin, tenantScope } from '../policies.ts';
 
-const scope = (orgId: string, user: SignedInUser) => ({ orgId, userId: user.id });
+const scope = tenantScope;
 const sessionNotFound = () => notFound('session_not_found', 'No such session.');
 
 const word = z.object({ start: z.number(), end: z.number(), text: z.string() });
@@ -179,10 +180,6 @@ export async function rerun(deps: Deps, user: SignedInUser, orgId: string, sessi
   });
 }
 
-function requireAdmin(role: Role): void {
-  if (role !== 'owner' && role !== 'admin') throw forbidden('admin_required', 'Only owners and admins can do that.');
-}
-
 const presentSettings = (s: repo.SettingsRow) => ({
   auto: s.auto,
   language: s.language,
@@ -226,11 +223,11 @@ export async function updateSettings(
 
 /** Removes transcript metadata of erased sessions (any org; their objects went with the media sweep). */
 export async function sweepErasedTranscripts(deps: Deps, limit = 50): Promise<number> {
-  const pending = await withUser(deps.db.app, null, (tx) => repo.erasedPendingSweep(tx, limit));
+  const pending = await withUser(deps.db.sweep, null, (tx) => repo.erasedPendingSweep(tx, limit));
   for (const p of pending) {
     // Transcripts live under the session's prefix; this also covers sessions without media.
     await deps.storage.objectStore.deletePrefix(`orgs/${p.organization_id}/sessions/${p.session_id}/transcripts/`);
-    await withUser(deps.db.app, null, (tx) => repo.sweepSessionTranscripts(tx, p.session_id));
+    await withUser(deps.db.sweep, null, (tx) => repo.sweepSessionTranscripts(tx, p.session_id));
   }
   return pending.length;
 }

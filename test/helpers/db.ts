@@ -51,9 +51,30 @@ export async function freshDatabase(): Promise<TestDatabase> {
   };
 }
 
+let minter: pg.Client | undefined;
+const tokens = new Map<string, string>();
+
 /**
- * Runs `fn` on `client` (connected as the API's role) inside a transaction with the given
- * tenant and user set the way withTenant sets them, then always rolls back.
+ * A live session token for `userId` (created once per user through `owner`), the secret
+ * app.begin_request needs to act as that user.
+ */
+export async function sessionTokenFor(owner: pg.Client, userId: string): Promise<string> {
+  const known = tokens.get(userId);
+  if (known) return known;
+  const token = randomBytes(32).toString('base64url');
+  await owner.query(
+    `insert into auth_sessions (user_id, token_hash, expires_at) values ($1, sha256(convert_to($2, 'UTF8')), now() + interval '30 days')`,
+    [userId, token],
+  );
+  tokens.set(userId, token);
+  return token;
+}
+
+/**
+ * Runs `fn` on `client` inside a transaction, then always rolls back. With a user: the
+ * request path's proof (app.begin_request with a session token of that user, addressing
+ * `orgId`), the only way the API role gets a user. Without one: `app.org_id` is set, which
+ * only the duty roles (SFU, jobs) honour.
  */
 export async function asTenant<T>(
   client: pg.Client,
@@ -61,15 +82,37 @@ export async function asTenant<T>(
   userId: string | null,
   fn: () => Promise<T>,
 ): Promise<T> {
+  const token = userId ? await sessionTokenFor(ownerForTokens(), userId) : undefined;
   await client.query('begin');
   try {
-    await client.query("select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", [
-      orgId ?? '',
-      userId ?? '',
-    ]);
+    if (token) await client.query('select * from app.begin_request($1, $2, 604800)', [token, orgId]);
+    else await client.query("select set_config('app.org_id', $1, true)", [orgId ?? '']);
     return await fn();
   } finally {
     await client.query('rollback');
+  }
+}
+
+function ownerForTokens(): pg.Client {
+  if (!minter) throw new Error('asTenant with a user needs openTwoTenants() first (its owner connection mints tokens)');
+  return minter;
+}
+
+/** The connection URL of a duty role (sql/099_duties.sql), with the password migrate() stored. */
+export async function dutyUrl(
+  ownerUrl: string,
+  role: 'recorder_sfu' | 'recorder_jobs' | 'recorder_sweep',
+): Promise<string> {
+  const c = new pg.Client({ connectionString: ownerUrl });
+  await c.connect();
+  try {
+    const r = await c.query<{ password: string }>('select password from app.role_passwords where role = $1', [role]);
+    const url = new URL(ownerUrl);
+    url.username = role;
+    url.password = r.rows[0]?.password ?? '';
+    return url.toString();
+  } finally {
+    await c.end();
   }
 }
 
@@ -79,6 +122,10 @@ export interface TwoTenants {
   owner: pg.Client;
   /** Connected as the API's own role: subject to row-level security. */
   app: pg.Client;
+  /** Connected as the SFU's duty role (the sfu_* write path only). */
+  sfu: pg.Client;
+  /** Connected as the job workers' duty role. */
+  jobs: pg.Client;
   /** a@example.com owns org A, b@example.com owns org B. */
   ids: { userA: string; userB: string; orgA: string; orgB: string };
   close(): Promise<void>;
@@ -91,6 +138,12 @@ export async function openTwoTenants(): Promise<TwoTenants> {
   await owner.connect();
   const app = new pg.Client({ connectionString: db.appUrl });
   await app.connect();
+  const sfu = new pg.Client({ connectionString: await dutyUrl(db.ownerUrl, 'recorder_sfu') });
+  await sfu.connect();
+  const jobs = new pg.Client({ connectionString: await dutyUrl(db.ownerUrl, 'recorder_jobs') });
+  await jobs.connect();
+  minter = owner;
+  tokens.clear();
   const u = await owner.query<{ id: string }>(
     `insert into users (email) values ('a@example.com'), ('b@example.com') returning id`,
   );
@@ -104,8 +157,12 @@ export async function openTwoTenants(): Promise<TwoTenants> {
     db,
     owner,
     app,
+    sfu,
+    jobs,
     ids,
     async close() {
+      await sfu.end();
+      await jobs.end();
       await app.end();
       await owner.end();
       await db.drop();

@@ -3,6 +3,7 @@
  * loopback, a temporary DATA_DIR, an adjustable clock and captured log lines.
  */
 import fs from 'node:fs';
+import pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../server/core/config.ts';
@@ -13,15 +14,36 @@ import { freshDatabase, type TestDatabase } from './db.ts';
 import { startSmtp, type Inbox } from './smtp.ts';
 import { TEST_SECRET } from './constants.ts';
 import { HttpClient } from './http.ts';
+import { setTransactionBarrier } from '../../server/core/db/pool.ts';
 
-/** A clock tests move forward by hand. */
+/**
+ * A clock tests move forward by hand. The database's clock (app.now(), which the sign-in,
+ * session and lifecycle functions read) moves with it: each move is written to the
+ * owner-only app.clock_offset, and every transaction waits for that write first.
+ */
 export class TestClock implements Clock {
   offsetMs = 0;
+  #owner: pg.Client | undefined;
+  #pending: Promise<unknown> = Promise.resolve();
   now(): Date {
     return new Date(Date.now() + this.offsetMs);
   }
   advance(seconds: number): void {
     this.offsetMs += seconds * 1000;
+    const owner = this.#owner;
+    const offsetS = this.offsetMs / 1000;
+    if (owner)
+      this.#pending = this.#pending.then(() =>
+        owner.query('update app.clock_offset set offset_s = $1 where id', [offsetS]),
+      );
+  }
+  /** Connects the database's clock to this one (owner connection). */
+  attach(owner: pg.Client): void {
+    this.#owner = owner;
+  }
+  /** Resolves when the database's clock has caught up with the last move. */
+  settled(): Promise<unknown> {
+    return this.#pending;
   }
 }
 
@@ -70,6 +92,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   configureLogger(config.logLevel, 'json');
   const clock = new TestClock();
+  const clockDb = new pg.Client({ connectionString: db.ownerUrl });
+  await clockDb.connect();
+  clock.attach(clockDb);
+  setTransactionBarrier(async () => {
+    await clock.settled();
+  });
   const running = await start(config, { clock });
   const ts: TestServer = {
     url: running.url,
@@ -95,6 +123,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
     async close() {
       await running.close();
+      setTransactionBarrier(undefined);
+      await clockDb.end();
       await inbox.close();
       await db.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });

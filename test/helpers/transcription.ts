@@ -77,7 +77,7 @@ export async function recordSession(
   const session = created.body as { id: string; guest_url: string };
   const guestToken = new URL(session.guest_url).hash.replace(/^#g=/, '');
   const { deps } = ts.running;
-  const store = new CaptureStore(deps.db.app, deps.storage.objectStore, deps.storage.keyProvider);
+  const store = new CaptureStore(deps.db.sfu, deps.storage.objectStore, deps.storage.keyProvider);
   const participants: string[] = [];
   for (const [i, plan] of plans.entries()) {
     const res =

@@ -1,15 +1,18 @@
 /**
- * Database access: two pools and the transaction helpers every repository runs inside.
+ * Database access: the pools and the transaction helpers every repository runs inside.
  *
- * - `app` connects as a role that owns nothing and cannot bypass RLS; all request work.
- * - `owner` is the migration owner; used only by migrations and the named admin jobs.
+ * - `app` connects as a role that owns nothing and cannot bypass RLS; all request work. Who
+ *   it acts for is proven inside each request's one transaction ({@link withRequest}).
+ * - `sfu`, `jobs`, `sweep`: the duty roles (sql/099_duties.sql), each with only its functions.
+ * - `owner` is the migration owner; used only by migrations and the operator's CLIs.
  *
- * Tenant work runs only inside {@link withTenant}: BEGIN, set_config(..., true), run,
- * COMMIT/ROLLBACK, release. A guard throws when code inside a tenant transaction queries
+ * Tenant work runs only inside {@link withTenant}: BEGIN, the proof or the duty's org,
+ * run, COMMIT/ROLLBACK, release. A guard throws when code inside a tenant transaction queries
  * through the pool instead of its transaction client (the bug that silently skips RLS).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
+import { parse as parseUrl } from 'pg-connection-string';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 export type SqlValue =
@@ -66,23 +69,69 @@ export class RowCountError extends Error {
 }
 
 export interface Database {
+  /** The request path: a role that owns nothing; who it acts for is proven per transaction. */
   readonly app: pg.Pool;
   readonly owner: pg.Pool;
+  /** SFU capture (sfu_* functions), for the org a join token names. */
+  readonly sfu: pg.Pool;
+  /** Job workers (transcription, exports), for the org a job payload names. */
+  readonly jobs: pg.Pool;
+  /** Lifecycle and billing sweeps, Stripe webhooks: the cross-tenant functions. */
+  readonly sweep: pg.Pool;
   /** The URLs the pools were opened with (an export's worker thread opens its own). */
   readonly urls: { readonly owner: string; readonly app: string };
   close(): Promise<void>;
 }
 
-/** Opens both pools. `appUrl` must name a role without BYPASSRLS (checked at migration). */
+/**
+ * Opens the pools. `appUrl` must name a role without BYPASSRLS (checked at migration). The
+ * duty pools log in as the roles migrate() created, with the passwords it keeps in the
+ * owner-only app.role_passwords (read through the owner pool when a connection opens).
+ */
 export function openDatabase(ownerUrl: string, appUrl: string, poolSize: number): Database {
   const app = guarded(new pg.Pool({ connectionString: appUrl, max: poolSize, application_name: 'recorder-api' }));
   const owner = guarded(new pg.Pool({ connectionString: ownerUrl, max: 3, application_name: 'recorder-admin' }));
+  const passwords = new Map<string, Promise<string>>();
+  const duty = (role: string, max: number) => {
+    // Discrete fields, not a connection string: pg lets a URL's (empty) password override the function.
+    const { user: _owner, password: _password, ...where } = parseUrl(ownerUrl);
+    return guarded(
+      new pg.Pool({
+        ...(where as pg.PoolConfig),
+        user: role,
+        max,
+        application_name: `recorder-${role.replace(/^recorder_/, '')}`,
+        password: () => {
+          let p = passwords.get(role);
+          if (!p) {
+            p = owner
+              .query<{ password: string }>('select password from app.role_passwords where role = $1', [role])
+              .then((r) => {
+                const pw = r.rows[0]?.password;
+                if (!pw) throw new Error(`no password for ${role}: run the migrations`);
+                return pw;
+              });
+            p.catch(() => passwords.delete(role));
+            passwords.set(role, p);
+          }
+          return p;
+        },
+      }),
+    );
+  };
+  const sfu = duty('recorder_sfu', Math.max(2, Math.ceil(poolSize / 2)));
+  const jobs = duty('recorder_jobs', Math.max(2, Math.ceil(poolSize / 2)));
+  const sweep = duty('recorder_sweep', 3);
   return {
     app,
     owner,
+    sfu,
+    jobs,
+    sweep,
     urls: { owner: ownerUrl, app: appUrl },
     async close() {
-      await Promise.all([app.end(), owner.end()]);
+      await Promise.all([app.end(), sfu.end(), jobs.end(), sweep.end()]);
+      await owner.end();
     },
   };
 }
@@ -106,9 +155,139 @@ export interface TenantScope {
   userId: string | null;
 }
 
+/** What a request presents to the database: its session token and the org it addresses. */
+export interface RequestProof {
+  token: string;
+  orgId: string | null;
+  /** The configured idle timeout of a session (the database caps it). */
+  idleS: number;
+}
+
+/** Who the database says is asking (app.begin_request), with their role in the addressed org. */
+export interface ProvenUser {
+  userId: string;
+  email: string;
+  displayName: string | null;
+  authSessionId: string;
+  role: 'owner' | 'admin' | 'member' | null;
+}
+
+interface RequestTx {
+  pool: pg.Pool;
+  proof: RequestProof | null;
+  client: pg.PoolClient | undefined;
+  proven: ProvenUser | undefined;
+  /** A query failed in the open transaction: it is rolled back and the next use starts afresh. */
+  failed: boolean;
+  /** The request's middleware returned: later work (a streamed body) opens its own transaction. */
+  done: boolean;
+}
+
+const inRequest = new AsyncLocalStorage<RequestTx>();
+
+let barrier: (() => Promise<void>) | undefined;
+
 /**
- * Runs `fn` in one transaction on `pool` with `app.org_id` / `app.user_id` set for that
- * transaction only. Commits when `fn` resolves, rolls back when it throws (and rethrows).
+ * Tests only: awaited before every transaction begins, so a move of the owner-only clock
+ * override (app.clock_offset) has landed before the next transaction reads app.now().
+ */
+export function setTransactionBarrier(fn: (() => Promise<void>) | undefined): void {
+  barrier = fn;
+}
+
+async function prove(client: pg.PoolClient, proof: RequestProof): Promise<ProvenUser | undefined> {
+  const res = await client.query<{
+    user_id: string;
+    email: string;
+    display_name: string | null;
+    auth_session_id: string;
+    org_role: ProvenUser['role'];
+  }>(
+    'select user_id, email, display_name, auth_session_id, org_role from app.begin_request($1::text, $2::uuid, $3::int)',
+    [proof.token, proof.orgId, proof.idleS],
+  );
+  const r = res.rows[0];
+  return r
+    ? {
+        userId: r.user_id,
+        email: r.email,
+        displayName: r.display_name,
+        authSessionId: r.auth_session_id,
+        role: r.org_role,
+      }
+    : undefined;
+}
+
+async function openProven(pool: pg.Pool, proof: RequestProof | null) {
+  await barrier?.();
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const proven = proof ? await prove(client, proof) : undefined;
+    return { client, proven };
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    client.release();
+    throw err;
+  }
+}
+
+async function finish(client: pg.PoolClient, commit: boolean): Promise<void> {
+  try {
+    await client.query(commit ? 'commit' : 'rollback');
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * One request, one transaction: with a session token, opens the transaction at once and
+ * proves the token inside it (app.begin_request sets the verified user and org); every
+ * {@link withTenant} / {@link withUser} on `pool` during `fn` runs in that transaction. It
+ * commits when `fn` ends (also when `fn` throws an error of its own after the database work
+ * succeeded, as separate transactions did); a failed query rolls it back, and the next use
+ * proves again in a fresh one. Without a token nothing is opened up front.
+ */
+export async function withRequest<T>(
+  pool: pg.Pool,
+  proof: RequestProof | null,
+  fn: (proven: ProvenUser | undefined) => Promise<T>,
+): Promise<T> {
+  const req: RequestTx = { pool, proof, client: undefined, proven: undefined, failed: false, done: false };
+  if (proof) {
+    const opened = await openProven(pool, proof);
+    req.client = opened.client;
+    req.proven = opened.proven;
+  }
+  try {
+    return await inRequest.run(req, () => fn(req.proven));
+  } finally {
+    req.done = true;
+    const client = req.client;
+    req.client = undefined;
+    if (client) await finish(client, !req.failed);
+  }
+}
+
+/** The user the current request proved, if any. */
+export function provenUser(): ProvenUser | undefined {
+  return inRequest.getStore()?.proven;
+}
+
+async function runIn<T>(client: pg.PoolClient, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction.run({ client }, () => fn(oneQueryAtATime(client)));
+}
+
+/**
+ * Runs `fn` in a transaction on `pool`.
+ *
+ * - The request pool (`db.app`) inside {@link withRequest}: the request's own transaction,
+ *   with the proof in it; `scope` must agree with what was proven. Outside a request the
+ *   transaction has no user and no org (sign-in functions, guest links).
+ * - A duty pool (`db.sfu`, `db.jobs`, `db.sweep`): its own transaction with `app.org_id`
+ *   set to `scope.orgId` (taken as given only for those roles: sql/010_functions.sql).
+ *
+ * Commits when `fn` resolves, rolls back when it throws (and rethrows).
  */
 export async function withTenant<T>(
   pool: pg.Pool,
@@ -116,14 +295,50 @@ export async function withTenant<T>(
   fn: (tx: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   if (inTransaction.getStore()) throw new TenantGuardError();
+  const req = inRequest.getStore();
+  if (req && req.pool === pool) {
+    if (req.proof && req.proven) {
+      if (scope.userId && scope.userId !== req.proven.userId) throw new ScopeMismatchError();
+      if (scope.orgId && (scope.orgId !== req.proof.orgId || !req.proven.role)) throw new ScopeMismatchError();
+    }
+    if (!req.done && req.proof) {
+      if (req.failed && req.client) {
+        const old = req.client;
+        req.client = undefined;
+        req.failed = false;
+        await finish(old, false);
+      }
+      if (!req.client) {
+        const opened = await openProven(pool, req.proof);
+        req.client = opened.client;
+      }
+      try {
+        return await runIn(req.client, fn);
+      } catch (err) {
+        req.failed = true;
+        throw err;
+      }
+    }
+    if (req.proof) {
+      // After the response was handed over (a streamed body): a transaction of its own, proven again.
+      const opened = await openProven(pool, req.proof);
+      let ok = false;
+      try {
+        const result = await runIn(opened.client, fn);
+        ok = true;
+        return result;
+      } finally {
+        await finish(opened.client, ok);
+      }
+    }
+  }
+  await barrier?.();
   const client = await pool.connect();
   try {
     await client.query('begin');
-    await client.query("select set_config('app.org_id', $1::text, true), set_config('app.user_id', $2::text, true)", [
-      scope.orgId ?? '',
-      scope.userId ?? '',
-    ]);
-    const result = await inTransaction.run({ client }, () => fn(oneQueryAtATime(client)));
+    // Honoured only for the duty roles; the request path's context comes from its proof.
+    if (scope.orgId) await client.query("select set_config('app.org_id', $1::text, true)", [scope.orgId]);
+    const result = await runIn(client, fn);
     await client.query('commit');
     return result;
   } catch (err) {
@@ -131,6 +346,14 @@ export async function withTenant<T>(
     throw err;
   } finally {
     client.release();
+  }
+}
+
+/** Thrown when code asks the request pool for another user or org than the request proved. */
+export class ScopeMismatchError extends Error {
+  constructor() {
+    super('a transaction on the request pool asked for another user or org than the request proved');
+    this.name = 'ScopeMismatchError';
   }
 }
 
