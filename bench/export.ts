@@ -24,6 +24,7 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { parseConfig, type Config } from '../server/core/config.ts';
 import { configureLogger } from '../server/core/logger.ts';
 import { openDeps } from '../server/core/deps.ts';
+import { withRequest } from '../server/core/db/pool.ts';
 import type { Deps } from '../server/core/context.ts';
 import { createExport, exportsIdle } from '../server/services/export.ts';
 import { CaptureStore, chunkObjectKey } from '../sfu/capture/CaptureStore.ts';
@@ -66,6 +67,16 @@ async function child(spec: {
   configureLogger('silent', 'json');
   const opened = await openDeps(configFor(spec.dataDir, { url: spec.ownerUrl }), { poolSize: 4 });
   const { deps } = opened;
+  // The export is requested as the API does it: inside a request proven with the owner's
+  // session token (app.begin_request), minted here through the owner connection.
+  const token = randomBytes(32).toString('base64url');
+  const minter = new pg.Client({ connectionString: spec.ownerUrl });
+  await minter.connect();
+  await minter.query(
+    `insert into auth_sessions (user_id, token_hash, expires_at) values ($1, sha256(convert_to($2, 'UTF8')), now() + interval '1 day')`,
+    [spec.user, token],
+  );
+  await minter.end();
   const started = process.hrtime.bigint();
   const trace = process.env.BENCH_MEM_TRACE
     ? setInterval(() => {
@@ -80,12 +91,14 @@ async function child(spec: {
         );
       }, 1000)
     : undefined;
-  const job = await createExport(
-    deps,
-    { id: spec.user, email: 'bench@example.com', displayName: null, authSessionId: randomUUID() },
-    spec.org,
-    'owner',
-    { kind: 'x25519', recipient: spec.recipient },
+  const job = await withRequest(deps.db.app, { token, orgId: spec.org, idleS: deps.config.sessionIdleTtlS }, () =>
+    createExport(
+      deps,
+      { id: spec.user, email: 'bench@example.com', displayName: null, authSessionId: randomUUID() },
+      spec.org,
+      'owner',
+      { kind: 'x25519', recipient: spec.recipient },
+    ),
   );
   await exportsIdle(deps);
   clearInterval(trace);
