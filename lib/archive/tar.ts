@@ -18,16 +18,40 @@ type Sink = ReturnType<Pack['entry']>;
 
 const OWNER = { uname: 'recorder', gname: 'recorder' } as const;
 
+/** What a writer gets from {@link packArchive}. */
+export interface ArchiveWriter {
+  pack: Pack;
+  /**
+   * Resolves once the reader has asked for what follows `chunk` (a buffer the writer gave
+   * the archive as entry data), or at once if it already has; also when the archive ends or
+   * fails. The reader of an export (age) copies each chunk before it asks for the next, so
+   * from then on the writer may reuse the chunk's memory.
+   */
+  delivered(chunk: Uint8Array): Promise<void>;
+}
+
 /**
  * Runs `write` against a fresh archive and yields the archive's bytes as they are produced.
  * When `write` resolves the archive is finished (two zero blocks); when it throws, the
  * generator throws that error. A consumer that stops early destroys the archive, which
  * makes the writer's next step fail (its error is then dropped).
  */
-export async function* packArchive(write: (pack: Pack) => Promise<void>): AsyncGenerator<Buffer> {
+export async function* packArchive(write: (w: ArchiveWriter) => Promise<void>): AsyncGenerator<Buffer> {
   const pack = tar.pack();
+  const done = new WeakSet<object>();
+  let waiting: { chunk: object; resolve: () => void }[] = [];
+  let over = false;
+  const delivered = (chunk: Uint8Array): Promise<void> =>
+    over || done.has(chunk) ? Promise.resolve() : new Promise((resolve) => waiting.push({ chunk, resolve }));
+  const release = (all: boolean, chunk?: object): void => {
+    const still: typeof waiting = [];
+    for (const w of waiting)
+      if (all || w.chunk === chunk) w.resolve();
+      else still.push(w);
+    waiting = still;
+  };
   let failure: { err: unknown } | undefined;
-  const writing = write(pack).then(
+  const writing = write({ pack, delivered }).then(
     () => pack.finalize(),
     (err: unknown) => {
       failure = { err };
@@ -35,11 +59,20 @@ export async function* packArchive(write: (pack: Pack) => Promise<void>): AsyncG
     },
   );
   try {
-    for await (const chunk of pack as AsyncIterable<Buffer>) yield chunk;
+    for await (const chunk of pack as AsyncIterable<Buffer>) {
+      yield chunk;
+      // The reader is back for more: it is done with `chunk`.
+      done.add(chunk);
+      if (waiting.length > 0) release(false, chunk);
+    }
   } catch (err) {
+    over = true;
+    release(true);
     await writing;
     throw failure ? failure.err : err;
   } finally {
+    over = true;
+    release(true);
     if (!pack.destroyed) pack.destroy();
     await writing;
   }

@@ -9,11 +9,13 @@
  *     …/sessions/<…>/transcript.json|srt|vtt|txt       the newest transcript, if any
  *
  * Memory stays flat as the org grows: every query is keyset-paged, a track's chunks are read
- * a few at a time through the one read path (services/trackSource.ts), and a track is read
- * twice: a tar header states the size before the content, so a first pass computes the
- * muxed size without writing a byte (lib/media muxedSize: the same timeline and paging, no
- * copy, no CRC), and the second muxes for real, checked against the first. Decrypted media
- * never touches the disk. Reads run as the requesting admin, so RLS decides what is exported.
+ * a few at a time through the one read path (services/trackSource.ts), and a tar header,
+ * which states a file's size before its bytes, is served one of two ways: a track of up to
+ * ONE_PASS_BYTES is muxed once into an arena (lib/archive/arena.ts) that is reused track
+ * after track; a larger one is read twice, a size pass that writes nothing (lib/media
+ * muxedSize: the same timeline and paging, no copy, no CRC), then the bytes, checked against
+ * it. Decrypted media never touches the disk. Reads run as the requesting admin, so RLS
+ * decides what is exported.
  * The tar format itself comes from tar-stream (ustar, PAX for long names).
  */
 import { withTenant } from '../core/db/pool.ts';
@@ -24,17 +26,27 @@ import { createSecretKey } from 'node:crypto';
 import { openBlob, type SealKey } from '../../lib/chunks/seal.ts';
 import { latestTranscript } from '../repositories/transcripts.ts';
 import { EXPORT_FORMATS, exportTranscript as renderTranscript, type Transcript } from '../transcription/transcript.ts';
-import { containerFor, muxedSize, muxTrack } from '../../lib/media/index.ts';
+import { containerFor, muxedSize, muxTrack, type MuxOptions } from '../../lib/media/index.ts';
+import type { ChunkMeta, RtpRecord } from '../../lib/chunks/container.ts';
 import type { Deps } from '../core/context.ts';
 import { presentSessionDetail } from './sessionPresenter.ts';
 import { chunkPages, openStoredTrack, type StoredTrack } from './trackSource.ts';
-import { addEntry, addFile, packArchive, type Pack } from '../../lib/archive/tar.ts';
+import { addEntry, addFile, packArchive, type ArchiveWriter, type Pack } from '../../lib/archive/tar.ts';
+import { Arena } from '../../lib/archive/arena.ts';
 
 /** What the archive reads through: the app pool, storage and the clock (an export's worker thread has only these). */
 export type ArchiveDeps = Pick<Deps, 'db' | 'storage' | 'clock'>;
 
 const AUDIT_PART = 5000;
 const SESSION_PAGE = 50;
+/**
+ * A track that muxes to at most this many bytes is written in one pass: muxed into an arena
+ * that gives its size for the tar header, then copied out of it. The arena is allocated once
+ * per export and reused track after track, so memory stays flat; a larger track (by its
+ * stored bytes, or once it overflows the arena) is read twice instead: a size pass that
+ * writes nothing, then the bytes.
+ */
+const ONE_PASS_BYTES = 64 * 1024 * 1024;
 
 /** What the archive is made for, and where progress goes. */
 export interface ArchiveJob {
@@ -61,10 +73,12 @@ const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`, 'utf
 
 /** Yields the archive's bytes. @throws on any read, decryption or storage failure. */
 export function orgArchive(deps: ArchiveDeps, job: ArchiveJob): AsyncGenerator<Buffer> {
-  return packArchive((pack) => writeArchive(deps, job, pack));
+  return packArchive((w) => writeArchive(deps, job, w));
 }
 
-async function writeArchive(deps: ArchiveDeps, job: ArchiveJob, pack: Pack): Promise<void> {
+async function writeArchive(deps: ArchiveDeps, job: ArchiveJob, w: ArchiveWriter): Promise<void> {
+  const { pack } = w;
+  const held = new Arena(ONE_PASS_BYTES);
   const scope = { orgId: job.orgId, userId: job.userId };
   const now = deps.clock.now();
   const root = `recorder-export-${job.orgId.slice(0, 8)}-${now.toISOString().slice(0, 10)}`;
@@ -117,7 +131,7 @@ async function writeArchive(deps: ArchiveDeps, job: ArchiveJob, pack: Pack): Pro
       await sessionEntries(
         deps,
         job,
-        pack,
+        { w, held },
         `${root}/sessions/${s.created_at.toISOString().slice(0, 10)}_${slug(s.title)}_${s.id.slice(0, 8)}`,
         s,
         now,
@@ -133,11 +147,12 @@ async function writeArchive(deps: ArchiveDeps, job: ArchiveJob, pack: Pack): Pro
 async function sessionEntries(
   deps: ArchiveDeps,
   job: ArchiveJob,
-  pack: Pack,
+  out: { w: ArchiveWriter; held: Arena },
   dir: string,
   s: repo.ExportSessionRow,
   now: Date,
 ): Promise<void> {
+  const { pack } = out.w;
   const scope = { orgId: job.orgId, userId: job.userId };
   const d = await withTenant(deps.db.jobs, scope, async (tx) => ({
     participants: await sessions.listParticipants(tx, s.id),
@@ -164,24 +179,33 @@ async function sessionEntries(
           withTenant(deps.db.jobs, scope, (tx) => repo.chunksPage(tx, t.id, afterSeq, limit)),
         ),
       });
-      const sizing = await openStoredTrack(stored());
-      if (!sizing.meta) continue;
-      const container = containerFor(sizing.meta);
+      const opened = await openStoredTrack(stored());
+      if (!opened.meta) continue;
+      const container = containerFor(opened.meta);
       if (!container) {
-        await sizing.records.return(undefined);
+        await opened.records.return(undefined);
         files[t.id] = null; // a codec with no container: listed, not exported
         continue;
       }
       const opts = { startUs: BigInt(t.take_started_at.getTime()) * 1000n };
-      const size = await muxedSize(sizing.meta, sizing.records, opts);
       const name = `take${t.take_seq}_${slug(t.display_name, 30)}_${t.kind}_${t.id.slice(0, 8)}.${container.extension}`;
       files[t.id] = name;
+      const entry = { name: `${dir}/${name}`, mtime: t.ended_at ?? now };
+      // One pass when the track fits the arena: muxed into it, then written from it.
+      const onePass = Number(t.byte_count) <= ONE_PASS_BYTES;
+      const fits = onePass && (await muxInto(out.held, opened.meta, opened.records, opts));
+      if (fits) {
+        const slices = out.held.slices();
+        await addEntry(pack, { ...entry, size: out.held.length }, slices);
+        const last = slices.at(-1);
+        if (last) await out.w.delivered(last); // age has copied it all: the arena is free again
+        continue;
+      }
+      // Two passes: the size (no bytes written), then the bytes, checked against it.
+      const sizing = onePass ? await openStoredTrack(stored()) : opened; // the first read ran into the limit
+      const size = await muxedSize(opened.meta, sizing.records, opts);
       const content = await openStoredTrack(stored());
-      await addEntry(
-        pack,
-        { name: `${dir}/${name}`, size, mtime: t.ended_at ?? now },
-        checkedSize(muxTrack(sizing.meta, content.records, opts).body, size),
-      );
+      await addEntry(pack, { ...entry, size }, checkedSize(muxTrack(opened.meta, content.records, opts).body, size));
     }
     await transcriptEntries(deps, job, pack, dir, s.id, key);
   }
@@ -199,6 +223,26 @@ async function sessionEntries(
     }),
     now,
   );
+}
+
+/**
+ * Muxes a track into `arena` (emptied first); false, with the records closed, once the file
+ * would pass the arena's limit.
+ */
+async function muxInto(
+  arena: Arena,
+  meta: ChunkMeta,
+  records: AsyncGenerator<RtpRecord[]>,
+  opts: MuxOptions,
+): Promise<boolean> {
+  arena.reset();
+  for await (const b of muxTrack(meta, records, opts).body) {
+    if (!arena.append(b)) {
+      await records.return([]);
+      return false;
+    }
+  }
+  return true;
 }
 
 /** The muxed body, failing as soon as it strays from the size its first pass gave. */
