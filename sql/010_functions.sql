@@ -25,76 +25,120 @@
 
 -- The time every definer function uses: now(), plus the owner-only test offset.
 create or replace function app.now() returns timestamptz
-  language sql stable security definer set search_path = pg_catalog, public as $$
-  select now() + make_interval(secs => coalesce((select offset_s from app.clock_offset where id), 0))
-$$;
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+begin
+  -- plpgsql, not sql: its plan is cached for the session (an sql function's is not).
+  return now() + make_interval(secs => coalesce((select offset_s from app.clock_offset where id), 0));
+end $$;
 
 -- Who is calling, from the login (session_user), never from a setting.
 create or replace function app.caller() returns text
-  language sql stable security definer set search_path = pg_catalog, public as $$
-  select case
-    when r.rolsuper or r.rolbypassrls then 'owner'
-    when to_regrole('recorder_sweep') is not null and pg_has_role(session_user, 'recorder_sweep', 'member') then 'sweep'
-    when to_regrole('recorder_jobs') is not null and pg_has_role(session_user, 'recorder_jobs', 'member') then 'jobs'
-    when to_regrole('recorder_sfu') is not null and pg_has_role(session_user, 'recorder_sfu', 'member') then 'sfu'
-    when pg_has_role(session_user, 'recorder_app', 'member') then 'api'
-    else 'other' end
-  from pg_roles r where r.rolname = session_user
-$$;
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare r pg_roles;
+begin
+  select * into r from pg_roles where rolname = session_user;
+  if r.rolsuper or r.rolbypassrls then return 'owner'; end if;
+  if pg_has_role(session_user, 'recorder_sweep', 'member') then return 'sweep'; end if;
+  if pg_has_role(session_user, 'recorder_jobs', 'member') then return 'jobs'; end if;
+  if pg_has_role(session_user, 'recorder_sfu', 'member') then return 'sfu'; end if;
+  if pg_has_role(session_user, 'recorder_app', 'member') then return 'api'; end if;
+  return 'other';
+end $$;
 comment on function app.caller() is 'owner | sweep | jobs | sfu | api | other: the duty of the login running this transaction.';
 
-create or replace function app.context_sig(p_user uuid, p_org uuid, p_session uuid) returns text
-  language sql stable security definer set search_path = pg_catalog, public as $$
-  select encode(hmac(convert_to(concat_ws('|', pg_backend_pid(), (extract(epoch from transaction_timestamp()) * 1000000)::bigint,
-                               p_user, p_org, p_session), 'UTF8'),
-                     (select key from app.context_key where id), 'sha256'), 'base64')
-$$;
-
-create or replace function app.verified_context(out user_id uuid, out org_id uuid, out auth_session_id uuid)
+-- The signature over a context, as text exactly as set (empty for none): the backend pid and
+-- the transaction's start bind it to this transaction.
+drop function if exists app.context_sig(uuid, uuid, uuid);
+create or replace function app.context_sig(p_user text, p_org text, p_session text, p_role text) returns text
   language plpgsql stable security definer set search_path = pg_catalog, public as $$
-declare v_sig text := current_setting('app.ctx_sig', true);
 begin
-  if v_sig is null or v_sig = '' then return; end if;
-  begin
-    user_id := nullif(current_setting('app.ctx_user', true), '')::uuid;
-    org_id := nullif(current_setting('app.ctx_org', true), '')::uuid;
-    auth_session_id := nullif(current_setting('app.ctx_session', true), '')::uuid;
-  exception when others then
-    user_id := null; org_id := null; auth_session_id := null; return;
-  end;
-  if app.context_sig(user_id, org_id, auth_session_id) is distinct from v_sig then
-    user_id := null; org_id := null; auth_session_id := null;
+  return encode(hmac(convert_to(concat_ws('|', pg_backend_pid(), (extract(epoch from transaction_timestamp()) * 1000000)::bigint,
+                                          p_user, p_org, p_session, p_role), 'UTF8'),
+                     (select key from app.context_key where id), 'sha256'), 'base64');
+end $$;
+
+-- plpgsql without an exception block: its plans are cached for the session, and no
+-- subtransaction is opened. The uuid casts run only on values whose signature matched,
+-- i.e. values app.begin_request set.
+-- (An earlier shape had three out columns; replace it once, not on every migration.)
+do $$ begin
+  if exists (select 1 from pg_proc where oid = to_regprocedure('app.verified_context()') and cardinality(proallargtypes) = 3) then
+    drop function app.verified_context();
   end if;
 end $$;
-comment on function app.verified_context() is 'The user, org and session app.begin_request proved for this transaction; NULLs when none was, or when the settings were forged.';
+create or replace function app.verified_context(out user_id uuid, out org_id uuid, out auth_session_id uuid, out org_role text)
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare
+  g text := coalesce(current_setting('app.ctx_sig', true), '');
+  u text;
+  o text;
+  s text;
+  r text;
+begin
+  if g = '' then return; end if;
+  u := coalesce(current_setting('app.ctx_user', true), '');
+  o := coalesce(current_setting('app.ctx_org', true), '');
+  s := coalesce(current_setting('app.ctx_session', true), '');
+  r := coalesce(current_setting('app.ctx_role', true), '');
+  if g <> app.context_sig(u, o, s, r) then return; end if;
+  user_id := nullif(u, '')::uuid;
+  org_id := nullif(o, '')::uuid;
+  auth_session_id := nullif(s, '')::uuid;
+  org_role := nullif(r, '');
+end $$;
+comment on function app.verified_context() is 'The user, org, session and role app.begin_request proved for this transaction; NULLs when none was, or when the settings were forged or copied from another transaction.';
 
 create or replace function app.current_org_id() returns uuid
   language plpgsql stable security definer set search_path = pg_catalog, public as $$
 declare v uuid;
 begin
-  select org_id into v from app.verified_context();
+  select c.org_id into v from app.verified_context() c;
   if v is not null then return v; end if;
-  if app.caller() in ('sfu', 'jobs') then
-    begin
-      return nullif(current_setting('app.org_id', true), '')::uuid;
-    exception when others then return null;
-    end;
-  end if;
+  if current_setting('app.org_id', true) is null or current_setting('app.org_id', true) = '' then return null; end if;
+  if app.caller() in ('sfu', 'jobs') then return current_setting('app.org_id', true)::uuid; end if;
   return null;
 end $$;
 comment on function app.current_org_id() is 'The tenant of this transaction: the org app.begin_request proved, or (duty roles only) the org the SFU or job worker named. NULL otherwise, so an unset tenant sees nothing.';
 
 create or replace function app.current_user_id() returns uuid
-  language sql stable security definer set search_path = pg_catalog, public as $$
-  select user_id from app.verified_context()
-$$;
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare v uuid;
+begin
+  select c.user_id into v from app.verified_context() c;
+  return v;
+end $$;
 comment on function app.current_user_id() is 'The signed-in user proved by app.begin_request for this transaction; NULL otherwise.';
 
 -- A duty role acting for the current org (capture, transcription, export).
 create or replace function app.acting_for_org() returns boolean
-  language sql stable security definer set search_path = pg_catalog, public as $$
-  select app.caller() in ('sfu', 'jobs') and app.current_org_id() is not null and app.current_user_id() is null
-$$;
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+begin
+  if current_setting('app.org_id', true) is null or current_setting('app.org_id', true) = '' then return false; end if;
+  return app.caller() in ('sfu', 'jobs') and app.current_org_id() is not null and app.current_user_id() is null;
+end $$;
+
+-- What policies compare organization_id with, in one call (one proof check per table and
+-- statement): the proven org when the proven user is a member of it (admin_org_id: an owner
+-- or admin), or the org a duty role acts for; NULL otherwise, so nothing matches.
+create or replace function app.member_org_id() returns uuid
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare v_org uuid; v_role text;
+begin
+  select c.org_id, c.org_role into v_org, v_role from app.verified_context() c;
+  if v_org is not null then return case when v_role is not null then v_org end; end if;
+  if app.acting_for_org() then return app.current_org_id(); end if;
+  return null;
+end $$;
+
+create or replace function app.admin_org_id() returns uuid
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare v_org uuid; v_role text;
+begin
+  select c.org_id, c.org_role into v_org, v_role from app.verified_context() c;
+  if v_org is not null then return case when v_role in ('owner', 'admin') then v_org end; end if;
+  if app.acting_for_org() then return app.current_org_id(); end if;
+  return null;
+end $$;
 
 -- The tenant boundary for a table: ENABLE and FORCE row-level security (the owner is
 -- subject to it too). Every file in sql/ that owns tenant tables calls this for them.
@@ -115,16 +159,18 @@ declare t text;
 begin
   foreach t in array p_tables loop
     execute format('drop policy if exists %I on public.%I', t || '_select', t);
-    execute format('create policy %I on public.%I for select using (organization_id = (select app.current_org_id()) and (select app.is_member()))', t || '_select', t);
+    execute format('create policy %I on public.%I for select using (organization_id = (select app.member_org_id()))', t || '_select', t);
   end loop;
 end $$;
 
 create or replace function app.current_role_in_org() returns text
-  language sql stable security definer set search_path = pg_catalog, public as $$
-  select role from public.memberships
-   where organization_id = app.current_org_id() and user_id = app.current_user_id()
-$$;
-comment on function app.current_role_in_org() is 'Role of the current user in the current org (NULL if not a member). Definer: policies on memberships call it without recursion.';
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare v text;
+begin
+  select c.org_role into v from app.verified_context() c;
+  return v;
+end $$;
+comment on function app.current_role_in_org() is 'Role of the proven user in the proven org, as app.begin_request read it from memberships (NULL if not a member).';
 
 create or replace function app.is_member() returns boolean
   language sql stable as $$ select app.current_role_in_org() is not null or app.acting_for_org() $$;
@@ -171,7 +217,9 @@ begin
   perform set_config('app.ctx_user', v_u.id::text, true),
           set_config('app.ctx_org', case when v_role is null then '' else p_org::text end, true),
           set_config('app.ctx_session', v_s.id::text, true),
-          set_config('app.ctx_sig', app.context_sig(v_u.id, case when v_role is null then null else p_org end, v_s.id), true);
+          set_config('app.ctx_role', coalesce(v_role, ''), true),
+          set_config('app.ctx_sig', app.context_sig(v_u.id::text, case when v_role is null then '' else p_org::text end,
+                                                    v_s.id::text, coalesce(v_role, '')), true);
   return query select v_u.id, v_u.email, v_u.display_name, v_s.id, v_role;
 end $$;
 comment on function app.begin_request(text, uuid, int) is 'Proves the request''s session token and sets the verified user/org for this transaction. The only source of app.current_user_id() on the request path.';
@@ -194,12 +242,15 @@ end $$;
 -- Admin path: the current user's memberships across organizations (for /api/me).
 create or replace function app.my_memberships()
   returns table (organization_id uuid, organization_name text, role text, joined_at timestamptz)
-  language sql stable security definer set search_path = pg_catalog, public as $$
-  select o.id, o.name, m.role, m.created_at
-    from public.memberships m join public.organizations o on o.id = m.organization_id
-   where m.user_id = app.current_user_id()
-   order by o.name, o.id
-$$;
+  language plpgsql stable security definer set search_path = pg_catalog, public as $$
+begin
+  -- plpgsql: /api/me calls it on every request, and its plan is cached for the session.
+  return query
+    select o.id, o.name, m.role, m.created_at
+      from public.memberships m join public.organizations o on o.id = m.organization_id
+     where m.user_id = app.current_user_id()
+     order by o.name, o.id;
+end $$;
 
 -- Admin path: accept an invitation addressed to the current user's email.
 create or replace function app.accept_invitation(p_token_hash bytea)

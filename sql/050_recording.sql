@@ -9,17 +9,17 @@ select app.members_may_read('recording_sessions', 'participants', 'recording_tak
 -- the API. Takes, tracks, chunks and events are written only by the SFU functions below.
 drop policy if exists recording_sessions_insert on recording_sessions;
 create policy recording_sessions_insert on recording_sessions for insert
-  with check (organization_id = app.current_org_id() and (select app.is_member()));
+  with check (organization_id = (select app.member_org_id()));
 drop policy if exists recording_sessions_update on recording_sessions;
 create policy recording_sessions_update on recording_sessions for update
-  using (organization_id = app.current_org_id() and (select app.is_member()))
-  with check (organization_id = app.current_org_id());
+  using (organization_id = (select app.member_org_id()))
+  with check (organization_id = (select app.current_org_id()));
 drop policy if exists participants_insert on participants;
 create policy participants_insert on participants for insert
-  with check (organization_id = app.current_org_id() and (select app.is_member()));
+  with check (organization_id = (select app.member_org_id()));
 drop policy if exists session_events_insert on session_events;
 create policy session_events_insert on session_events for insert
-  with check (organization_id = app.current_org_id() and (select app.is_member()));
+  with check (organization_id = (select app.member_org_id()));
 
 -- The session row for the SFU, or an error when it is not in the current org.
 create or replace function app.sfu_session_row(p_session uuid) returns public.recording_sessions

@@ -10,11 +10,11 @@ select app.members_may_read('transcription_settings', 'transcription_runs', 'tra
 
 drop policy if exists transcription_settings_insert on transcription_settings;
 create policy transcription_settings_insert on transcription_settings for insert
-  with check (organization_id = app.current_org_id() and (select app.is_admin()));
+  with check (organization_id = (select app.admin_org_id()));
 drop policy if exists transcription_settings_update on transcription_settings;
 create policy transcription_settings_update on transcription_settings for update
-  using (organization_id = app.current_org_id() and (select app.is_admin()))
-  with check (organization_id = app.current_org_id());
+  using (organization_id = (select app.admin_org_id()))
+  with check (organization_id = (select app.current_org_id()));
 
 -- Queues a run and its job in the caller's transaction. The job is added only where the
 -- queue's schema exists (the jobs process migrates it; until then runs wait as 'queued'

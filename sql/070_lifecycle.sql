@@ -11,21 +11,21 @@ select app.enforce_tenant_rls('deletion_certificates', 'export_jobs');
 
 drop policy if exists deletion_certificates_select on deletion_certificates;
 create policy deletion_certificates_select on deletion_certificates for select
-  using (organization_id = app.current_org_id() and (select app.is_member()));
+  using (organization_id = (select app.member_org_id()));
 drop policy if exists deletion_certificates_insert on deletion_certificates;
 create policy deletion_certificates_insert on deletion_certificates for insert
-  with check (organization_id = app.current_org_id() and (select app.is_member()));
+  with check (organization_id = (select app.member_org_id()));
 
 drop policy if exists export_jobs_select on export_jobs;
 create policy export_jobs_select on export_jobs for select
-  using (organization_id = app.current_org_id() and (select app.is_admin()));
+  using (organization_id = (select app.admin_org_id()));
 drop policy if exists export_jobs_insert on export_jobs;
 create policy export_jobs_insert on export_jobs for insert
-  with check (organization_id = app.current_org_id() and (select app.is_admin()));
+  with check (organization_id = (select app.admin_org_id()));
 drop policy if exists export_jobs_update on export_jobs;
 create policy export_jobs_update on export_jobs for update
-  using (organization_id = app.current_org_id() and (select app.is_admin()))
-  with check (organization_id = app.current_org_id());
+  using (organization_id = (select app.admin_org_id()))
+  with check (organization_id = (select app.current_org_id()));
 
 -- When the org's deletion is due (NULL: not scheduled). Definer: the trigger below calls it
 -- for any row, whatever the caller may see.

@@ -7,22 +7,22 @@ select app.enforce_tenant_rls('billing_customers', 'subscriptions', 'usage_event
 
 drop policy if exists billing_customers_select on billing_customers;
 create policy billing_customers_select on billing_customers for select
-  using (organization_id = app.current_org_id() and (select app.is_admin()));
+  using (organization_id = (select app.admin_org_id()));
 drop policy if exists billing_customers_insert on billing_customers;
 create policy billing_customers_insert on billing_customers for insert
-  with check (organization_id = app.current_org_id() and (select app.current_role_in_org()) = 'owner');
+  with check (organization_id = (select app.current_org_id()) and (select app.current_role_in_org()) = 'owner');
 
 -- Subscriptions are written only by the webhook path (definer functions below).
 drop policy if exists subscriptions_select on subscriptions;
 create policy subscriptions_select on subscriptions for select
-  using (organization_id = app.current_org_id() and (select app.is_admin()));
+  using (organization_id = (select app.admin_org_id()));
 
 drop policy if exists usage_events_select on usage_events;
 create policy usage_events_select on usage_events for select
-  using (organization_id = app.current_org_id() and (select app.is_admin()));
+  using (organization_id = (select app.admin_org_id()));
 drop policy if exists usage_events_insert on usage_events;
 create policy usage_events_insert on usage_events for insert
-  with check (organization_id = app.current_org_id() and (select app.is_member()));
+  with check (organization_id = (select app.member_org_id()));
 
 -- Statuses that entitle an org to its paid seats (past_due: Stripe is still retrying).
 create or replace function app.billing_entitled(p_status text) returns boolean

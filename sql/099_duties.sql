@@ -21,7 +21,7 @@ grant select on lifecycle_schedule to recorder_app;
 
 -- Policy helpers (invoker functions run as the querying role).
 grant execute on function app.current_org_id(), app.current_user_id(), app.current_role_in_org(), app.is_member(), app.is_admin(),
-  app.acting_for_org(), app.org_deletion_due(uuid), app.privileged_role(), app.billing_entitled(text),
+  app.acting_for_org(), app.member_org_id(), app.admin_org_id(), app.org_deletion_due(uuid), app.privileged_role(), app.billing_entitled(text),
   app.billing_current_subscription(uuid)
   to recorder_app, recorder_sfu, recorder_jobs, recorder_sweep;
 

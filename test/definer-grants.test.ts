@@ -11,6 +11,7 @@ import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 const REVIEWED_FOR_API = [
   'app.accept_invitation(bytea)', // the invitation's token; the proven user's own address
   'app.acting_for_org()', // policy helper: false for the API role
+  'app.admin_org_id()', // policy helper: the proven org, for its owners and admins
   'app.begin_request(text,uuid,integer)', // the proof itself: a live session's raw token
   'app.cancel_org_deletion()', // owner of the proven org
   'app.create_organization(text)', // the proven user becomes owner of a new org
@@ -19,6 +20,7 @@ const REVIEWED_FOR_API = [
   'app.current_seat_limit()', // members of the proven org
   'app.current_user_id()', // policy helper: the proven user
   'app.guest_join(uuid,bytea,text)', // the guest link's token
+  'app.member_org_id()', // policy helper: the proven org, for its members
   'app.my_memberships()', // the proven user's own memberships
   'app.my_sole_ownerships()', // the proven user's own ownerships
   'app.org_deletion_due(uuid)', // trigger helper: the proven org only

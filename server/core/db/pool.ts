@@ -11,6 +11,7 @@
  * through the pool instead of its transaction client (the bug that silently skips RLS).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { parse as parseUrl } from 'pg-connection-string';
 
@@ -195,18 +196,33 @@ export function setTransactionBarrier(fn: (() => Promise<void>) | undefined): vo
   barrier = fn;
 }
 
-async function prove(client: pg.PoolClient, proof: RequestProof): Promise<ProvenUser | undefined> {
-  const res = await client.query<{
-    user_id: string;
-    email: string;
-    display_name: string | null;
-    auth_session_id: string;
-    org_role: ProvenUser['role'];
-  }>(
-    'select user_id, email, display_name, auth_session_id, org_role from app.begin_request($1::text, $2::uuid, $3::int)',
-    [proof.token, proof.orgId, proof.idleS],
-  );
-  const r = res.rows[0];
+const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * BEGIN and the proof in one round trip (a simple query of two statements). Its values are
+ * inlined, so each is checked against a strict pattern first (a token is base64url, an org a
+ * uuid, the idle time an integer); anything else is refused before it reaches SQL.
+ */
+async function beginProven(client: pg.PoolClient, proof: RequestProof): Promise<ProvenUser | undefined> {
+  if (!TOKEN.test(proof.token) || (proof.orgId !== null && !UUID.test(proof.orgId)) || !Number.isInteger(proof.idleS))
+    throw new Error('malformed request proof');
+  const org = proof.orgId === null ? 'null' : `'${proof.orgId}'::uuid`;
+  const results = (await client.query(
+    `begin; select user_id, email, display_name, auth_session_id, org_role from app.begin_request('${proof.token}', ${org}, ${proof.idleS})`,
+  )) as unknown as pg.QueryResult<ProvenRow>[];
+  return provenFrom(results[1]?.rows[0]);
+}
+
+interface ProvenRow {
+  user_id: string;
+  email: string;
+  display_name: string | null;
+  auth_session_id: string;
+  org_role: ProvenUser['role'];
+}
+
+function provenFrom(r: ProvenRow | undefined): ProvenUser | undefined {
   return r
     ? {
         userId: r.user_id,
@@ -222,8 +238,7 @@ async function openProven(pool: pg.Pool, proof: RequestProof | null) {
   await barrier?.();
   const client = await pool.connect();
   try {
-    await client.query('begin');
-    const proven = proof ? await prove(client, proof) : undefined;
+    const proven = proof ? await beginProven(client, proof) : (await client.query('begin'), undefined);
     return { client, proven };
   } catch (err) {
     await client.query('rollback').catch(() => undefined);
@@ -368,8 +383,23 @@ export async function many<R extends pg.QueryResultRow>(
   sql: string,
   values: readonly unknown[] = [],
 ): Promise<R[]> {
-  const res = await db.query<R>(sql, values as unknown[]);
+  const res = await db.query<R>({ name: statementName(sql), text: sql, values: values as unknown[] });
   return res.rows;
+}
+
+const names = new Map<string, string>();
+
+/**
+ * Repository statements are prepared once per connection (named by a hash of their text):
+ * parsing and planning, which RLS policies make costlier, then happen once, not per request.
+ */
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (!name) {
+    name = `r_${createHash('sha256').update(sql).digest('base64url').slice(0, 22)}`;
+    names.set(sql, name);
+  }
+  return name;
 }
 
 /** Runs a statement that must return exactly one row. @throws RowCountError */
@@ -396,6 +426,6 @@ export async function maybeOne<R extends pg.QueryResultRow>(
 
 /** Runs a statement for its effect; returns the affected row count. */
 export async function exec(db: Queryable, sql: string, values: readonly unknown[] = []): Promise<number> {
-  const res = await db.query(sql, values as unknown[]);
+  const res = await db.query({ name: statementName(sql), text: sql, values: values as unknown[] });
   return res.rowCount ?? 0;
 }
