@@ -54,7 +54,7 @@ export async function openDeps(config: Config, opts: OpenDepsOptions = {}): Prom
     ownerUrl = embedded.url;
     log.info('embedded postgres started', { dir: `${config.dataDir}/postgres`, port: config.embeddedPgPort });
   } else if (!ownerUrl && opts.embedded === 'attach') {
-    ownerUrl = embeddedOwnerUrl(config.embeddedPgPort, secrets);
+    ownerUrl = embeddedOwnerUrl(config.embeddedPgPort, config.dataDir);
   }
   if (!ownerUrl) throw new Error('DATABASE_URL is not set');
   try {

