@@ -3,7 +3,7 @@
  * join tokens for hosts and guests, per-track download decrypted on the fly, and deletion
  * by cryptographic erasure.
  */
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { withTenant, withUser } from '../core/db/pool.ts';
 import { randomToken, sha256 } from '../core/crypto/secrets.ts';
@@ -11,7 +11,7 @@ import * as repo from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
 import { AppError, forbidden, notFound } from '../core/errors.ts';
 import { signJoinToken } from '../../lib/tokens.ts';
-import type { ChunkMeta, RtpRecord } from '../../lib/chunks/container.ts';
+import type { ChunkMeta } from '../../lib/chunks/container.ts';
 import { muxTrack, UnsupportedCodecError } from '../../lib/media/index.ts';
 import { parseWrappedKey } from '../../lib/keys/KeyProvider.ts';
 import { consume } from './rateLimit.ts';
@@ -219,24 +219,20 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
     });
     return { s, t, chunks, wrapped: s.wrapped_key };
   });
-  const key = await deps.storage.keyProvider.decrypt(parseWrappedKey(found.wrapped), {
+  const rawKey = await deps.storage.keyProvider.decrypt(parseWrappedKey(found.wrapped), {
     organizationId: orgId,
     sessionId,
   });
-  // The read path opens the first chunk now, for the codec; the key is wiped when the body
-  // ends, fails or is abandoned (records' finally), or below when nothing will read it.
-  let opened;
-  try {
-    opened = await openStoredTrack({
-      objectStore: deps.storage.objectStore,
-      key,
-      track: { organizationId: orgId, sessionId, trackId },
-      chunks: found.chunks,
-    });
-  } catch (err) {
-    key.fill(0);
-    throw err;
-  }
+  // Imported once for every chunk (as the export does), and the raw bytes wiped at once.
+  const key = createSecretKey(rawKey);
+  rawKey.fill(0);
+  // The read path opens the first chunk now, for the codec.
+  const opened = await openStoredTrack({
+    objectStore: deps.storage.objectStore,
+    key,
+    track: { organizationId: orgId, sessionId, trackId },
+    chunks: found.chunks,
+  });
   // A track with no chunks yet: its codec as the track row gives it.
   const meta: ChunkMeta = opened.meta ?? {
     kind: found.t.kind,
@@ -244,26 +240,17 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
     clockRate: found.t.kind === 'audio' ? 48000 : 90000,
     mimeType: found.t.mime_type,
   };
-  const chunkRecords = opened.records;
-  async function* records(): AsyncGenerator<RtpRecord[]> {
-    try {
-      yield* chunkRecords;
-    } finally {
-      key.fill(0);
-    }
-  }
   // Every track of a take spans the take: silence before the first packet and after the
   // last, so all of a take's files line up and last as long as the recording.
   const stoppedAt = found.t.take_stopped_at ?? found.t.ended_at;
   let muxed;
   try {
-    muxed = muxTrack(meta, records(), {
+    muxed = muxTrack(meta, opened.records, {
       startUs: BigInt(found.t.take_started_at.getTime()) * 1000n,
       ...(stoppedAt ? { endUs: BigInt(stoppedAt.getTime()) * 1000n } : {}),
     });
   } catch (err) {
-    key.fill(0);
-    await chunkRecords.return(undefined);
+    await opened.records.return(undefined);
     if (err instanceof UnsupportedCodecError)
       throw new AppError(415, 'unsupported_codec', "This track's codec cannot be exported.");
     throw err;
