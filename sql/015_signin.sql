@@ -52,6 +52,11 @@ begin
   if p_email is null or p_email <> lower(p_email) or length(p_email) not between 3 and 254 then
     raise exception 'invalid_input: bad address';
   end if;
+  -- A ceiling the API role cannot lift: at most 10 codes per address per 15 minutes, so even
+  -- SQL as the API role gets 50 guesses per quarter hour at most (HTTP clients far fewer).
+  if (select count(*) from public.login_codes c where c.email = p_email and c.created_at > v_now - interval '15 minutes') >= 10 then
+    raise exception 'rate_limited: too many codes for this address; try again later';
+  end if;
   update public.login_codes set dead_at = v_now where email = p_email and used_at is null and dead_at is null;
   insert into public.login_codes (id, email, code_hash, created_at, expires_at)
     values (v_id, p_email, app.code_hash(v_id, p_email, v_code), v_now, v_now + make_interval(secs => least(greatest(p_ttl_s, 60), 3600)));
@@ -59,10 +64,16 @@ begin
 end $$;
 
 -- Checks a code. status: 'ok' (a session was created for p_token), 'restore' (the account is
--- pending deletion: a restore token was stored instead), 'invalid'.
+-- pending deletion: a restore token was stored instead), 'invalid', or 'slow_down' (too many
+-- recent failures for this address: retry_after seconds; nothing was checked or counted).
+-- Progressive slow-down: from the 10th wrong guess for an address within 24 hours, each
+-- next try waits 30 s * 2^(failures-10) after the last failure (at most 15 minutes).
+-- p_trusted: the browser holds a device cookie for this address (it signed in here before):
+-- it keeps its own budget and is not slowed by an attacker's failures (OWASP's device cookies).
+drop function if exists app.signin_verify(text, text, text, text, text, text, int, int);
 create or replace function app.signin_verify(p_email text, p_code text, p_token text, p_restore_token text,
-    p_user_agent text, p_client_ip text, p_max_attempts int, p_session_ttl_s int)
-  returns table (status text, user_id uuid, email text, display_name text, auth_session_id uuid, purge_at timestamptz)
+    p_user_agent text, p_client_ip text, p_max_attempts int, p_session_ttl_s int, p_trusted boolean)
+  returns table (status text, user_id uuid, email text, display_name text, auth_session_id uuid, purge_at timestamptz, retry_after int)
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 #variable_conflict use_column
 declare
@@ -70,16 +81,30 @@ declare
   v_code public.login_codes;
   v_user public.users;
   v_sid uuid;
+  v_failures int;
+  v_last timestamptz;
+  v_wait double precision;
 begin
+  if not coalesce(p_trusted, false) then
+    select coalesce(sum(c.attempts), 0)::int, max(c.last_failed_at) into v_failures, v_last
+      from public.login_codes c where c.email = p_email and c.attempts > 0 and c.created_at > v_now - interval '24 hours';
+    if v_failures >= 10 and v_last is not null then
+      v_wait := least(30 * power(2, least(v_failures - 10, 10)), 900) - extract(epoch from v_now - v_last);
+      if v_wait > 0 then
+        return query select 'slow_down'::text, null::uuid, null::text, null::text, null::uuid, null::timestamptz, ceil(v_wait)::int;
+        return;
+      end if;
+    end if;
+  end if;
   select * into v_code from public.login_codes c
    where c.email = p_email and c.used_at is null and c.dead_at is null and c.expires_at > v_now
    order by c.created_at desc limit 1 for update;
-  if not found then return query select 'invalid'::text, null::uuid, null::text, null::text, null::uuid, null::timestamptz; return; end if;
+  if not found then return query select 'invalid'::text, null::uuid, null::text, null::text, null::uuid, null::timestamptz, null::int; return; end if;
   if p_code is null or app.code_hash(v_code.id, p_email, p_code) <> v_code.code_hash then
-    update public.login_codes set attempts = attempts + 1,
+    update public.login_codes set attempts = attempts + 1, last_failed_at = v_now,
            dead_at = case when attempts + 1 >= least(greatest(p_max_attempts, 1), 10) then v_now else dead_at end
      where id = v_code.id;
-    return query select 'invalid'::text, null::uuid, null::text, null::text, null::uuid, null::timestamptz; return;
+    return query select 'invalid'::text, null::uuid, null::text, null::text, null::uuid, null::timestamptz, null::int; return;
   end if;
   update public.login_codes set used_at = v_now where id = v_code.id;
   insert into public.users (email, last_sign_in_at) values (p_email, v_now)
@@ -87,13 +112,13 @@ begin
   if v_user.deletion_due_at is not null then
     update public.users set restore_token_hash = sha256(convert_to(p_restore_token, 'UTF8')),
            restore_token_expires_at = v_now + interval '15 minutes' where id = v_user.id;
-    return query select 'restore'::text, v_user.id, v_user.email, v_user.display_name, null::uuid, v_user.deletion_due_at; return;
+    return query select 'restore'::text, v_user.id, v_user.email, v_user.display_name, null::uuid, v_user.deletion_due_at, null::int; return;
   end if;
   insert into public.auth_sessions (user_id, token_hash, created_at, last_seen_at, expires_at, user_agent, client_ip)
     values (v_user.id, sha256(convert_to(p_token, 'UTF8')), v_now, v_now,
             v_now + make_interval(secs => least(greatest(p_session_ttl_s, 60), 90 * 86400)), left(p_user_agent, 300), left(p_client_ip, 64))
     returning id into v_sid;
-  return query select 'ok'::text, v_user.id, v_user.email, v_user.display_name, v_sid, null::timestamptz;
+  return query select 'ok'::text, v_user.id, v_user.email, v_user.display_name, v_sid, null::timestamptz, null::int;
 end $$;
 
 -- Ends a pending account deletion for the holder of a live restore token, and signs in.

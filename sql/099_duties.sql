@@ -27,7 +27,7 @@ grant execute on function app.current_org_id(), app.current_user_id(), app.curre
 
 -- The request path.
 grant execute on function app.begin_request(text, uuid, int), app.create_organization(text), app.my_memberships(),
-  app.accept_invitation(bytea), app.signin_issue_code(text, int), app.signin_verify(text, text, text, text, text, text, int, int),
+  app.accept_invitation(bytea), app.signin_issue_code(text, int), app.signin_verify(text, text, text, text, text, text, int, int, boolean),
   app.signin_restore(text, text, text, text, int), app.request_account_deletion(), app.rate_limit_hit(text, int),
   app.guest_join(uuid, bytea, text), app.transcription_rerun(uuid), app.schedule_org_deletion(), app.cancel_org_deletion(),
   app.my_sole_ownerships(), app.store_deletion_certificate(uuid, uuid, uuid, text, jsonb, text), app.current_seat_limit(),

@@ -250,7 +250,7 @@ test('a valid token of A: nothing of B is reachable, and no session for anyone e
     );
     assert.equal(forged, 'denied');
     const verify = await app.query(
-      `select status from app.signin_verify('b@example.com', '123456', $1, $1, null, null, 5, 86400)`,
+      `select status from app.signin_verify('b@example.com', '123456', $1, $1, null, null, 5, 86400, true)`,
       [randomBytes(32).toString('base64url')],
     );
     assert.equal(verify.rows[0]?.status, 'invalid', 'a guessed code creates nothing');

@@ -30,7 +30,7 @@ const REVIEWED_FOR_API = [
   'app.schedule_org_deletion()', // owner of the proven org; due from app.now()
   'app.signin_issue_code(text,integer)', // returns the code sealed to the API process only
   'app.signin_restore(text,text,text,text,integer)', // the restore token
-  'app.signin_verify(text,text,text,text,text,text,integer,integer)', // the emailed code
+  'app.signin_verify(text,text,text,text,text,text,integer,integer,boolean)', // the emailed code
   'app.store_deletion_certificate(uuid,uuid,uuid,text,jsonb,text)', // an erased session of the proven org
   'app.transcription_rerun(uuid)', // members of the proven org
 ].sort();

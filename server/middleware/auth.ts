@@ -16,6 +16,9 @@ type Next = () => Promise<unknown>;
 
 export const SESSION_COOKIE = 'sid';
 export const CSRF_COOKIE = 'csrf_token';
+/** A browser that signed in to an address before (services/auth.ts deviceCookieFor); kept a year. */
+export const DEVICE_COOKIE = 'device';
+export const DEVICE_TTL_S = 365 * 24 * 3600;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function cookieOptions(deps: Deps, httpOnly: boolean, maxAgeS?: number) {

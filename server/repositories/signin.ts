@@ -11,15 +11,17 @@ export async function issueCode(db: Queryable, email: string, ttlS: number): Pro
 }
 
 export interface SigninRow {
-  status: 'ok' | 'restore' | 'invalid';
+  status: 'ok' | 'restore' | 'invalid' | 'slow_down';
   user_id: string | null;
   email: string | null;
   display_name: string | null;
   auth_session_id: string | null;
   purge_at: Date | null;
+  /** With status 'slow_down': seconds until this address may try again. */
+  retry_after: number | null;
 }
 
-/** Checks a code: a session for `token`, a restore offer under `restoreToken`, or invalid (a try counted). */
+/** Checks a code: a session for `token`, a restore offer under `restoreToken`, invalid (a try counted), or slow_down. */
 export function verifyCode(
   db: Queryable,
   v: {
@@ -31,13 +33,15 @@ export function verifyCode(
     clientIp: string;
     maxAttempts: number;
     sessionTtlS: number;
+    /** The browser holds a device cookie for this address: its own budget, no slow-down. */
+    trusted: boolean;
   },
 ): Promise<SigninRow> {
   return one<SigninRow>(
     db,
-    `select status, user_id, email, display_name, auth_session_id, purge_at
-       from app.signin_verify($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::int, $8::int)`,
-    [v.email, v.code, v.token, v.restoreToken, v.userAgent, v.clientIp, v.maxAttempts, v.sessionTtlS],
+    `select status, user_id, email, display_name, auth_session_id, purge_at, retry_after
+       from app.signin_verify($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::int, $8::int, $9::boolean)`,
+    [v.email, v.code, v.token, v.restoreToken, v.userAgent, v.clientIp, v.maxAttempts, v.sessionTtlS, v.trusted],
   );
 }
 

@@ -5,11 +5,11 @@
  */
 import { createDecipheriv } from 'node:crypto';
 import { withUser } from '../core/db/pool.ts';
-import { randomToken } from '../core/crypto/secrets.ts';
+import { randomToken, safeEqual } from '../core/crypto/secrets.ts';
 import { consume } from './rateLimit.ts';
 import { issueCode, verifyCode as verifyCodeRow } from '../repositories/signin.ts';
 import { listUserAuthSessions, revokeAuthSession, type AuthSessionRow } from '../repositories/authSessions.ts';
-import { AppError, notFound } from '../core/errors.ts';
+import { AppError, notFound, tooManyRequests } from '../core/errors.ts';
 import type { Deps } from '../core/context.ts';
 import type { NewSession, SignedInUser } from '../context.ts';
 import { loginCodeEmail } from '../core/mail/templates.ts';
@@ -31,10 +31,19 @@ function unsealCode(deps: Deps, sealed: Buffer): string {
  * depend on the mail server). The database draws the code and keeps only its keyed hash.
  * @throws AppError 429 when throttled.
  */
-export async function requestCode(deps: Deps, rawEmail: string, clientIp: string): Promise<void> {
+export async function requestCode(
+  deps: Deps,
+  rawEmail: string,
+  clientIp: string,
+  deviceCookie?: string,
+): Promise<void> {
   const email = normalizeEmail(rawEmail);
   await consume(deps, 'code-client', clientIp, deps.config.rateLimits.codesPerClient);
-  await consume(deps, 'code-email', email, deps.config.rateLimits.codesPerEmail);
+  // A browser that signed in to this address before keeps a budget of its own: someone
+  // exhausting the address's budget from elsewhere does not lock its owner out.
+  const device = trustedDevice(deps, deviceCookie, email);
+  if (device) await consume(deps, 'code-device', `${device}:${email}`, deps.config.rateLimits.codesPerEmail);
+  else await consume(deps, 'code-email', email, deps.config.rateLimits.codesPerEmail);
   const sealed = await withUser(deps.db.app, null, (tx) => issueCode(tx, email, deps.config.loginCodeTtlS));
   const code = unsealCode(deps, sealed);
   deps.metrics.codesSent.inc();
@@ -55,9 +64,11 @@ export async function verifyCode(
   code: string,
   clientIp: string,
   userAgent: string | null,
+  deviceCookie?: string,
 ): Promise<NewSession> {
   const email = normalizeEmail(rawEmail);
   await consume(deps, 'verify-client', clientIp, deps.config.rateLimits.verifyPerClient);
+  const trusted = trustedDevice(deps, deviceCookie, email) !== undefined;
   const token = randomToken(32);
   const restoreToken = randomToken(32);
   const r = await withUser(deps.db.app, null, (tx) =>
@@ -70,8 +81,10 @@ export async function verifyCode(
       clientIp: clientIp.slice(0, 64),
       maxAttempts: deps.config.loginCodeMaxAttempts,
       sessionTtlS: deps.config.sessionAbsoluteTtlS,
+      trusted,
     }),
   );
+  if (r.status === 'slow_down') throw tooManyRequests(r.retry_after ?? 1);
   if (r.status === 'restore' && r.purge_at) throw pendingDeletionError({ restoreToken, purgeAt: r.purge_at });
   if (r.status !== 'ok' || !r.user_id || !r.email || !r.auth_session_id) {
     deps.metrics.codesFailed.inc();
@@ -81,6 +94,23 @@ export async function verifyCode(
     token,
     user: { id: r.user_id, email: r.email, displayName: r.display_name, authSessionId: r.auth_session_id },
   };
+}
+
+/**
+ * The device cookie a browser gets when it signs in (OWASP's defence against lockout): a
+ * nonce and a MAC binding it to the address. Returns the cookie value.
+ */
+export function deviceCookieFor(deps: Deps, email: string): string {
+  const nonce = randomToken(16);
+  return `${nonce}.${deps.secrets.hmac('device-cookie', `${nonce}:${normalizeEmail(email)}`).toString('base64url')}`;
+}
+
+/** The device's nonce when `cookie` is a device cookie this server made for `email`; else undefined. */
+export function trustedDevice(deps: Deps, cookie: string | undefined, email: string): string | undefined {
+  const m = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(cookie ?? '');
+  if (!m?.[1] || !m[2]) return undefined;
+  const expected = deps.secrets.hmac('device-cookie', `${m[1]}:${normalizeEmail(email)}`);
+  return safeEqual(Buffer.from(m[2], 'base64url'), expected) ? m[1] : undefined;
 }
 
 /** Ends the session behind this token (sign out). */

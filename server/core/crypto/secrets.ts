@@ -7,7 +7,8 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type SecretPurpose = 'login-code' | 'rate-limit' | 'metrics-org' | 'db-app-password' | 'join-token' | 'log-org';
+export type SecretPurpose =
+  'login-code' | 'rate-limit' | 'metrics-org' | 'db-app-password' | 'join-token' | 'log-org' | 'device-cookie';
 
 export class Secrets {
   readonly #root: Buffer;

@@ -4,7 +4,15 @@ import type { Deps } from '../../core/context.ts';
 import type { AppState } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { requireUser, SESSION_COOKIE, CSRF_COOKIE, cookieOptions, ensureCsrfCookie } from '../../middleware/auth.ts';
+import {
+  requireUser,
+  SESSION_COOKIE,
+  CSRF_COOKIE,
+  DEVICE_COOKIE,
+  DEVICE_TTL_S,
+  cookieOptions,
+  ensureCsrfCookie,
+} from '../../middleware/auth.ts';
 import * as auth from '../../services/auth.ts';
 import { myOrgs } from '../../services/orgs.ts';
 import { withUser } from '../../core/db/pool.ts';
@@ -16,15 +24,23 @@ export function authRoutes(deps: Deps): Router<AppState> {
 
   r.post('/api/auth/code', async (ctx) => {
     const { email } = parse(requestCodeBody, bodyOf(ctx));
-    await auth.requestCode(deps, email, ctx.ip);
+    await auth.requestCode(deps, email, ctx.ip, ctx.cookies.get(DEVICE_COOKIE));
     ctx.status = 202;
     ctx.body = { ok: true, message: 'If the address can receive mail, a code is on its way.' };
   });
 
   r.post('/api/auth/verify', async (ctx) => {
     const { email, code } = parse(verifyBody, bodyOf(ctx));
-    const session = await auth.verifyCode(deps, email, code, ctx.ip, ctx.get('user-agent') || null);
+    const device = ctx.cookies.get(DEVICE_COOKIE);
+    const session = await auth.verifyCode(deps, email, code, ctx.ip, ctx.get('user-agent') || null, device);
     ctx.cookies.set(SESSION_COOKIE, session.token, cookieOptions(deps, true, deps.config.sessionAbsoluteTtlS));
+    // This browser has now signed in to this address: it keeps a sign-in budget of its own.
+    if (!auth.trustedDevice(deps, device, session.user.email))
+      ctx.cookies.set(
+        DEVICE_COOKIE,
+        auth.deviceCookieFor(deps, session.user.email),
+        cookieOptions(deps, true, DEVICE_TTL_S),
+      );
     ensureCsrfCookie(deps, ctx);
     ctx.body = { user: { id: session.user.id, email: session.user.email, display_name: session.user.displayName } };
   });
