@@ -8,6 +8,7 @@ import type { Deps } from '../core/context.ts';
 import { AppError, notFound } from '../core/errors.ts';
 import { log, errorFields } from '../core/logger.ts';
 import * as repo from '../repositories/billing.ts';
+import { outsideTransaction } from '../core/db/pool.ts';
 
 /** What billing needs beyond Deps; exists only while billing is on. */
 export interface Billing {
@@ -67,7 +68,8 @@ export function requireBilling(billing: Billing | undefined): Billing {
  */
 export async function callStripe<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    // No pooled connection waits on Stripe: the request's transaction is committed first.
+    return await outsideTransaction(fn);
   } catch (err) {
     log.error('stripe call failed', {
       event: what,

@@ -5,7 +5,7 @@
  */
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { withTenant, withUser } from '../core/db/pool.ts';
+import { outsideTransaction, withTenant, withUser } from '../core/db/pool.ts';
 import { randomToken, sha256 } from '../core/crypto/secrets.ts';
 import * as repo from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
@@ -61,7 +61,9 @@ export async function createSession(
 ): Promise<SessionView & { guest_url: string }> {
   const id = randomUUID();
   // KMS round trip before the transaction: no pooled connection waits on it.
-  const dataKey = await deps.storage.keyProvider.generateDataKey({ organizationId: orgId, sessionId: id });
+  const dataKey = await outsideTransaction(() =>
+    deps.storage.keyProvider.generateDataKey({ organizationId: orgId, sessionId: id }),
+  );
   dataKey.plaintext.fill(0);
   const token = randomToken(24);
   const row = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
@@ -219,10 +221,12 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
     });
     return { s, t, chunks, wrapped: s.wrapped_key };
   });
-  const rawKey = await deps.storage.keyProvider.decrypt(parseWrappedKey(found.wrapped), {
-    organizationId: orgId,
-    sessionId,
-  });
+  const rawKey = await outsideTransaction(() =>
+    deps.storage.keyProvider.decrypt(parseWrappedKey(found.wrapped), {
+      organizationId: orgId,
+      sessionId,
+    }),
+  );
   // Imported once for every chunk (as the export does), and the raw bytes wiped at once.
   const key = createSecretKey(rawKey);
   rawKey.fill(0);

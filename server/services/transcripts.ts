@@ -4,7 +4,7 @@
  * (admins). Also the sweep that removes transcript metadata of erased sessions.
  */
 import { z } from 'zod';
-import { withTenant, withUser } from '../core/db/pool.ts';
+import { outsideTransaction, withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/transcripts.ts';
 import * as sessions from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
@@ -90,9 +90,12 @@ async function loadTranscript(
     return { run, transcript, wrapped: s.wrapped_key };
   });
   let doc: Transcript | undefined;
-  if (found.transcript && found.wrapped) {
+  const wrapped = found.wrapped;
+  if (found.transcript && wrapped) {
     // KMS and storage round trips happen after the transaction, on no pooled connection.
-    const key = await deps.storage.keyProvider.decrypt(found.wrapped, { organizationId: orgId, sessionId });
+    const key = await outsideTransaction(() =>
+      deps.storage.keyProvider.decrypt(wrapped, { organizationId: orgId, sessionId }),
+    );
     try {
       const sealed = await deps.storage.objectStore.get(found.transcript.object_key);
       const plain = openBlob(

@@ -284,6 +284,24 @@ export async function withRequest<T>(
   }
 }
 
+/**
+ * Runs `fn`, a network round trip (KMS, Stripe, object storage), with no pooled connection
+ * held for the request (CONVENTIONS rule 5): the request's transaction so far is committed
+ * (rolled back if a query failed) and its connection released; the request's next query
+ * proves the token again in a fresh transaction. Outside a request it just runs `fn`.
+ */
+export async function outsideTransaction<T>(fn: () => Promise<T>): Promise<T> {
+  const req = inRequest.getStore();
+  if (req?.client && !req.done && !inTransaction.getStore()) {
+    const client = req.client;
+    const failed = req.failed;
+    req.client = undefined;
+    req.failed = false;
+    await finish(client, !failed);
+  }
+  return fn();
+}
+
 /** The user the current request proved, if any. */
 export function provenUser(): ProvenUser | undefined {
   return inRequest.getStore()?.proven;
