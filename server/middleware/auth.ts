@@ -104,6 +104,18 @@ export function orgActor(ctx: AppContext): OrgActor {
   return { user: requireUser(ctx), orgId: o.id, role: o.role };
 }
 
+/** The actor of an org route as services take it: `svc.x(deps, ...inOrg(ctx), …)` (user, org id). */
+export function inOrg(ctx: AppContext): [SignedInUser, string] {
+  const a = orgActor(ctx);
+  return [a.user, a.orgId];
+}
+
+/** The same with the role: `svc.x(deps, ...inOrgWithRole(ctx), …)` (user, org id, role). */
+export function inOrgWithRole(ctx: AppContext): [SignedInUser, string, Role] {
+  const a = orgActor(ctx);
+  return [a.user, a.orgId, a.role];
+}
+
 const orgIdParam = z.uuid();
 
 /**

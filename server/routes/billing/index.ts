@@ -8,7 +8,7 @@ import type { Deps } from '../../core/context.ts';
 import type { AppState } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
+import { orgMember, inOrgWithRole } from '../../middleware/auth.ts';
 import * as svc from '../../billing/service.ts';
 import { handleStripeWebhook } from '../../billing/webhooks.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from '../../billing/stripe.ts';
@@ -24,21 +24,18 @@ export function billingRoutes(deps: Deps, billing: Billing | undefined): Router<
   const member = orgMember(deps);
 
   r.get('/api/orgs/:orgId/billing', member, async (ctx) => {
-    const o = currentOrg(ctx);
     ctx.set('cache-control', 'no-store');
-    ctx.body = await svc.getBilling(deps, billing, requireUser(ctx), o.id, o.role);
+    ctx.body = await svc.getBilling(deps, billing, ...inOrgWithRole(ctx));
   });
 
   r.post('/api/orgs/:orgId/billing/checkout', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { plan, seats } = parse(checkoutBody, bodyOf(ctx));
-    ctx.body = await svc.startCheckout(deps, billing, requireUser(ctx), o.id, o.role, plan, seats);
+    ctx.body = await svc.startCheckout(deps, billing, ...inOrgWithRole(ctx), plan, seats);
   });
 
   r.post('/api/orgs/:orgId/billing/portal', member, async (ctx) => {
-    const o = currentOrg(ctx);
     parse(portalBody, bodyOf(ctx));
-    ctx.body = await svc.openPortal(deps, billing, requireUser(ctx), o.id, o.role);
+    ctx.body = await svc.openPortal(deps, billing, ...inOrgWithRole(ctx));
   });
 
   r.post(STRIPE_WEBHOOK_PATH, async (ctx) => {

@@ -11,12 +11,13 @@ import type { AppState } from '../../context.ts';
 import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import {
-  currentOrg,
   orgMember,
   requireUser,
   SESSION_COOKIE,
   cookieOptions,
   ensureCsrfCookie,
+  inOrg,
+  inOrgWithRole,
 } from '../../middleware/auth.ts';
 import * as retention from '../../services/retention.ts';
 import * as certificates from '../../services/certificates.ts';
@@ -45,66 +46,59 @@ export function lifecycleRoutes(deps: Deps): Router<AppState> {
   });
 
   r.get('/api/orgs/:orgId/retention', member, async (ctx) => {
-    ctx.body = await retention.getRetention(deps, requireUser(ctx), currentOrg(ctx).id);
+    ctx.body = await retention.getRetention(deps, ...inOrg(ctx));
   });
 
   r.put('/api/orgs/:orgId/retention', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { retention_days } = parse(retentionBody, bodyOf(ctx));
-    ctx.body = await retention.setRetention(deps, requireUser(ctx), o.id, o.role, retention_days);
+    ctx.body = await retention.setRetention(deps, ...inOrgWithRole(ctx), retention_days);
   });
 
   r.get('/api/orgs/:orgId/sessions/:id/certificate', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    ctx.body = await certificates.getCertificate(deps, requireUser(ctx), currentOrg(ctx).id, id);
+    ctx.body = await certificates.getCertificate(deps, ...inOrg(ctx), id);
   });
 
   r.get('/api/orgs/:orgId/certificates', member, async (ctx) => {
-    ctx.body = { certificates: await certificates.listCertificates(deps, requireUser(ctx), currentOrg(ctx).id) };
+    ctx.body = { certificates: await certificates.listCertificates(deps, ...inOrg(ctx)) };
   });
 
   r.get('/api/orgs/:orgId/deletion', member, async (ctx) => {
-    ctx.body = await orgDeletion.deletionStatus(deps, requireUser(ctx), currentOrg(ctx).id);
+    ctx.body = await orgDeletion.deletionStatus(deps, ...inOrg(ctx));
   });
 
   r.post('/api/orgs/:orgId/deletion', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { confirm_name } = parse(scheduleDeletionBody, bodyOf(ctx));
     ctx.status = 202;
-    ctx.body = await orgDeletion.scheduleDeletion(deps, requireUser(ctx), o.id, o.role, confirm_name);
+    ctx.body = await orgDeletion.scheduleDeletion(deps, ...inOrgWithRole(ctx), confirm_name);
   });
 
   r.delete('/api/orgs/:orgId/deletion', member, async (ctx) => {
-    const o = currentOrg(ctx);
-    ctx.body = await orgDeletion.cancelDeletion(deps, requireUser(ctx), o.id, o.role);
+    ctx.body = await orgDeletion.cancelDeletion(deps, ...inOrgWithRole(ctx));
   });
 
   r.post('/api/orgs/:orgId/exports', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const b = parse(exportBody, bodyOf(ctx));
     const to =
       b.recipient !== undefined
         ? { kind: 'x25519' as const, recipient: b.recipient }
         : { kind: 'passphrase' as const, passphrase: b.passphrase ?? '' };
     ctx.status = 202;
-    ctx.body = await exports.createExport(deps, requireUser(ctx), o.id, o.role, to);
+    ctx.body = await exports.createExport(deps, ...inOrgWithRole(ctx), to);
   });
 
   r.get('/api/orgs/:orgId/exports', member, async (ctx) => {
-    const o = currentOrg(ctx);
-    ctx.body = { exports: await exports.listExports(deps, requireUser(ctx), o.id, o.role) };
+    ctx.body = { exports: await exports.listExports(deps, ...inOrgWithRole(ctx)) };
   });
 
   r.get('/api/orgs/:orgId/exports/:id', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { id } = parse(exportParams, ctx.params);
-    ctx.body = await exports.getExport(deps, requireUser(ctx), o.id, o.role, id);
+    ctx.body = await exports.getExport(deps, ...inOrgWithRole(ctx), id);
   });
 
   r.get('/api/orgs/:orgId/exports/:id/download', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { id } = parse(exportParams, ctx.params);
-    const file = await exports.downloadExport(deps, requireUser(ctx), o.id, o.role, id);
+    const file = await exports.downloadExport(deps, ...inOrgWithRole(ctx), id);
     sendAttachment(ctx, { ...file, contentType: 'application/octet-stream' });
   });
 

@@ -4,7 +4,7 @@ import type { Deps } from '../../core/context.ts';
 import type { AppState } from '../../context.ts';
 import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
+import { orgMember, requireUser, inOrg, inOrgWithRole } from '../../middleware/auth.ts';
 import * as svc from '../../services/orgs.ts';
 import {
   createOrgBody,
@@ -33,50 +33,43 @@ export function orgRoutes(deps: Deps): Router<AppState> {
   });
 
   r.get('/api/orgs/:orgId', member, async (ctx) => {
-    const o = currentOrg(ctx);
-    ctx.body = await svc.getOrg(deps, requireUser(ctx), o.id, o.role);
+    ctx.body = await svc.getOrg(deps, ...inOrgWithRole(ctx));
   });
 
   r.patch('/api/orgs/:orgId', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { name } = parse(updateOrgBody, bodyOf(ctx));
-    ctx.body = await svc.renameOrg(deps, requireUser(ctx), o.id, o.role, name);
+    ctx.body = await svc.renameOrg(deps, ...inOrgWithRole(ctx), name);
   });
 
   r.get('/api/orgs/:orgId/members', member, async (ctx) => {
-    ctx.body = { members: await svc.listMembers(deps, requireUser(ctx), currentOrg(ctx).id) };
+    ctx.body = { members: await svc.listMembers(deps, ...inOrg(ctx)) };
   });
 
   r.patch('/api/orgs/:orgId/members/:userId', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { userId } = parse(memberParams, ctx.params);
     const { role } = parse(changeRoleBody, bodyOf(ctx));
-    ctx.body = await svc.changeRole(deps, requireUser(ctx), o.id, o.role, userId, role);
+    ctx.body = await svc.changeRole(deps, ...inOrgWithRole(ctx), userId, role);
   });
 
   r.delete('/api/orgs/:orgId/members/:userId', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { userId } = parse(memberParams, ctx.params);
-    await svc.removeMember(deps, requireUser(ctx), o.id, o.role, userId);
+    await svc.removeMember(deps, ...inOrgWithRole(ctx), userId);
     ctx.status = 204;
   });
 
   r.post('/api/orgs/:orgId/invitations', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { email, role } = parse(inviteBody, bodyOf(ctx));
     ctx.status = 201;
-    ctx.body = await svc.invite(deps, requireUser(ctx), o.id, o.role, email, role);
+    ctx.body = await svc.invite(deps, ...inOrgWithRole(ctx), email, role);
   });
 
   r.get('/api/orgs/:orgId/invitations', member, async (ctx) => {
-    const o = currentOrg(ctx);
-    ctx.body = { invitations: await svc.listInvitations(deps, requireUser(ctx), o.id, o.role) };
+    ctx.body = { invitations: await svc.listInvitations(deps, ...inOrgWithRole(ctx)) };
   });
 
   r.delete('/api/orgs/:orgId/invitations/:id', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const { id } = parse(invitationParams, ctx.params);
-    await svc.revokeInvitation(deps, requireUser(ctx), o.id, o.role, id);
+    await svc.revokeInvitation(deps, ...inOrgWithRole(ctx), id);
     ctx.status = 204;
   });
 
@@ -87,9 +80,8 @@ export function orgRoutes(deps: Deps): Router<AppState> {
   });
 
   r.get('/api/orgs/:orgId/audit', member, async (ctx) => {
-    const o = currentOrg(ctx);
     const q = parse(auditQuery, ctx.query);
-    const entries = await svc.listAudit(deps, requireUser(ctx), o.id, o.role, q.limit, q.before ?? null);
+    const entries = await svc.listAudit(deps, ...inOrgWithRole(ctx), q.limit, q.before ?? null);
     ctx.body = { entries, next_before: entries.length === q.limit ? (entries[entries.length - 1]?.id ?? null) : null };
   });
 

@@ -4,7 +4,7 @@ import type { Deps } from '../../core/context.ts';
 import type { AppState } from '../../context.ts';
 import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
+import { orgMember, inOrg, inOrgWithRole } from '../../middleware/auth.ts';
 import * as svc from '../../services/sessions.ts';
 import { createSessionBody, sessionParams, trackParams, hostJoinBody, guestJoinBody } from './schema.ts';
 
@@ -15,39 +15,38 @@ export function sessionRoutes(deps: Deps): Router<AppState> {
   r.post('/api/orgs/:orgId/sessions', member, async (ctx) => {
     const { title } = parse(createSessionBody, bodyOf(ctx));
     ctx.status = 201;
-    ctx.body = await svc.createSession(deps, requireUser(ctx), currentOrg(ctx).id, title);
+    ctx.body = await svc.createSession(deps, ...inOrg(ctx), title);
   });
 
   r.get('/api/orgs/:orgId/sessions', member, async (ctx) => {
-    ctx.body = { sessions: await svc.listSessions(deps, requireUser(ctx), currentOrg(ctx).id) };
+    ctx.body = { sessions: await svc.listSessions(deps, ...inOrg(ctx)) };
   });
 
   r.get('/api/orgs/:orgId/sessions/:id', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    ctx.body = await svc.getSession(deps, requireUser(ctx), currentOrg(ctx).id, id);
+    ctx.body = await svc.getSession(deps, ...inOrg(ctx), id);
   });
 
   r.post('/api/orgs/:orgId/sessions/:id/guest-link', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    ctx.body = await svc.rotateGuestLink(deps, requireUser(ctx), currentOrg(ctx).id, id);
+    ctx.body = await svc.rotateGuestLink(deps, ...inOrg(ctx), id);
   });
 
   r.post('/api/orgs/:orgId/sessions/:id/join', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
     const { display_name } = parse(hostJoinBody, bodyOf(ctx));
-    ctx.body = await svc.hostJoin(deps, requireUser(ctx), currentOrg(ctx).id, id, display_name);
+    ctx.body = await svc.hostJoin(deps, ...inOrg(ctx), id, display_name);
   });
 
   r.get('/api/orgs/:orgId/sessions/:id/tracks/:trackId/download', member, async (ctx) => {
     const { id, trackId } = parse(trackParams, ctx.params);
-    const file = await svc.downloadTrack(deps, requireUser(ctx), currentOrg(ctx).id, id, trackId);
+    const file = await svc.downloadTrack(deps, ...inOrg(ctx), id, trackId);
     sendAttachment(ctx, file);
   });
 
   r.delete('/api/orgs/:orgId/sessions/:id', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    const o = currentOrg(ctx);
-    ctx.body = await svc.deleteSession(deps, requireUser(ctx), o.id, o.role, id);
+    ctx.body = await svc.deleteSession(deps, ...inOrgWithRole(ctx), id);
   });
 
   r.post('/api/join', async (ctx) => {

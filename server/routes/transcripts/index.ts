@@ -7,7 +7,7 @@ import type { Deps } from '../../core/context.ts';
 import type { AppState } from '../../context.ts';
 import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
+import { orgMember, inOrg, inOrgWithRole } from '../../middleware/auth.ts';
 import * as svc from '../../services/transcripts.ts';
 import { exportQuery, settingsBody, transcriptParams } from './schema.ts';
 
@@ -19,31 +19,29 @@ export function transcriptRoutes(deps: Deps): Router<AppState> {
   r.get('/api/orgs/:orgId/sessions/:id/transcript', member, async (ctx) => {
     const { id } = parse(transcriptParams, ctx.params);
     ctx.set('cache-control', 'no-store');
-    ctx.body = await svc.getTranscript(deps, requireUser(ctx), currentOrg(ctx).id, id);
+    ctx.body = await svc.getTranscript(deps, ...inOrg(ctx), id);
   });
 
   r.get('/api/orgs/:orgId/sessions/:id/transcript/export', member, async (ctx) => {
     const { id } = parse(transcriptParams, ctx.params);
     const { format } = parse(exportQuery, ctx.query);
-    const file = await svc.exportTranscript(deps, requireUser(ctx), currentOrg(ctx).id, id, format);
+    const file = await svc.exportTranscript(deps, ...inOrg(ctx), id, format);
     sendAttachment(ctx, file);
   });
 
   r.post('/api/orgs/:orgId/sessions/:id/transcript/rerun', member, async (ctx) => {
     const { id } = parse(transcriptParams, ctx.params);
     ctx.status = 202;
-    ctx.body = { run: await svc.rerun(deps, requireUser(ctx), currentOrg(ctx).id, id) };
+    ctx.body = { run: await svc.rerun(deps, ...inOrg(ctx), id) };
   });
 
   r.get('/api/orgs/:orgId/settings/transcription', member, async (ctx) => {
-    const o = currentOrg(ctx);
-    ctx.body = await svc.getSettings(deps, requireUser(ctx), o.id, o.role);
+    ctx.body = await svc.getSettings(deps, ...inOrgWithRole(ctx));
   });
 
   r.patch('/api/orgs/:orgId/settings/transcription', member, async (ctx) => {
     const change = parse(settingsBody, bodyOf(ctx));
-    const o = currentOrg(ctx);
-    ctx.body = await svc.updateSettings(deps, requireUser(ctx), o.id, o.role, change);
+    ctx.body = await svc.updateSettings(deps, ...inOrgWithRole(ctx), change);
   });
 
   return r;
