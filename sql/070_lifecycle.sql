@@ -163,12 +163,15 @@ end $$;
 
 -- Org deletion, step 2 (after its objects are removed): the audit log is kept with the org
 -- id nulled (and orphaned_at set for the 12-month purge); every other row goes with the org.
-create or replace function app.org_deletion_finish(p_org uuid, p_now timestamptz, p_details jsonb)
+-- The grace period is checked against app.now(), never a time the caller passes.
+drop function if exists app.org_deletion_finish(uuid, timestamptz, jsonb);
+create or replace function app.org_deletion_finish(p_org uuid, p_details jsonb)
   returns table (organization_name text, owner_emails text[])
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 #variable_conflict use_column
-declare v_org public.organizations; v_owners text[];
+declare v_org public.organizations; v_owners text[]; p_now timestamptz := app.now();
 begin
+  if app.caller() not in ('sweep', 'owner') then raise exception 'permission denied: the sweep only' using errcode = '42501'; end if;
   select * into v_org from public.organizations where id = p_org for update;
   if not found or v_org.deletion_due_at is null or v_org.deletion_due_at > p_now then
     raise exception 'not_due: this organization is not due for deletion';
@@ -257,10 +260,13 @@ $$;
 -- Purges an account whose recovery window ended: memberships and sign-in state go with the
 -- user, its address is removed from audit entries (the entries stay). Refused while the
 -- user is the last owner of an org not scheduled for deletion ('last_owner').
-create or replace function app.purge_account(p_user uuid, p_now timestamptz) returns boolean
+-- The 30-day window is checked against app.now(), never a time the caller passes.
+drop function if exists app.purge_account(uuid, timestamptz);
+create or replace function app.purge_account(p_user uuid) returns boolean
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
-declare v public.users;
+declare v public.users; p_now timestamptz := app.now();
 begin
+  if app.caller() not in ('sweep', 'owner') then raise exception 'permission denied: the sweep only' using errcode = '42501'; end if;
   select * into v from public.users where id = p_user for update;
   if not found or v.deletion_due_at is null or v.deletion_due_at > p_now then return false; end if;
   if exists (select 1 from public.memberships m join public.organizations o on o.id = m.organization_id

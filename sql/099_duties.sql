@@ -10,8 +10,9 @@
 -- recorder_sweep lifecycle and billing sweeps, Stripe webhooks: the cross-tenant functions.
 -- Queue maintenance, key rotation and the clock override: the owner only.
 --
--- Every security-definer function pins search_path and takes time from app.now(); the
--- sweep functions still take the sweep's own clock reading (p_now) from the sweep role,
+-- Every security-definer function pins search_path. Grace periods (org and account deletion)
+-- and every expiry the request path meets are checked against app.now(); the sweep's
+-- listing functions still take the sweep's clock reading (p_now) from the sweep role,
 -- which the request path does not have. test/definer-grants.test.ts holds the reviewed
 -- list of what recorder_app may execute.
 
@@ -53,9 +54,9 @@ grant execute on function app.transcription_claim(uuid, text, int), app.transcri
 grant execute on function app.erased_sessions_pending_sweep(int), app.sweep_session_media(uuid),
   app.erased_transcripts_pending_sweep(int), app.sweep_session_transcripts(uuid),
   app.lifecycle_orgs_due(timestamptz), app.lifecycle_claim_reminders(timestamptz), app.org_deletion_erase_keys(uuid),
-  app.org_deletion_finish(uuid, timestamptz, jsonb), app.purge_orphaned_audit(timestamptz), app.retention_due(timestamptz, int),
+  app.org_deletion_finish(uuid, jsonb), app.purge_orphaned_audit(timestamptz), app.retention_due(timestamptz, int),
   app.lifecycle_erase_session(uuid, text), app.store_deletion_certificate(uuid, uuid, uuid, text, jsonb, text),
-  app.lifecycle_accounts_due(timestamptz, int), app.purge_account(uuid, timestamptz), app.lifecycle_expired_exports(timestamptz),
+  app.lifecycle_accounts_due(timestamptz, int), app.purge_account(uuid), app.lifecycle_expired_exports(timestamptz),
   app.lifecycle_mark_export_expired(uuid), app.lifecycle_fail_stale_exports(timestamptz), app.org_kms_key(uuid),
   app.billing_claim_event(text, text, timestamptz), app.billing_checkout_completed(uuid, text, text, text, text),
   app.billing_apply_subscription(text, text, uuid, text, text, int, text, timestamptz, timestamptz, boolean, text, text, timestamptz, int),

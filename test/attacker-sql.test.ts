@@ -217,8 +217,8 @@ test('no token: every function the role may execute refuses or returns nothing, 
     await forge();
     await everyFunctionRefuses('no token', harmless);
     for (const [sql, values] of [
-      [`select * from app.org_deletion_finish($1, now() + interval '30 days', '{}')`, [ids.orgB]],
-      [`select * from app.purge_account($1, now() + interval '60 days')`, [ids.userB]],
+      [`select * from app.org_deletion_finish($1, '{}')`, [ids.orgB]],
+      [`select * from app.purge_account($1)`, [ids.userB]],
       [`select * from app.lifecycle_erase_session($1, 'session.erased_by_retention')`, [ids.sessionB]],
       [`select * from app.org_deletion_erase_keys($1)`, [ids.orgB]],
       [`select * from app.lifecycle_accounts_due(now() + interval '60 days', 10)`, []],

@@ -208,17 +208,16 @@ export async function eraseOrgKeys(
   return { sessions: r.sessions, chunks: Number(r.chunks), bytes: Number(r.bytes) };
 }
 
+/** Deletes an org whose grace period ended by the database's clock; `not_due` otherwise. */
 export function finishOrgDeletion(
   db: Queryable,
   orgId: string,
-  now: Date,
   details: Record<string, unknown>,
 ): Promise<{ organization_name: string; owner_emails: string[] }> {
-  return one(
-    db,
-    `select organization_name, owner_emails from app.org_deletion_finish($1::uuid, $2::timestamptz, $3::jsonb)`,
-    [orgId, now, JSON.stringify(details)],
-  );
+  return one(db, `select organization_name, owner_emails from app.org_deletion_finish($1::uuid, $2::jsonb)`, [
+    orgId,
+    JSON.stringify(details),
+  ]);
 }
 
 export async function purgeOrphanedAudit(db: Queryable, before: Date): Promise<number> {
@@ -240,9 +239,9 @@ export function accountsDue(db: Queryable, now: Date, limit: number): Promise<{ 
   return many(db, `select user_id from app.lifecycle_accounts_due($1::timestamptz, $2::int)`, [now, limit]);
 }
 
-export async function purgeAccount(db: Queryable, userId: string, now: Date): Promise<boolean> {
-  return (await one<{ ok: boolean }>(db, `select app.purge_account($1::uuid, $2::timestamptz) as ok`, [userId, now]))
-    .ok;
+/** Purges an account whose 30 days ended by the database's clock; false when not due. */
+export async function purgeAccount(db: Queryable, userId: string): Promise<boolean> {
+  return (await one<{ ok: boolean }>(db, `select app.purge_account($1::uuid) as ok`, [userId])).ok;
 }
 
 /** The sweep's schedule (not a tenant table). */

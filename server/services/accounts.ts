@@ -100,7 +100,7 @@ export async function purgeDue(deps: Deps, now: Date): Promise<number> {
   let purged = 0;
   for (const d of due) {
     try {
-      if (await withUser(deps.db.sweep, null, (tx) => repo.purgeAccount(tx, d.user_id, now))) purged++;
+      if (await withUser(deps.db.sweep, null, (tx) => repo.purgeAccount(tx, d.user_id))) purged++;
     } catch (err) {
       // Another owner left in the meantime: the purge waits until ownership is resolved.
       log.warn('account purge postponed', errorFields(err));

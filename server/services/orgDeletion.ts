@@ -114,7 +114,7 @@ export async function deleteDueOrgs(deps: Deps, now: Date): Promise<number> {
       const objectsRemoved = await deps.storage.objectStore.deletePrefix(`orgs/${o.organization_id}/`);
       const cert = certifyOrgErasure(deps, { orgId: o.organization_id, erasedAt: now, ...counts, objectsRemoved });
       const r = await withUser(deps.db.sweep, null, (tx) =>
-        repo.finishOrgDeletion(tx, o.organization_id, now, {
+        repo.finishOrgDeletion(tx, o.organization_id, {
           certificate_id: cert.certificate.certificate_id,
           sessions: counts.sessions,
           chunks: counts.chunks,
