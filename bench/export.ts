@@ -78,6 +78,7 @@ async function child(spec: {
   );
   await minter.end();
   const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
   const trace = process.env.BENCH_MEM_TRACE
     ? setInterval(() => {
         const m = process.memoryUsage();
@@ -103,6 +104,10 @@ async function child(spec: {
   await exportsIdle(deps);
   clearInterval(trace);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // CPU time of the whole process (the export's worker thread included): the figure that
+  // does not depend on what else the machine is running.
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const c = new pg.Client({ connectionString: spec.ownerUrl });
   await c.connect();
   const row = (
@@ -113,7 +118,7 @@ async function child(spec: {
   ).rows[0];
   await c.end();
   process.stdout.write(
-    `${JSON.stringify({ status: row?.status, error: row?.error_code, size: Number(row?.size_bytes), seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+    `${JSON.stringify({ status: row?.status, error: row?.error_code, size: Number(row?.size_bytes), seconds, cpuSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
   );
   await opened.close();
 }
@@ -221,9 +226,14 @@ async function seedOrg(
   return { org, user, bytes };
 }
 
-function runChild(
-  spec: Record<string, string>,
-): Promise<{ status: string; error: string | null; size: number; seconds: number; maxRssMb: number }> {
+function runChild(spec: Record<string, string>): Promise<{
+  status: string;
+  error: string | null;
+  size: number;
+  seconds: number;
+  cpuSeconds: number;
+  maxRssMb: number;
+}> {
   return new Promise((resolve, reject) => {
     // No V8 flags by default: the product bounds an export's heap itself (its worker
     // thread's resourceLimits, server/services/export.ts), so the child runs as shipped.
@@ -290,7 +300,7 @@ async function main(): Promise<void> {
       if (r.status !== 'done') throw new Error(`export ${r.status}: ${r.error}`);
       const mbps = seeded.bytes / 1e6 / r.seconds;
       console.log(
-        `${mb} MB org: exported ${(r.size / 1e6).toFixed(0)} MB (age) in ${r.seconds.toFixed(1)} s, ${mbps.toFixed(1)} MB/s, peak RSS ${r.maxRssMb.toFixed(0)} MB`,
+        `${mb} MB org: exported ${(r.size / 1e6).toFixed(0)} MB (age) in ${r.seconds.toFixed(1)} s, ${mbps.toFixed(1)} MB/s, CPU ${r.cpuSeconds.toFixed(1)} s (${(r.cpuSeconds / (seeded.bytes / 1e9)).toFixed(1)} s/GB), peak RSS ${r.maxRssMb.toFixed(0)} MB`,
       );
       results.push({ mb, maxRssMb: r.maxRssMb, mbps });
       await fs.promises.rm(path.join(dataDir, 'objects', 'orgs', seeded.org), { recursive: true, force: true });
