@@ -32,6 +32,12 @@ export interface TrackSource {
   readonly chunks: AsyncIterable<ChunkRef> | Iterable<ChunkRef>;
   /** Reads one sealed object. */
   readonly fetch: (objectKey: string) => Promise<Buffer>;
+  /**
+   * Reads one sealed object without yielding the thread; when given, chunks are read with it
+   * one at a time (no read-ahead) instead of with `fetch`. The buffer it returns is only
+   * used until it is called again, so it may reuse one buffer throughout.
+   */
+  readonly fetchSync?: ((objectKey: string) => Buffer) | undefined;
   /** Chunks fetched ahead of the one being opened (default 4). */
   readonly readAhead?: number;
 }
@@ -64,6 +70,12 @@ export function openTrackChunk(
  *   generator reaches the chunk concerned.
  */
 export async function* readTrackChunks(src: TrackSource): AsyncGenerator<{ meta: ChunkMeta; records: RtpRecord[] }> {
+  const { fetchSync } = src;
+  if (fetchSync) {
+    // Opening decrypts into a new buffer, so the sealed bytes are done with once it returns.
+    for await (const c of src.chunks) yield openTrackChunk(src.key, src.track, c.seq, fetchSync(c.object_key));
+    return;
+  }
   const ahead = Math.max(0, src.readAhead ?? 4);
   const pending: { seq: number; sealed: Promise<Buffer> }[] = [];
   const it = Symbol.asyncIterator in src.chunks ? src.chunks[Symbol.asyncIterator]() : toAsync(src.chunks);

@@ -65,6 +65,34 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
+  /** {@inheritDoc ObjectStore.getSync} */
+  getSync(key: string, scratch?: Buffer): Buffer {
+    const file = this.#file(key);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (err) {
+      throw this.#readError(err);
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      const out =
+        scratch && scratch.length >= stat.size ? scratch.subarray(0, stat.size) : Buffer.allocUnsafe(stat.size);
+      let got = 0;
+      while (got < out.length) {
+        const n = fs.readSync(fd, out, got, out.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got === out.length ? out : out.subarray(0, got);
+    } catch (err) {
+      throw this.#readError(err);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   /** {@inheritDoc ObjectStore.getStream} */
   async getStream(key: string): Promise<Readable> {
     const file = this.#file(key);

@@ -175,6 +175,7 @@ async function sessionEntries(
         objectStore: deps.storage.objectStore,
         key,
         track: { organizationId: job.orgId, sessionId: s.id, trackId: t.id },
+        blocking: true, // the export's worker thread: nothing else waits on it
         chunks: chunkPages((afterSeq, limit) =>
           withTenant(deps.db.jobs, scope, (tx) => repo.chunksPage(tx, t.id, afterSeq, limit)),
         ),

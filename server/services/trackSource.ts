@@ -38,20 +38,35 @@ export async function* chunkPages(
 
 /** Where one stored track is and how to open it. */
 export interface StoredTrack {
-  objectStore: Pick<ObjectStore, 'get'>;
+  objectStore: Pick<ObjectStore, 'get' | 'getSync'>;
   /** The session's data key. */
   key: SealKey;
   track: TrackBinding;
   /** The chunk rows, in order: a list, or {@link chunkPages}. */
   chunks: AsyncIterable<ChunkRef> | Iterable<ChunkRef>;
+  /**
+   * Reads may block the thread (default false): set where nothing else waits on it, in an
+   * export's worker thread. A store that reads synchronously (a local folder) then reads
+   * each chunk into one reused buffer, with a third of the CPU of an async read and no
+   * allocation; others read as usual.
+   */
+  blocking?: boolean;
 }
 
-const source = (s: StoredTrack) => ({
-  key: s.key,
-  track: s.track,
-  chunks: s.chunks,
-  fetch: (objectKey: string) => s.objectStore.get(objectKey),
-});
+/** A chunk is read into this much reused memory when it fits (a chunk of 4 s of audio is about 70 kB). */
+const SCRATCH_BYTES = 256 * 1024;
+
+const source = (s: StoredTrack) => {
+  const getSync = s.blocking ? s.objectStore.getSync?.bind(s.objectStore) : undefined;
+  let scratch: Buffer | undefined;
+  return {
+    key: s.key,
+    track: s.track,
+    chunks: s.chunks,
+    fetch: (objectKey: string) => s.objectStore.get(objectKey),
+    fetchSync: getSync && ((objectKey: string) => getSync(objectKey, (scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES)))),
+  };
+};
 
 /**
  * Opens a stored track at its first chunk (codec metadata, then every chunk's records).
