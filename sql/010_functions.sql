@@ -80,7 +80,12 @@ begin
   o := coalesce(current_setting('app.ctx_org', true), '');
   s := coalesce(current_setting('app.ctx_session', true), '');
   r := coalesce(current_setting('app.ctx_role', true), '');
-  if g <> app.context_sig(u, o, s, r) then return; end if;
+  -- (the HMAC of app.context_sig, inline: policies call this once per table and statement)
+  if g <> encode(hmac(convert_to(concat_ws('|', pg_backend_pid(), (extract(epoch from transaction_timestamp()) * 1000000)::bigint,
+                                           u, o, s, r), 'UTF8'),
+                      (select key from app.context_key where id), 'sha256'), 'base64') then
+    return;
+  end if;
   user_id := nullif(u, '')::uuid;
   org_id := nullif(o, '')::uuid;
   auth_session_id := nullif(s, '')::uuid;
@@ -193,7 +198,10 @@ declare
   v_u public.users;
   v_role text;
 begin
-  if app.caller() not in ('api', 'owner') then raise exception 'permission denied: request path only' using errcode = '42501'; end if;
+  -- Only the request path's login (or the owner): one membership check, cheaper than app.caller().
+  if not pg_has_role(session_user, 'recorder_app', 'member') then
+    raise exception 'permission denied: request path only' using errcode = '42501';
+  end if;
   if p_token is null or p_token !~ '^[A-Za-z0-9_-]{20,100}$' then return; end if;
   select * into v_s from public.auth_sessions s
    where s.token_hash = sha256(convert_to(p_token, 'UTF8')) and s.revoked_at is null and s.expires_at > v_now
