@@ -122,16 +122,20 @@ begin
 end $$;
 
 -- Sweep: orgs whose deletion is due, and those due within a day not yet reminded.
-create or replace function app.lifecycle_orgs_due(p_now timestamptz)
+-- The sweep's listing functions read the time from app.now(), never from their caller.
+drop function if exists app.lifecycle_orgs_due(timestamptz);
+create or replace function app.lifecycle_orgs_due()
   returns table (organization_id uuid, organization_name text, deletion_due_at timestamptz)
   language sql stable security definer set search_path = pg_catalog, public as $$
-  select id, name, deletion_due_at from public.organizations where deletion_due_at <= p_now order by deletion_due_at
+  select id, name, deletion_due_at from public.organizations where deletion_due_at <= app.now() order by deletion_due_at
 $$;
 
-create or replace function app.lifecycle_claim_reminders(p_now timestamptz)
+drop function if exists app.lifecycle_claim_reminders(timestamptz);
+create or replace function app.lifecycle_claim_reminders()
   returns table (organization_id uuid, organization_name text, deletion_due_at timestamptz, owner_emails text[])
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 #variable_conflict use_column
+declare p_now timestamptz := app.now();
 begin
   perform set_config('app.lifecycle', 'on', true);
   return query
@@ -184,23 +188,25 @@ begin
   return query select v_org.name, v_owners;
 end $$;
 
--- Audit entries of deleted orgs older than p_before are purged.
-create or replace function app.purge_orphaned_audit(p_before timestamptz) returns int
+-- Audit entries of deleted orgs are purged 12 months (365 days) after the deletion.
+drop function if exists app.purge_orphaned_audit(timestamptz);
+create or replace function app.purge_orphaned_audit() returns int
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare n int;
 begin
-  delete from public.audit_log where organization_id is null and orphaned_at < p_before;
+  delete from public.audit_log where organization_id is null and orphaned_at < app.now() - interval '365 days';
   get diagnostics n = row_count;
   return n;
 end $$;
 
--- Retention: sessions (any org) whose age passed their org's retention at p_now.
-create or replace function app.retention_due(p_now timestamptz, p_limit int)
+-- Retention: sessions (any org) whose age passed their org's retention by app.now().
+drop function if exists app.retention_due(timestamptz, int);
+create or replace function app.retention_due(p_limit int)
   returns table (organization_id uuid, session_id uuid)
   language sql stable security definer set search_path = pg_catalog, public as $$
   select s.organization_id, s.id from public.recording_sessions s join public.organizations o on o.id = s.organization_id
    where o.retention_days is not null and s.wrapped_key is not null
-     and coalesce(s.ended_at, s.created_at) + make_interval(days => o.retention_days) <= p_now
+     and coalesce(s.ended_at, s.created_at) + make_interval(days => o.retention_days) <= app.now()
    order by s.created_at limit p_limit
 $$;
 
@@ -251,10 +257,11 @@ create or replace function app.my_sole_ownerships()
    order by o.name
 $$;
 
-create or replace function app.lifecycle_accounts_due(p_now timestamptz, p_limit int)
+drop function if exists app.lifecycle_accounts_due(timestamptz, int);
+create or replace function app.lifecycle_accounts_due(p_limit int)
   returns table (user_id uuid)
   language sql stable security definer set search_path = pg_catalog, public as $$
-  select id from public.users where deletion_due_at <= p_now order by deletion_due_at limit p_limit
+  select id from public.users where deletion_due_at <= app.now() order by deletion_due_at limit p_limit
 $$;
 
 -- Purges an account whose recovery window ended: memberships and sign-in state go with the
@@ -283,11 +290,12 @@ begin
 end $$;
 
 -- Exports (any org) whose file expired, and jobs a dead process left running.
-create or replace function app.lifecycle_expired_exports(p_now timestamptz)
+drop function if exists app.lifecycle_expired_exports(timestamptz);
+create or replace function app.lifecycle_expired_exports()
   returns table (id uuid, organization_id uuid, object_key text)
   language sql stable security definer set search_path = pg_catalog, public as $$
   select e.id, e.organization_id, e.object_key from public.export_jobs e
-   where e.status = 'done' and e.expires_at <= p_now order by e.expires_at limit 500
+   where e.status = 'done' and e.expires_at <= app.now() order by e.expires_at limit 500
 $$;
 
 create or replace function app.lifecycle_mark_export_expired(p_id uuid) returns void
@@ -295,12 +303,14 @@ create or replace function app.lifecycle_mark_export_expired(p_id uuid) returns 
   update public.export_jobs set status = 'expired', object_key = null where id = p_id and status = 'done'
 $$;
 
-create or replace function app.lifecycle_fail_stale_exports(p_before timestamptz) returns int
+-- Jobs with no heartbeat for 10 minutes (their process died) are failed.
+drop function if exists app.lifecycle_fail_stale_exports(timestamptz);
+create or replace function app.lifecycle_fail_stale_exports() returns int
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare n int;
 begin
   update public.export_jobs set status = 'failed', error_code = 'interrupted', finished_at = now()
-   where status in ('queued', 'running') and coalesce(heartbeat_at, created_at) < p_before;
+   where status in ('queued', 'running') and coalesce(heartbeat_at, created_at) < app.now() - interval '10 minutes';
   get diagnostics n = row_count;
   return n;
 end $$;

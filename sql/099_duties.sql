@@ -10,10 +10,10 @@
 -- recorder_sweep lifecycle and billing sweeps, Stripe webhooks: the cross-tenant functions.
 -- Queue maintenance, key rotation and the clock override: the owner only.
 --
--- Every security-definer function pins search_path. Grace periods (org and account deletion)
--- and every expiry the request path meets are checked against app.now(); the sweep's
--- listing functions still take the sweep's clock reading (p_now) from the sweep role,
--- which the request path does not have. test/definer-grants.test.ts holds the reviewed
+-- Every security-definer function pins search_path. Grace periods (org and account deletion),
+-- retention, export expiry and every expiry the request path meets are checked against
+-- app.now(): no function takes the current time from its caller (the times the SFU passes
+-- are when media started and ended, stored as data, and a Stripe event's own timestamps). test/definer-grants.test.ts holds the reviewed
 -- list of what recorder_app may execute.
 
 revoke execute on all functions in schema app from public, recorder_app, recorder_sfu, recorder_jobs, recorder_sweep;
@@ -53,11 +53,11 @@ grant execute on function app.transcription_claim(uuid, text, int), app.transcri
 -- Sweeps and webhooks.
 grant execute on function app.erased_sessions_pending_sweep(int), app.sweep_session_media(uuid),
   app.erased_transcripts_pending_sweep(int), app.sweep_session_transcripts(uuid),
-  app.lifecycle_orgs_due(timestamptz), app.lifecycle_claim_reminders(timestamptz), app.org_deletion_erase_keys(uuid),
-  app.org_deletion_finish(uuid, jsonb), app.purge_orphaned_audit(timestamptz), app.retention_due(timestamptz, int),
+  app.lifecycle_orgs_due(), app.lifecycle_claim_reminders(), app.org_deletion_erase_keys(uuid),
+  app.org_deletion_finish(uuid, jsonb), app.purge_orphaned_audit(), app.retention_due(int),
   app.lifecycle_erase_session(uuid, text), app.store_deletion_certificate(uuid, uuid, uuid, text, jsonb, text),
-  app.lifecycle_accounts_due(timestamptz, int), app.purge_account(uuid), app.lifecycle_expired_exports(timestamptz),
-  app.lifecycle_mark_export_expired(uuid), app.lifecycle_fail_stale_exports(timestamptz), app.org_kms_key(uuid),
+  app.lifecycle_accounts_due(int), app.purge_account(uuid), app.lifecycle_expired_exports(),
+  app.lifecycle_mark_export_expired(uuid), app.lifecycle_fail_stale_exports(), app.org_kms_key(uuid),
   app.billing_claim_event(text, text, timestamptz), app.billing_checkout_completed(uuid, text, text, text, text),
   app.billing_apply_subscription(text, text, uuid, text, text, int, text, timestamptz, timestamptz, boolean, text, text, timestamptz, int),
   app.billing_invoice_event(text, text, text, bigint, text, text)

@@ -92,3 +92,14 @@ test('no function is executable by PUBLIC in schema app', async () => {
   );
   assert.deepEqual(rows, []);
 });
+
+// Times that are data (when the SFU saw media start and end, a Stripe event's own dates),
+// never the current time: every rule about "now" reads app.now() (the test clock moves it).
+test('no security-definer function takes the current time from its caller', async () => {
+  const rows = await definers();
+  const timed = rows
+    .map((r) => r.fn)
+    .filter((f) => f.includes('timestamp'))
+    .filter((f) => !f.startsWith('app.sfu_') && !f.startsWith('app.billing_'));
+  assert.deepEqual(timed, [], `definer functions taking a time: ${timed.join(', ')}`);
+});

@@ -4,7 +4,8 @@
  * the audit purge (12 months after an org's deletion), expired exports, interrupted export
  * jobs, then the media sweep. The schedule lives in Postgres (lifecycle_schedule), so with
  * several processes exactly one claims each run, and GET .../retention can say when the
- * next one happens. Time is read from deps.clock, so the rules are testable.
+ * next one happens. What is due is decided by the database's clock (app.now(), which the
+ * test clock moves); deps.clock only dates the certificates and the schedule.
  */
 import { withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
@@ -17,9 +18,8 @@ import { sweepErasedTranscripts } from '../services/transcripts.ts';
 import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
 
-/** How long audit entries of a deleted org are kept. */
+/** How long audit entries of a deleted org are kept (app.purge_orphaned_audit). */
 export const AUDIT_KEEP_DAYS = 365;
-const DAY_MS = 24 * 3600 * 1000;
 /** How often each process checks whether a sweep is due (real time). */
 const TICK_MS = 30_000;
 
@@ -59,17 +59,13 @@ async function step(name: string, fn: () => Promise<number>): Promise<number> {
 async function sweepOnce(deps: Deps): Promise<SweepResult> {
   const now = deps.clock.now();
   const result: SweepResult = {
-    exports_interrupted: await step('exports_interrupted', () => failStaleExports(deps, now)),
+    exports_interrupted: await step('exports_interrupted', () => failStaleExports(deps)),
     retention_erased: await step('retention', () => eraseExpired(deps, now)),
-    reminders_sent: await step('reminders', () => sendReminders(deps, now)),
+    reminders_sent: await step('reminders', () => sendReminders(deps)),
     orgs_deleted: await step('org_deletion', () => deleteDueOrgs(deps, now)),
-    accounts_purged: await step('account_purge', () => purgeDue(deps, now)),
-    audit_purged: await step('audit_purge', () =>
-      withUser(deps.db.sweep, null, (tx) =>
-        repo.purgeOrphanedAudit(tx, new Date(now.getTime() - AUDIT_KEEP_DAYS * DAY_MS)),
-      ),
-    ),
-    exports_expired: await step('exports_expired', () => expireExports(deps, now)),
+    accounts_purged: await step('account_purge', () => purgeDue(deps)),
+    audit_purged: await step('audit_purge', () => withUser(deps.db.sweep, null, (tx) => repo.purgeOrphanedAudit(tx))),
+    exports_expired: await step('exports_expired', () => expireExports(deps)),
     media_swept: await step('media', async () => {
       let total = 0;
       for (let n = await sweepErased(deps); n > 0; n = await sweepErased(deps)) total += n;

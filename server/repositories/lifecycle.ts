@@ -55,13 +55,9 @@ export function retentionDueBy(db: Queryable, orgId: string, at: Date): Promise<
   );
 }
 
-/** Sessions (any org) due for retention erasure at `now`. */
-export function retentionDue(
-  db: Queryable,
-  now: Date,
-  limit: number,
-): Promise<{ organization_id: string; session_id: string }[]> {
-  return many(db, `select organization_id, session_id from app.retention_due($1::timestamptz, $2::int)`, [now, limit]);
+/** Sessions (any org) due for retention erasure by the database's clock. */
+export function retentionDue(db: Queryable, limit: number): Promise<{ organization_id: string; session_id: string }[]> {
+  return many(db, `select organization_id, session_id from app.retention_due($1::int)`, [limit]);
 }
 
 /** What a session's erasure made unreadable (RLS: members). */
@@ -174,25 +170,20 @@ export function cancelOrgDeletion(db: Queryable): Promise<{ organization_name: s
   return one(db, `select organization_name, owner_emails from app.cancel_org_deletion()`);
 }
 
+/** Orgs whose deletion is due by the database's clock. */
 export function orgsDueForDeletion(
   db: Queryable,
-  now: Date,
 ): Promise<{ organization_id: string; organization_name: string; deletion_due_at: Date }[]> {
-  return many(
-    db,
-    `select organization_id, organization_name, deletion_due_at from app.lifecycle_orgs_due($1::timestamptz)`,
-    [now],
-  );
+  return many(db, `select organization_id, organization_name, deletion_due_at from app.lifecycle_orgs_due()`);
 }
 
+/** Orgs due for deletion within a day (database clock) and not yet reminded, marked reminded. */
 export function claimDeletionReminders(
   db: Queryable,
-  now: Date,
 ): Promise<{ organization_id: string; organization_name: string; deletion_due_at: Date; owner_emails: string[] }[]> {
   return many(
     db,
-    `select organization_id, organization_name, deletion_due_at, owner_emails from app.lifecycle_claim_reminders($1::timestamptz)`,
-    [now],
+    `select organization_id, organization_name, deletion_due_at, owner_emails from app.lifecycle_claim_reminders()`,
   );
 }
 
@@ -220,8 +211,9 @@ export function finishOrgDeletion(
   ]);
 }
 
-export async function purgeOrphanedAudit(db: Queryable, before: Date): Promise<number> {
-  return (await one<{ n: number }>(db, `select app.purge_orphaned_audit($1::timestamptz) as n`, [before])).n;
+/** Purges audit entries of orgs deleted more than 365 days ago (database clock). */
+export async function purgeOrphanedAudit(db: Queryable): Promise<number> {
+  return (await one<{ n: number }>(db, `select app.purge_orphaned_audit() as n`)).n;
 }
 
 /** Accounts. `users` is not a tenant table; these run in withUser. */
@@ -235,8 +227,9 @@ export function mySoleOwnerships(db: Queryable): Promise<{ organization_id: stri
   return many(db, `select organization_id, organization_name from app.my_sole_ownerships()`);
 }
 
-export function accountsDue(db: Queryable, now: Date, limit: number): Promise<{ user_id: string }[]> {
-  return many(db, `select user_id from app.lifecycle_accounts_due($1::timestamptz, $2::int)`, [now, limit]);
+/** Accounts whose recovery window ended by the database's clock. */
+export function accountsDue(db: Queryable, limit: number): Promise<{ user_id: string }[]> {
+  return many(db, `select user_id from app.lifecycle_accounts_due($1::int)`, [limit]);
 }
 
 /** Purges an account whose 30 days ended by the database's clock; false when not due. */

@@ -112,19 +112,20 @@ export async function countExportDownload(db: Queryable, id: string): Promise<vo
   await exec(db, `update export_jobs set download_count = download_count + 1 where id = $1::uuid`, [id]);
 }
 
+/** Exports whose file expired by the database's clock. */
 export function expiredExports(
   db: Queryable,
-  now: Date,
 ): Promise<{ id: string; organization_id: string; object_key: string | null }[]> {
-  return many(db, `select id, organization_id, object_key from app.lifecycle_expired_exports($1::timestamptz)`, [now]);
+  return many(db, `select id, organization_id, object_key from app.lifecycle_expired_exports()`);
 }
 
 export async function markExportExpired(db: Queryable, id: string): Promise<void> {
   await exec(db, `select app.lifecycle_mark_export_expired($1::uuid)`, [id]);
 }
 
-export async function failStaleExports(db: Queryable, before: Date): Promise<number> {
-  return (await one<{ n: number }>(db, `select app.lifecycle_fail_stale_exports($1::timestamptz) as n`, [before])).n;
+/** Fails export jobs with no heartbeat for 10 minutes (database clock). */
+export async function failStaleExports(db: Queryable): Promise<number> {
+  return (await one<{ n: number }>(db, `select app.lifecycle_fail_stale_exports() as n`)).n;
 }
 
 /** Reads for the archive (tenant, as the requesting admin). */

@@ -95,8 +95,8 @@ export async function restoreAccount(
 }
 
 /** The sweep: purges accounts whose recovery window ended. Returns how many. */
-export async function purgeDue(deps: Deps, now: Date): Promise<number> {
-  const due = await withUser(deps.db.sweep, null, (tx) => repo.accountsDue(tx, now, 500));
+export async function purgeDue(deps: Deps): Promise<number> {
+  const due = await withUser(deps.db.sweep, null, (tx) => repo.accountsDue(tx, 500));
   let purged = 0;
   for (const d of due) {
     try {

@@ -289,8 +289,8 @@ function inWorker(
 }
 
 /** The sweep: deletes expired export files. Returns how many. */
-export async function expireExports(deps: Deps, now: Date): Promise<number> {
-  const rows = await withUser(deps.db.sweep, null, (tx) => repo.expiredExports(tx, now));
+export async function expireExports(deps: Deps): Promise<number> {
+  const rows = await withUser(deps.db.sweep, null, (tx) => repo.expiredExports(tx));
   for (const r of rows) {
     if (r.object_key) await deps.storage.objectStore.delete(r.object_key);
     await withUser(deps.db.sweep, null, (tx) => repo.markExportExpired(tx, r.id));
@@ -299,6 +299,6 @@ export async function expireExports(deps: Deps, now: Date): Promise<number> {
 }
 
 /** The sweep: jobs with no heartbeat for 10 minutes (their process died) are failed. */
-export async function failStaleExports(deps: Deps, now: Date): Promise<number> {
-  return withUser(deps.db.sweep, null, (tx) => repo.failStaleExports(tx, new Date(now.getTime() - 10 * 60 * 1000)));
+export async function failStaleExports(deps: Deps): Promise<number> {
+  return withUser(deps.db.sweep, null, (tx) => repo.failStaleExports(tx));
 }

@@ -88,8 +88,8 @@ export async function cancelDeletion(deps: Deps, user: SignedInUser, orgId: stri
 }
 
 /** The sweep: reminder emails for deletions due within a day. Returns how many orgs. */
-export async function sendReminders(deps: Deps, now: Date): Promise<number> {
-  const due = await withUser(deps.db.sweep, null, (tx) => repo.claimDeletionReminders(tx, now));
+export async function sendReminders(deps: Deps): Promise<number> {
+  const due = await withUser(deps.db.sweep, null, (tx) => repo.claimDeletionReminders(tx));
   for (const o of due) {
     for (const to of o.owner_emails)
       deps.mailer.sendInBackground(
@@ -106,7 +106,7 @@ export async function sendReminders(deps: Deps, now: Date): Promise<number> {
  * audit log orphaned; owners get the signed certificate. Returns how many orgs were deleted.
  */
 export async function deleteDueOrgs(deps: Deps, now: Date): Promise<number> {
-  const due = await withUser(deps.db.sweep, null, (tx) => repo.orgsDueForDeletion(tx, now));
+  const due = await withUser(deps.db.sweep, null, (tx) => repo.orgsDueForDeletion(tx));
   let deleted = 0;
   for (const o of due) {
     try {

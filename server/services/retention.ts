@@ -83,7 +83,7 @@ export async function setRetention(
 export async function eraseExpired(deps: Deps, now: Date): Promise<number> {
   let erased = 0;
   for (;;) {
-    const due = await withUser(deps.db.sweep, null, (tx) => repo.retentionDue(tx, now, 100));
+    const due = await withUser(deps.db.sweep, null, (tx) => repo.retentionDue(tx, 100));
     for (const d of due) {
       const cert = await eraseAndCertify(deps, d.session_id, 'retention', now);
       if (!cert) continue;
