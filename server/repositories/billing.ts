@@ -42,7 +42,8 @@ export async function findCustomerId(db: Queryable, orgId: string): Promise<stri
 export async function insertCustomer(db: Queryable, orgId: string, customerId: string): Promise<void> {
   await exec(
     db,
-    `insert into billing_customers (organization_id, stripe_customer_id) values ($1::uuid, $2::text) on conflict do nothing`,
+    `insert into billing_customers (organization_id, stripe_customer_id)
+     values ($1::uuid, $2::text) on conflict do nothing`,
     [orgId, customerId],
   );
 }
@@ -51,7 +52,8 @@ export async function insertCustomer(db: Queryable, orgId: string, customerId: s
 export function currentSubscription(db: Queryable, orgId: string): Promise<SubscriptionRow | undefined> {
   return maybeOne<SubscriptionRow>(
     db,
-    `select stripe_subscription_id, plan, stripe_price_id, seats, status, current_period_start, current_period_end, cancel_at_period_end
+    `select stripe_subscription_id, plan, stripe_price_id, seats, status,
+            current_period_start, current_period_end, cancel_at_period_end
        from app.billing_current_subscription($1::uuid) where stripe_subscription_id is not null`,
     [orgId],
   );
@@ -68,7 +70,8 @@ export async function usageTotal(db: Queryable, orgId: string, metric: string, f
   const row = await one<{ total: string }>(
     db,
     `select coalesce(sum(quantity), 0)::text as total from usage_events
-      where organization_id = $1::uuid and metric = $2::text and occurred_at >= $3::timestamptz and occurred_at < $4::timestamptz`,
+      where organization_id = $1::uuid and metric = $2::text
+        and occurred_at >= $3::timestamptz and occurred_at < $4::timestamptz`,
     [orgId, metric, from, to],
   );
   return Number(row.total);
@@ -137,8 +140,9 @@ export async function applySubscription(
 ): Promise<'applied' | 'stale' | 'unknown_org'> {
   const row = await one<{ outcome: 'applied' | 'stale' | 'unknown_org' }>(
     db,
-    `select app.billing_apply_subscription($1::text, $2::text, $3::uuid, $4::text, $5::text, $6::int, $7::text, $8::timestamptz, $9::timestamptz,
-            $10::boolean, $11::text, $12::text, $13::timestamptz, $14::int) as outcome`,
+    `select app.billing_apply_subscription($1::text, $2::text, $3::uuid, $4::text, $5::text, $6::int, $7::text,
+            $8::timestamptz, $9::timestamptz, $10::boolean, $11::text, $12::text,
+            $13::timestamptz, $14::int) as outcome`,
     [
       s.subscriptionId,
       s.customerId,
@@ -179,7 +183,8 @@ export function invoiceEvent(
 ): Promise<InvoiceRecipients | undefined> {
   return maybeOne<InvoiceRecipients>(
     db,
-    `select organization_id, organization_name, owner_emails from app.billing_invoice_event($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::text)`,
+    `select organization_id, organization_name, owner_emails
+       from app.billing_invoice_event($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::text)`,
     [e.customerId, e.action, e.invoiceId, e.amount, e.currency, e.eventId],
   );
 }

@@ -42,7 +42,9 @@ export function listPendingInvitations(db: Queryable, orgId: string, now: Date):
 export function revokeInvitation(db: Queryable, orgId: string, id: string): Promise<InvitationRow | undefined> {
   return maybeOne<InvitationRow>(
     db,
-    `update invitations set revoked_at = now() where organization_id = $1::uuid and id = $2::uuid and accepted_at is null and revoked_at is null returning ${COLS}`,
+    `update invitations set revoked_at = now()
+      where organization_id = $1::uuid and id = $2::uuid and accepted_at is null and revoked_at is null
+     returning ${COLS}`,
     [orgId, id],
   );
 }

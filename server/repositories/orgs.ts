@@ -50,7 +50,8 @@ export function findOrg(db: Queryable, id: string): Promise<OrgRow | undefined> 
 export function renameOrg(db: Queryable, id: string, name: string): Promise<OrgRow | undefined> {
   return maybeOne<OrgRow>(
     db,
-    `update organizations set name = $2::text, updated_at = now() where id = $1::uuid returning id, name, created_at, updated_at`,
+    `update organizations set name = $2::text, updated_at = now() where id = $1::uuid
+     returning id, name, created_at, updated_at`,
     [id, name],
   );
 }

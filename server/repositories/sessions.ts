@@ -17,7 +17,8 @@ export interface SessionRow {
   track_count: number;
 }
 
-const SESSION_COLS = `s.id, s.organization_id, s.title, s.status, s.created_by, s.created_at, s.ended_at, s.key_erased_at, s.deleted_at, s.wrapped_key,
+const SESSION_COLS = `s.id, s.organization_id, s.title, s.status, s.created_by, s.created_at, s.ended_at,
+  s.key_erased_at, s.deleted_at, s.wrapped_key,
   (select count(*)::int from participants p where p.session_id = s.id) as participant_count,
   (select count(*)::int from tracks t where t.session_id = s.id) as track_count`;
 
@@ -27,7 +28,8 @@ export function insertSession(
 ): Promise<{ id: string }> {
   return one(
     db,
-    `insert into recording_sessions (id, organization_id, title, created_by, guest_token_hash, wrapped_key) values ($1::uuid, $2::uuid, $3::text, $4::uuid, $5::bytea, $6::jsonb) returning id`,
+    `insert into recording_sessions (id, organization_id, title, created_by, guest_token_hash, wrapped_key)
+     values ($1::uuid, $2::uuid, $3::text, $4::uuid, $5::bytea, $6::jsonb) returning id`,
     [s.id, s.orgId, s.title, s.createdBy, s.guestTokenHash, JSON.stringify(s.wrappedKey)],
   );
 }
@@ -35,7 +37,10 @@ export function insertSession(
 export function listSessions(db: Queryable, orgId: string): Promise<SessionRow[]> {
   return many<SessionRow>(
     db,
-    `select ${SESSION_COLS} from recording_sessions s where s.organization_id = $1::uuid and s.deleted_at is null order by s.created_at desc limit 500`,
+    `select ${SESSION_COLS}
+       from recording_sessions s
+      where s.organization_id = $1::uuid and s.deleted_at is null
+      order by s.created_at desc limit 500`,
     [orgId],
   );
 }
@@ -43,7 +48,9 @@ export function listSessions(db: Queryable, orgId: string): Promise<SessionRow[]
 export function findSession(db: Queryable, orgId: string, id: string): Promise<SessionRow | undefined> {
   return maybeOne<SessionRow>(
     db,
-    `select ${SESSION_COLS} from recording_sessions s where s.organization_id = $1::uuid and s.id = $2::uuid and s.deleted_at is null`,
+    `select ${SESSION_COLS}
+       from recording_sessions s
+      where s.organization_id = $1::uuid and s.id = $2::uuid and s.deleted_at is null`,
     [orgId, id],
   );
 }
@@ -57,7 +64,10 @@ export async function setGuestToken(db: Queryable, id: string, hash: Buffer): Pr
 export function eraseSessionKey(db: Queryable, id: string): Promise<{ id: string } | undefined> {
   return maybeOne(
     db,
-    `update recording_sessions set wrapped_key = null, key_erased_at = now(), deleted_at = now(), status = 'ended', ended_at = coalesce(ended_at, now()) where id = $1::uuid and deleted_at is null returning id`,
+    `update recording_sessions
+        set wrapped_key = null, key_erased_at = now(), deleted_at = now(), status = 'ended',
+            ended_at = coalesce(ended_at, now())
+      where id = $1::uuid and deleted_at is null returning id`,
     [id],
   );
 }
@@ -80,7 +90,8 @@ export function insertHostParticipant(
 ): Promise<{ id: string }> {
   return one(
     db,
-    `insert into participants (organization_id, session_id, user_id, display_name, role) values ($1::uuid, $2::uuid, $3::uuid, $4::text, 'host') returning id`,
+    `insert into participants (organization_id, session_id, user_id, display_name, role)
+     values ($1::uuid, $2::uuid, $3::uuid, $4::text, 'host') returning id`,
     [orgId, sessionId, userId, name],
   );
 }
@@ -88,7 +99,8 @@ export function insertHostParticipant(
 export function listParticipants(db: Queryable, sessionId: string): Promise<ParticipantRow[]> {
   return many<ParticipantRow>(
     db,
-    `select id, user_id, display_name, role, joined_at, left_at from participants where session_id = $1::uuid order by created_at`,
+    `select id, user_id, display_name, role, joined_at, left_at
+       from participants where session_id = $1::uuid order by created_at`,
     [sessionId],
   );
 }
@@ -110,7 +122,9 @@ export interface TrackRow {
   lost_chunks: number;
 }
 
-const TRACK_COLS = `t.id, t.take_id, k.seq as take_seq, k.started_at as take_started_at, k.stopped_at as take_stopped_at, t.participant_id, p.display_name, t.kind, t.mime_type, t.started_at, t.ended_at, t.chunk_count, t.byte_count::text, t.lost_chunks`;
+const TRACK_COLS = `t.id, t.take_id, k.seq as take_seq, k.started_at as take_started_at,
+  k.stopped_at as take_stopped_at, t.participant_id, p.display_name, t.kind, t.mime_type, t.started_at,
+  t.ended_at, t.chunk_count, t.byte_count::text, t.lost_chunks`;
 const TRACK_FROM = `tracks t join recording_takes k on k.id = t.take_id join participants p on p.id = t.participant_id`;
 
 export function listTracks(db: Queryable, sessionId: string): Promise<TrackRow[]> {
@@ -167,7 +181,8 @@ export interface EventRow {
 export function listEvents(db: Queryable, sessionId: string): Promise<EventRow[]> {
   return many<EventRow>(
     db,
-    `select at, kind, participant_id, track_id, details from session_events where session_id = $1::uuid order by at, id limit 5000`,
+    `select at, kind, participant_id, track_id, details
+       from session_events where session_id = $1::uuid order by at, id limit 5000`,
     [sessionId],
   );
 }

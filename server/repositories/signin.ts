@@ -21,7 +21,9 @@ export interface SigninRow {
   retry_after: number | null;
 }
 
-/** Checks a code: a session for `token`, a restore offer under `restoreToken`, invalid (a try counted), or slow_down. */
+/**
+ * Checks a code: a session for `token`, a restore offer under `restoreToken`, invalid (a try counted), or slow_down.
+ */
 export function verifyCode(
   db: Queryable,
   v: {
@@ -40,7 +42,8 @@ export function verifyCode(
   return one<SigninRow>(
     db,
     `select status, user_id, email, display_name, auth_session_id, purge_at, retry_after
-       from app.signin_verify($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::int, $8::int, $9::boolean)`,
+       from app.signin_verify($1::text, $2::text, $3::text, $4::text, $5::text,
+            $6::text, $7::int, $8::int, $9::boolean)`,
     [v.email, v.code, v.token, v.restoreToken, v.userAgent, v.clientIp, v.maxAttempts, v.sessionTtlS, v.trusted],
   );
 }
@@ -52,7 +55,8 @@ export function restore(
 ): Promise<{ user_id: string; email: string; display_name: string | null; auth_session_id: string } | undefined> {
   return maybeOne(
     db,
-    `select user_id, email, display_name, auth_session_id from app.signin_restore($1::text, $2::text, $3::text, $4::text, $5::int)`,
+    `select user_id, email, display_name, auth_session_id
+       from app.signin_restore($1::text, $2::text, $3::text, $4::text, $5::int)`,
     [v.restoreToken, v.token, v.userAgent, v.clientIp, v.sessionTtlS],
   );
 }

@@ -32,8 +32,10 @@ export function upsertSettings(
 ): Promise<SettingsRow> {
   return one<SettingsRow>(
     db,
-    `insert into transcription_settings (organization_id, auto, language, updated_by) values ($1::uuid, $2::boolean, $3::text, $4::uuid)
-     on conflict (organization_id) do update set auto = excluded.auto, language = excluded.language, updated_by = excluded.updated_by, updated_at = now()
+    `insert into transcription_settings (organization_id, auto, language, updated_by)
+     values ($1::uuid, $2::boolean, $3::text, $4::uuid)
+     on conflict (organization_id) do update
+        set auto = excluded.auto, language = excluded.language, updated_by = excluded.updated_by, updated_at = now()
      returning auto, language, updated_at`,
     [orgId, auto, language, userId],
   );
@@ -57,7 +59,8 @@ export interface RunRow {
   finished_at: Date | null;
 }
 
-const RUN_COLS = `id, session_id, reason, status, stage, progress, attempts, language, error_code, error_message, model, device, created_at, started_at, finished_at`;
+const RUN_COLS = `id, session_id, reason, status, stage, progress, attempts, language, error_code, error_message,
+  model, device, created_at, started_at, finished_at`;
 
 /** The session's most recent run. */
 export function latestRun(db: Queryable, sessionId: string): Promise<RunRow | undefined> {
@@ -82,7 +85,8 @@ export interface TranscriptRow {
 export function latestTranscript(db: Queryable, sessionId: string): Promise<TranscriptRow | undefined> {
   return maybeOne<TranscriptRow>(
     db,
-    `select run_id, object_key, model, language, segment_count, speaker_count, created_at from transcripts where session_id = $1::uuid order by created_at desc, run_id limit 1`,
+    `select run_id, object_key, model, language, segment_count, speaker_count, created_at
+       from transcripts where session_id = $1::uuid order by created_at desc, run_id limit 1`,
     [sessionId],
   );
 }
@@ -176,7 +180,8 @@ export interface FinishArgs {
 export async function finishRun(db: Queryable, f: FinishArgs): Promise<boolean> {
   const r = await one<{ ok: boolean }>(
     db,
-    `select app.transcription_finish($1::uuid, $2::int, $3::text, $4::text, $5::text, $6::text, $7::int, $8::int, $9::real, $10::real) as ok`,
+    `select app.transcription_finish($1::uuid, $2::int, $3::text, $4::text, $5::text, $6::text,
+            $7::int, $8::int, $9::real, $10::real) as ok`,
     [
       f.runId,
       f.attempt,
@@ -234,7 +239,8 @@ export function queueStats(db: Queryable): Promise<QueueStatsRow[]> {
     `select task_identifier as queue,
             count(*) filter (where locked_at is null and attempts < max_attempts)::int as queued,
             count(*) filter (where locked_at is not null)::int as running,
-            coalesce(extract(epoch from now() - min(run_at) filter (where locked_at is null and attempts < max_attempts and run_at <= now())), 0)::float8 as oldest_s
+            coalesce(extract(epoch from now() - min(run_at) filter (where locked_at is null and attempts < max_attempts
+                                                                          and run_at <= now())), 0)::float8 as oldest_s
        from graphile_worker.jobs group by task_identifier`,
   );
 }
