@@ -41,6 +41,12 @@ export interface MuxOptions {
   endUs?: bigint | undefined;
   /** Filled in while the body is consumed: packets, losses, malformed packets skipped, … */
   stats?: MuxStats | undefined;
+  /**
+   * The consumer is done with each buffer of the body before it asks for the next (it copies
+   * them), so the muxer may reuse its memory: Ogg Opus then writes every page into one
+   * buffer. Default false: each buffer stays the consumer's.
+   */
+  transient?: boolean | undefined;
 }
 
 /** A file being produced: what to send as Content-Type, a file extension, and the bytes. */
@@ -71,7 +77,7 @@ export function muxTrack(meta: ChunkMeta, records: RecordSource, opts: MuxOption
   const common = { startUs: opts.startUs, endUs: opts.endUs, stats: opts.stats, payloadType: meta.payloadType };
   const body =
     container.extension === 'ogg'
-      ? oggOpusFromRecords(records, common)
+      ? oggOpusFromRecords(records, { ...common, transient: opts.transient })
       : webmFromRecords(records, { ...common, clockRate: meta.clockRate });
   return { ...container, body };
 }

@@ -40,6 +40,11 @@ export interface OggOpusOptions {
   serial?: number | undefined;
   /** Filled in while muxing. */
   stats?: MuxStats | undefined;
+  /**
+   * The consumer is done with each buffer yielded before it asks for the next (it copies
+   * them), so one output buffer is reused throughout. Default false.
+   */
+  transient?: boolean | undefined;
 }
 
 const RATE = 48000;
@@ -154,7 +159,11 @@ export class OggOpusMuxer {
     const lead = Math.max(0, firstPos);
     const padded = Math.ceil((lead + MIN_PRE_SKIP) / 120) * 120;
     this.#preSkip = padded - lead;
-    this.#pager = new OggPager({ serial: this.#opts.serial ?? serial, countOnly: this.#countOnly });
+    this.#pager = new OggPager({
+      serial: this.#opts.serial ?? serial,
+      countOnly: this.#countOnly,
+      transient: this.#opts.transient ?? false,
+    });
     this.#pager.packet(opusHead(channels, this.#preSkip), 0, true);
     this.#pager.packet(opusTags(VENDOR), 0, true);
     this.#fillTo(padded);

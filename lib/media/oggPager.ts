@@ -80,6 +80,13 @@ export interface OggPagerOptions {
   pageGranules?: number;
   /** Only count the bytes: {@link OggPager.take} and {@link OggPager.end} return empty buffers, {@link OggPager.bytes} the total. */
   countOnly?: boolean;
+  /**
+   * The buffer {@link OggPager.take} returns is only read until the next call to `packet`,
+   * `take` or `end` (the caller copies it: an export into its arena), so the pager writes every
+   * page into one buffer, reused throughout, rather than allocating more. Default false:
+   * each buffer returned stays the caller's.
+   */
+  transient?: boolean;
 }
 
 /** Builds the pages of one logical Ogg bitstream. */
@@ -88,6 +95,9 @@ export class OggPager {
   readonly #pageBytes: number;
   readonly #pageGranules: number;
   readonly #countOnly: boolean;
+  readonly #transient: boolean;
+  /** Transient: bytes at the front of #out handed out by take(), to drop before the next write. */
+  #taken = 0;
   #sequence = 0;
   /** The open page: lacing values, and the pieces of packets (buffer, start, end) it holds. */
   readonly #lacing = new Uint8Array(255);
@@ -111,6 +121,7 @@ export class OggPager {
     this.#pageBytes = opts.pageBytes ?? 8192;
     this.#pageGranules = opts.pageGranules ?? 48000;
     this.#countOnly = opts.countOnly ?? false;
+    this.#transient = opts.transient ?? false;
   }
 
   /** Bytes of all pages closed so far (the held one included). */
@@ -154,8 +165,14 @@ export class OggPager {
 
   /** Pages completed so far, ready to send, as one buffer (the newest page is held back for the EOS flag). */
   take(): Buffer {
+    this.#dropTaken();
     if (this.#heldAt <= 0) return EMPTY;
     const done = this.#out.subarray(0, this.#heldAt);
+    if (this.#transient) {
+      // The held page moves to the front once the caller is done with `done` (the next write).
+      this.#taken = this.#heldAt;
+      return done;
+    }
     // The rest of the buffer becomes the next one (the caller owns `done`; nothing is written
     // before its end), the held page moved to its front: one allocation per MIN_OUT of
     // output rather than one per take.
@@ -170,6 +187,7 @@ export class OggPager {
 
   /** Closes the stream: the final page gets the EOS flag. Returns the remaining pages. */
   end(): Buffer {
+    this.#dropTaken();
     if (this.#segments > 0 || this.#heldAt < 0) this.#close();
     if (this.#countOnly) return EMPTY;
     const page = this.#out.subarray(this.#heldAt, this.#outLength);
@@ -239,8 +257,19 @@ export class OggPager {
     this.#granule = -1;
   }
 
+  /** Transient: forgets the pages take() handed out, moving the held page to the front. */
+  #dropTaken(): void {
+    const taken = this.#taken;
+    if (taken === 0) return;
+    this.#out.copyWithin(0, taken, this.#outLength);
+    this.#outLength -= taken;
+    this.#heldAt -= taken;
+    this.#taken = 0;
+  }
+
   /** Room for `size` more bytes in the output buffer. */
   #reserve(size: number): void {
+    this.#dropTaken();
     if (this.#outLength + size <= this.#out.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(MIN_OUT, (this.#outLength + size) * 2));
     this.#out.copy(bigger, 0, 0, this.#outLength);

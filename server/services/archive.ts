@@ -237,7 +237,8 @@ async function muxInto(
   opts: MuxOptions,
 ): Promise<boolean> {
   arena.reset();
-  for await (const b of muxTrack(meta, records, opts).body) {
+  // The arena copies each buffer before the next is muxed: the muxer may reuse its memory.
+  for await (const b of muxTrack(meta, records, { ...opts, transient: true }).body) {
     if (!arena.append(b)) {
       await records.return([]);
       return false;
