@@ -19,12 +19,16 @@ export interface OrgLifecycleRow {
 export function findOrgLifecycle(db: Queryable, orgId: string): Promise<OrgLifecycleRow | undefined> {
   return maybeOne<OrgLifecycleRow>(
     db,
-    `select id, name, retention_days, deletion_scheduled_at, deletion_due_at, deletion_scheduled_by from organizations where id = $1::uuid`,
+    `select id, name, retention_days, deletion_scheduled_at, deletion_due_at, deletion_scheduled_by
+       from organizations where id = $1::uuid`,
     [orgId],
   );
 }
 
-/** Sets the retention (NULL: keep until deleted). RLS: admins; the read-only trigger refuses it during a scheduled deletion. */
+/**
+ * Sets the retention (NULL: keep until deleted).
+ * RLS: admins; the read-only trigger refuses it during a scheduled deletion.
+ */
 export function setRetention(db: Queryable, orgId: string, days: number | null): Promise<{ id: string } | undefined> {
   return maybeOne(
     db,
@@ -46,7 +50,8 @@ export interface RetentionDueRow {
 export function retentionDueBy(db: Queryable, orgId: string, at: Date): Promise<RetentionDueRow[]> {
   return many<RetentionDueRow>(
     db,
-    `select s.id, s.title, s.created_at, s.ended_at, coalesce(s.ended_at, s.created_at) + make_interval(days => o.retention_days) as erase_after
+    `select s.id, s.title, s.created_at, s.ended_at,
+            coalesce(s.ended_at, s.created_at) + make_interval(days => o.retention_days) as erase_after
        from recording_sessions s join organizations o on o.id = s.organization_id
       where s.organization_id = $1::uuid and o.retention_days is not null and s.wrapped_key is not null
         and coalesce(s.ended_at, s.created_at) + make_interval(days => o.retention_days) <= $2::timestamptz
@@ -67,7 +72,8 @@ export async function sessionMediaCounts(
 ): Promise<{ chunks: number; bytes: number; transcripts: number }> {
   const r = await one<{ chunks: string; bytes: string }>(
     db,
-    `select coalesce(sum(chunk_count), 0)::text as chunks, coalesce(sum(byte_count), 0)::text as bytes from tracks where session_id = $1::uuid`,
+    `select coalesce(sum(chunk_count), 0)::text as chunks, coalesce(sum(byte_count), 0)::text as bytes
+       from tracks where session_id = $1::uuid`,
     [sessionId],
   );
   return { chunks: Number(r.chunks), bytes: Number(r.bytes), transcripts: await countTranscripts(db, sessionId) };
@@ -100,7 +106,9 @@ export function eraseSessionForSweep(
 ): Promise<ErasedSessionRow | undefined> {
   return maybeOne<ErasedSessionRow>(
     db,
-    `select organization_id, key_provider, key_id, wrapped_key_sha256, erased_at, chunks::text, bytes::text, was_open, transcripts::text from app.lifecycle_erase_session($1::uuid, $2::text)`,
+    `select organization_id, key_provider, key_id, wrapped_key_sha256, erased_at,
+            chunks::text, bytes::text, was_open, transcripts::text
+       from app.lifecycle_erase_session($1::uuid, $2::text)`,
     [sessionId, action],
   );
 }
@@ -121,7 +129,8 @@ export async function insertCertificate(
 ): Promise<void> {
   await exec(
     db,
-    `insert into deletion_certificates (id, organization_id, session_id, reason, statement, signature) values ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::jsonb, $6::text)`,
+    `insert into deletion_certificates (id, organization_id, session_id, reason, statement, signature)
+     values ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::jsonb, $6::text)`,
     [c.id, c.orgId, c.sessionId, c.reason, JSON.stringify(c.statement), c.signature],
   );
 }
@@ -154,7 +163,8 @@ export function findCertificate(db: Queryable, orgId: string, sessionId: string)
 export function listCertificates(db: Queryable, orgId: string, limit: number): Promise<CertificateRow[]> {
   return many<CertificateRow>(
     db,
-    `select ${CERT_COLS} from deletion_certificates where organization_id = $1::uuid order by created_at desc, id limit $2::int`,
+    `select ${CERT_COLS}
+       from deletion_certificates where organization_id = $1::uuid order by created_at desc, id limit $2::int`,
     [orgId, limit],
   );
 }
@@ -249,7 +259,8 @@ export function sweepSchedule(
 export async function ensureSweepSchedule(db: Queryable, name: string, next: Date): Promise<void> {
   await exec(
     db,
-    `insert into lifecycle_schedule (name, next_run_at) values ($1::text, $2::timestamptz) on conflict (name) do nothing`,
+    `insert into lifecycle_schedule (name, next_run_at)
+     values ($1::text, $2::timestamptz) on conflict (name) do nothing`,
     [name, next],
   );
 }
@@ -259,7 +270,8 @@ export async function claimSweep(db: Queryable, name: string, now: Date, next: D
   return (
     (await exec(
       db,
-      `update lifecycle_schedule set last_run_at = $2::timestamptz, next_run_at = $3::timestamptz where name = $1::text and next_run_at <= $2::timestamptz`,
+      `update lifecycle_schedule set last_run_at = $2::timestamptz, next_run_at = $3::timestamptz
+        where name = $1::text and next_run_at <= $2::timestamptz`,
       [name, now, next],
     )) === 1
   );
@@ -290,7 +302,8 @@ export function rotationBatch(
 ): Promise<{ session_id: string; organization_id: string; wrapped_key: unknown }[]> {
   return many(
     db,
-    `select session_id, organization_id, wrapped_key from app.rotation_batch($1::uuid, $2::int, $3::uuid, $4::text, $5::text, $6::text)`,
+    `select session_id, organization_id, wrapped_key
+       from app.rotation_batch($1::uuid, $2::int, $3::uuid, $4::text, $5::text, $6::text)`,
     [q.after, q.limit, q.org, q.provider, q.targetKey, q.fromKey],
   );
 }

@@ -25,7 +25,8 @@ export interface ExportJobRow {
   download_count: number;
 }
 
-const COLS = `id, organization_id, requested_by, recipient_kind, recipient, status, sessions_total, sessions_done, bytes_written::text, object_key, size_bytes::text,
+const COLS = `id, organization_id, requested_by, recipient_kind, recipient, status, sessions_total, sessions_done,
+  bytes_written::text, object_key, size_bytes::text,
   error_code, created_at, started_at, finished_at, expires_at, download_count`;
 
 export function insertExportJob(
@@ -34,7 +35,8 @@ export function insertExportJob(
 ): Promise<ExportJobRow> {
   return one<ExportJobRow>(
     db,
-    `insert into export_jobs (organization_id, requested_by, recipient_kind, recipient, created_at, heartbeat_at) values ($1::uuid, $2::uuid, $3::text, $4::text, $5::timestamptz, $5::timestamptz) returning ${COLS}`,
+    `insert into export_jobs (organization_id, requested_by, recipient_kind, recipient, created_at, heartbeat_at)
+     values ($1::uuid, $2::uuid, $3::text, $4::text, $5::timestamptz, $5::timestamptz) returning ${COLS}`,
     [j.orgId, j.userId, j.kind, j.recipient, j.now],
   );
 }
@@ -66,7 +68,9 @@ export function activeExportJob(db: Queryable, orgId: string): Promise<{ id: str
 export async function markExportRunning(db: Queryable, id: string, now: Date, sessionsTotal: number): Promise<void> {
   await exec(
     db,
-    `update export_jobs set status = 'running', started_at = $2::timestamptz, heartbeat_at = $2::timestamptz, sessions_total = $3::int where id = $1::uuid`,
+    `update export_jobs
+        set status = 'running', started_at = $2::timestamptz, heartbeat_at = $2::timestamptz, sessions_total = $3::int
+      where id = $1::uuid`,
     [id, now, sessionsTotal],
   );
 }
@@ -80,7 +84,8 @@ export async function recordExportProgress(
 ): Promise<void> {
   await exec(
     db,
-    `update export_jobs set sessions_done = $3::int, bytes_written = $4::bigint, heartbeat_at = $2::timestamptz where id = $1::uuid and status = 'running'`,
+    `update export_jobs set sessions_done = $3::int, bytes_written = $4::bigint, heartbeat_at = $2::timestamptz
+      where id = $1::uuid and status = 'running'`,
     [id, now, sessionsDone, bytes],
   );
 }
@@ -95,7 +100,10 @@ export async function markExportDone(
 ): Promise<void> {
   await exec(
     db,
-    `update export_jobs set status = 'done', finished_at = $2::timestamptz, object_key = $3::text, size_bytes = $4::bigint, bytes_written = $4::bigint, sessions_done = sessions_total, expires_at = $5::timestamptz where id = $1::uuid`,
+    `update export_jobs
+        set status = 'done', finished_at = $2::timestamptz, object_key = $3::text, size_bytes = $4::bigint,
+            bytes_written = $4::bigint, sessions_done = sessions_total, expires_at = $5::timestamptz
+      where id = $1::uuid`,
     [id, now, objectKey, size, expiresAt],
   );
 }
@@ -103,7 +111,8 @@ export async function markExportDone(
 export async function markExportFailed(db: Queryable, id: string, now: Date, code: string): Promise<void> {
   await exec(
     db,
-    `update export_jobs set status = 'failed', finished_at = $2::timestamptz, error_code = $3::text where id = $1::uuid and status in ('queued', 'running')`,
+    `update export_jobs set status = 'failed', finished_at = $2::timestamptz, error_code = $3::text
+      where id = $1::uuid and status in ('queued', 'running')`,
     [id, now, code],
   );
 }
@@ -220,7 +229,8 @@ export function auditPage(
 ): Promise<AuditExportRow[]> {
   return many<AuditExportRow>(
     db,
-    `select id::text, created_at, action, actor_user_id, actor_email, target_user_id, target_email, details from audit_log
+    `select id::text, created_at, action, actor_user_id, actor_email, target_user_id, target_email, details
+       from audit_log
       where organization_id = $1::uuid and id > $2::bigint and id <= $3::bigint order by id limit $4::int`,
     [orgId, afterId, upToId, limit],
   );
