@@ -65,7 +65,11 @@ async function child(spec: {
   recipient: string;
 }): Promise<void> {
   configureLogger('silent', 'json');
-  const opened = await openDeps(configFor(spec.dataDir, { url: spec.ownerUrl }), { poolSize: 4 });
+  // Attached to the parent's embedded Postgres: its roles' passwords are files in DATA_DIR/secrets.
+  const opened = await openDeps(configFor(spec.dataDir, { pgPort: Number(new URL(spec.ownerUrl).port) }), {
+    embedded: 'attach',
+    poolSize: 4,
+  });
   const { deps } = opened;
   // The export is requested as the API does it: inside a request proven with the owner's
   // session token (app.begin_request), minted here through the owner connection.

@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import { Secrets } from './crypto/secrets.ts';
 import { startEmbeddedPostgres, embeddedOwnerUrl, type EmbeddedDatabase } from './db/embedded.ts';
 import { derivedAppUrl, migrate } from './db/migrate.ts';
+import { embeddedAppUrl, embeddedRolePasswords } from './db/roleSecrets.ts';
 import { openDatabase, type Database } from './db/pool.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createMetrics } from './metrics.ts';
@@ -58,12 +59,23 @@ export async function openDeps(config: Config, opts: OpenDepsOptions = {}): Prom
   }
   if (!ownerUrl) throw new Error('DATABASE_URL is not set');
   try {
-    let appUrl = config.databaseAppUrl ?? derivedAppUrl(ownerUrl, secrets);
+    // Embedded (no DATABASE_URL): every role's password is random, in its own file under
+    // DATA_DIR/secrets. An operator's database: the two URLs given, duty roles from the owner.
+    const rolePasswords = config.databaseUrl ? undefined : embeddedRolePasswords(config.dataDir);
+    let appUrl = rolePasswords
+      ? embeddedAppUrl(ownerUrl, rolePasswords.recorder_api)
+      : (config.databaseAppUrl ?? derivedAppUrl(ownerUrl, secrets));
     if (opts.migrate) {
-      appUrl = await migrate({ ownerUrl, appUrl: config.databaseAppUrl, secrets, log: (m) => log.debug(m) });
+      appUrl = await migrate({
+        ownerUrl,
+        appUrl: config.databaseAppUrl,
+        secrets,
+        rolePasswords,
+        log: (m) => log.debug(m),
+      });
       log.info('database migrated');
     }
-    const db = openDatabase(ownerUrl, appUrl, opts.poolSize ?? config.databasePoolSize);
+    const db = openDatabase(ownerUrl, appUrl, opts.poolSize ?? config.databasePoolSize, rolePasswords);
     const metrics = createMetrics(secrets, { orgSeriesMax: config.metricsOrgSeriesMax });
     const mailer = createMailer(config.smtpUrl, config.mailFrom, config.dataDir, (kind) =>
       metrics.mailFailures.inc({ kind }),

@@ -9,6 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import { openDatabase } from '../core/db/pool.ts';
+import { embeddedRolePasswords } from '../core/db/roleSecrets.ts';
 import { openKeyedStorage } from '../core/deps.ts';
 import { orgArchive, type ArchiveDeps } from './archive.ts';
 import { ageEncrypt } from '../../lib/archive/ageStream.ts';
@@ -39,7 +40,13 @@ async function report(sessionsDone: number, bytes: number): Promise<void> {
   if (reply.error) throw errorOf(reply.error);
 }
 
-const db = openDatabase(data.ownerUrl, data.appUrl, 2);
+// Embedded mode: the duty roles' passwords are files in DATA_DIR/secrets, as openDeps reads them.
+const db = openDatabase(
+  data.ownerUrl,
+  data.appUrl,
+  2,
+  data.config.databaseUrl ? undefined : embeddedRolePasswords(data.config.dataDir),
+);
 // The same storage as openDeps gives every process (key reload, an org's own KMS key).
 const storage = openKeyedStorage(data.config, db);
 // The parent's clock as it read when the job started (tests move it by hand).

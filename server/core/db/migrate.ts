@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Secrets } from '../crypto/secrets.ts';
+import { embeddedAppUrl, type EmbeddedLoginRole } from './roleSecrets.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const MIGRATIONS_DIR = path.join(root, 'migrations');
@@ -24,7 +25,12 @@ export type DutyRole = (typeof DUTY_ROLES)[number];
 /** The login role used when DATABASE_APP_URL is not given. */
 export const DERIVED_APP_LOGIN = 'recorder_api';
 
-/** The app connection URL derived from the owner URL: same server and database, the derived login role. */
+/**
+ * The app connection URL when an operator gives DATABASE_URL without DATABASE_APP_URL: same
+ * server and database, `recorder_api` with a password derived (one-way) from SERVER_SECRET,
+ * which every process of the deployment shares. Embedded mode uses a random password of its
+ * own instead (roleSecrets.ts).
+ */
 export function derivedAppUrl(ownerUrl: string, secrets: Secrets): string {
   const url = new URL(ownerUrl);
   url.username = DERIVED_APP_LOGIN;
@@ -107,6 +113,14 @@ export interface MigrateOptions {
   /** DATABASE_APP_URL, or undefined to create and use the derived login role. */
   appUrl: string | undefined;
   secrets: Secrets;
+  /**
+   * Embedded mode: every login role's password, random and kept in DATA_DIR/secrets. Set,
+   * `appUrl` is ignored, `recorder_api` and the duty roles get these passwords on every run
+   * (a data folder made before switches on its next start), and none is kept in
+   * app.role_passwords. Unset (an operator's DATABASE_URL): `recorder_api` as derivedAppUrl()
+   * says, duty roles with random passwords in the owner-only app.role_passwords.
+   */
+  rolePasswords?: Readonly<Record<EmbeddedLoginRole, string>>;
   log?: (msg: string) => void;
 }
 
@@ -134,9 +148,18 @@ export async function migrate(opts: MigrateOptions): Promise<string> {
       await ensureRole(client, APP_GROUP_ROLE, 'nologin nosuperuser nobypassrls nocreatedb nocreaterole');
       // The duty roles exist before sql/ grants to them; they get their login after the migrations.
       for (const duty of DUTY_ROLES) await ensureRole(client, duty, 'nosuperuser nobypassrls nocreatedb nocreaterole');
-      let appUrl = opts.appUrl;
+      let appUrl = opts.rolePasswords ? undefined : opts.appUrl;
       let login: string;
-      if (appUrl) {
+      if (opts.rolePasswords) {
+        appUrl = embeddedAppUrl(opts.ownerUrl, opts.rolePasswords.recorder_api);
+        login = DERIVED_APP_LOGIN;
+        await ensureRole(
+          client,
+          login,
+          'login nosuperuser nobypassrls nocreatedb nocreaterole inherit',
+          opts.rolePasswords.recorder_api,
+        );
+      } else if (appUrl) {
         login = decodeURIComponent(new URL(appUrl).username);
       } else {
         appUrl = derivedAppUrl(opts.ownerUrl, opts.secrets);
@@ -172,6 +195,17 @@ export async function migrate(opts: MigrateOptions): Promise<string> {
       // Each duty role logs in with a password of its own: random, made once, kept in the
       // owner-only app.role_passwords (processes holding DATABASE_URL read it from there).
       for (const duty of DUTY_ROLES) {
+        if (opts.rolePasswords) {
+          // Embedded: the password is the file's; a copy once kept in the database goes.
+          await client.query('delete from app.role_passwords where role = $1', [duty]);
+          await ensureRole(
+            client,
+            duty,
+            'login nosuperuser nobypassrls nocreatedb nocreaterole inherit',
+            opts.rolePasswords[duty],
+          );
+          continue;
+        }
         const fresh = await client.query(
           `insert into app.role_passwords (role, password) values ($1, encode(gen_random_bytes(32), 'hex')) on conflict do nothing`,
           [duty],

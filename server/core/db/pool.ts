@@ -89,7 +89,13 @@ export interface Database {
  * duty pools log in as the roles migrate() created, with the passwords it keeps in the
  * owner-only app.role_passwords (read through the owner pool when a connection opens).
  */
-export function openDatabase(ownerUrl: string, appUrl: string, poolSize: number): Database {
+export function openDatabase(
+  ownerUrl: string,
+  appUrl: string,
+  poolSize: number,
+  /** Embedded mode: the duty roles' passwords from DATA_DIR/secrets (not the owner-only table). */
+  dutyPasswords?: Readonly<Record<'recorder_sfu' | 'recorder_jobs' | 'recorder_sweep', string>>,
+): Database {
   const app = guarded(new pg.Pool({ connectionString: appUrl, max: poolSize, application_name: 'recorder-api' }));
   const owner = guarded(new pg.Pool({ connectionString: ownerUrl, max: 3, application_name: 'recorder-admin' }));
   const passwords = new Map<string, Promise<string>>();
@@ -103,6 +109,8 @@ export function openDatabase(ownerUrl: string, appUrl: string, poolSize: number)
         max,
         application_name: `recorder-${role.replace(/^recorder_/, '')}`,
         password: () => {
+          const given = dutyPasswords?.[role as keyof typeof dutyPasswords];
+          if (given) return Promise.resolve(given);
           let p = passwords.get(role);
           if (!p) {
             p = owner
