@@ -22,7 +22,8 @@ before(async () => {
   await owner.query(`update app.context_key set code_key = gen_random_bytes(32) where code_key is null`);
   const s = await owner.query<{ id: string }>(
     `insert into recording_sessions (organization_id, title, created_by, guest_token_hash, wrapped_key)
-     values ($1, 'B talk', $2, gen_random_bytes(32), '{"provider":"local","keyId":"k","ciphertext":"AAAA"}') returning id`,
+     values ($1, 'B talk', $2, gen_random_bytes(32), '{"provider":"local","keyId":"k","ciphertext":"AAAA"}')
+     returning id`,
     [ids.orgB, ids.userB],
   );
   ids.sessionB = s.rows[0]!.id;
@@ -159,7 +160,10 @@ async function executableFunctions(): Promise<{ fn: string; name: string; args: 
   return rows;
 }
 
-/** Arguments aimed at B: uuids are B's ids in turn, times far in the future, the rest junk (sign-in with B's address is tried on its own below). */
+/**
+ * Arguments aimed at B: uuids are B's ids in turn, times far in the future, the rest junk
+ * (sign-in with B's address is tried on its own below).
+ */
 function argsFor(types: string[], uuid: string): unknown[] {
   return types.map((ty) =>
     ty === 'uuid'
@@ -273,7 +277,8 @@ test('a valid token of A: nothing of B is reachable, and no session for anyone e
     // A copied signature does not carry over to another transaction.
     const ctx = (
       await app.query(
-        `select current_setting('app.ctx_user') u, current_setting('app.ctx_org') o, current_setting('app.ctx_session') s, current_setting('app.ctx_sig') g`,
+        `select current_setting('app.ctx_user') u, current_setting('app.ctx_org') o,
+                current_setting('app.ctx_session') s, current_setting('app.ctx_sig') g`,
       )
     ).rows[0] as { u: string; o: string; s: string; g: string };
     await app.query('commit');

@@ -110,7 +110,8 @@ test('known and unknown addresses get the same answer and the same work (a code 
   assert.deepEqual(a.res.body, b.res.body);
   assert.equal(a.mail.subject?.replace(/\d{6}/, ''), b.mail.subject?.replace(/\d{6}/, ''));
   const rows = await owner.query<{ email: string; n: number }>(
-    `select email, count(*)::int as n from login_codes where email = any($1::text[]) and used_at is null and dead_at is null group by email`,
+    `select email, count(*)::int as n
+       from login_codes where email = any($1::text[]) and used_at is null and dead_at is null group by email`,
     [[known, unknown]],
   );
   assert.deepEqual(

@@ -193,7 +193,8 @@ test('two people accepting at once cannot both take the last seat (the second wa
   await Promise.all([owner.connect(), a.connect(), b.connect()]);
   try {
     const users = await owner.query<{ id: string; email: string }>(
-      `insert into users (email) values ('race-owner@example.com'), ('race-a@example.com'), ('race-b@example.com') returning id, email`,
+      `insert into users (email)
+       values ('race-owner@example.com'), ('race-a@example.com'), ('race-b@example.com') returning id, email`,
     );
     const [o, ua, ub] = users.rows;
     const org = await owner.query<{ id: string }>(`insert into organizations (name) values ('Race') returning id`);
@@ -203,14 +204,16 @@ test('two people accepting at once cannot both take the last seat (the second wa
       o?.id,
     ]);
     await owner.query(
-      `insert into subscriptions (stripe_subscription_id, organization_id, stripe_customer_id, seats, status, last_event_id, last_event_created, last_event_rank)
+      `insert into subscriptions (stripe_subscription_id, organization_id, stripe_customer_id, seats, status,
+                                  last_event_id, last_event_created, last_event_rank)
        values ('sub_race', $1, 'cus_race', 2, 'active', 'evt_race', now(), 0)`,
       [orgId],
     );
     const tokens = [randomBytes(32), randomBytes(32)];
     for (const [i, u] of [ua, ub].entries()) {
       await owner.query(
-        `insert into invitations (organization_id, email, role, token_hash, expires_at) values ($1, $2, 'member', $3, now() + interval '1 day')`,
+        `insert into invitations (organization_id, email, role, token_hash, expires_at)
+         values ($1, $2, 'member', $3, now() + interval '1 day')`,
         [orgId, u?.email, tokens[i]],
       );
     }

@@ -28,12 +28,15 @@ before(async () => {
     [ids.orgB, ids.userB, 'sessionB'],
   ] as const) {
     const s = await owner.query<{ id: string }>(
-      `insert into recording_sessions (organization_id, title, created_by, guest_token_hash, wrapped_key, key_erased_at) values ($1, 'S', $2, gen_random_bytes(32), null, now()) returning id`,
+      `insert into recording_sessions (organization_id, title, created_by, guest_token_hash,
+                                       wrapped_key, key_erased_at)
+       values ($1, 'S', $2, gen_random_bytes(32), null, now()) returning id`,
       [org, user],
     );
     ids[key] = s.rows[0]?.id ?? '';
     await owner.query(
-      `insert into deletion_certificates (id, organization_id, session_id, reason, statement, signature) values ($1, $2, $3, 'deleted', '{}', 'sig')`,
+      `insert into deletion_certificates (id, organization_id, session_id, reason, statement, signature)
+       values ($1, $2, $3, 'deleted', '{}', 'sig')`,
       [randomUUID(), org, ids[key]],
     );
     await owner.query(
@@ -92,7 +95,8 @@ test("a member of A cannot write B's lifecycle rows", async () => {
   await asApp(ids.orgA, ids.userA, async () => {
     await assert.rejects(
       app.query(
-        `insert into deletion_certificates (id, organization_id, session_id, reason, statement, signature) values ($1, $2, $3, 'deleted', '{}', 'x')`,
+        `insert into deletion_certificates (id, organization_id, session_id, reason, statement, signature)
+         values ($1, $2, $3, 'deleted', '{}', 'x')`,
         [randomUUID(), ids.orgB, ids.sessionB],
       ),
       /row-level security/,

@@ -65,7 +65,9 @@ async function keyIds(ts: TestServer, orgId?: string): Promise<string[]> {
   return asOwner(ts, async (c) =>
     (
       await c.query<{ k: string }>(
-        `select distinct wrapped_key ->> 'keyId' as k from recording_sessions where wrapped_key is not null and ($1::uuid is null or organization_id = $1) order by 1`,
+        `select distinct wrapped_key ->> 'keyId' as k
+           from recording_sessions
+          where wrapped_key is not null and ($1::uuid is null or organization_id = $1) order by 1`,
         [orgId ?? null],
       )
     ).rows.map((r) => r.k),

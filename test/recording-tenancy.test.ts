@@ -28,11 +28,13 @@ before(async () => {
     (await owner.query<{ id: string }>(sql, params)).rows[0]!.id;
   // Org B's session, recorded through the SFU's own functions with B as the tenant.
   ids.sessionB = await one(
-    `insert into recording_sessions (organization_id, title, created_by, guest_token_hash, wrapped_key) values ($1, 'B talk', $2, $3, '{}'::jsonb) returning id`,
+    `insert into recording_sessions (organization_id, title, created_by, guest_token_hash, wrapped_key)
+     values ($1, 'B talk', $2, $3, '{}'::jsonb) returning id`,
     [ids.orgB, ids.userB, randomBytes(32)],
   );
   ids.participantB = await one(
-    `insert into participants (organization_id, session_id, user_id, display_name, role) values ($1, $2, $3, 'Bee', 'host') returning id`,
+    `insert into participants (organization_id, session_id, user_id, display_name, role)
+     values ($1, $2, $3, 'Bee', 'host') returning id`,
     [ids.orgB, ids.sessionB, ids.userB],
   );
   // The SFU's own role (recorder_sfu), which acts for the org a join token names.

@@ -24,7 +24,8 @@ test('every table with organization_id (and organizations itself) has enabled an
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')
        and (c.relname = 'organizations' or exists (
-         select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped))
+         select 1 from pg_attribute a
+          where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped))
      order by 1`);
   assert.ok(rows.length >= 4, `expected the tenant tables, found ${rows.map((r) => r.table).join(', ')}`);
   const missing = rows
@@ -39,14 +40,17 @@ test('the API role is not superuser, cannot bypass RLS and owns nothing', async 
   try {
     const me = await app.query<{ rolsuper: boolean; rolbypassrls: boolean; owned: number }>(`
       select r.rolsuper, r.rolbypassrls,
-             (select count(*)::int from pg_class c where c.relowner = r.oid) + (select count(*)::int from pg_proc p where p.proowner = r.oid) as owned
+             (select count(*)::int from pg_class c where c.relowner = r.oid)
+             + (select count(*)::int from pg_proc p where p.proowner = r.oid) as owned
         from pg_roles r where r.rolname = current_user`);
     assert.equal(me.rows[0]?.rolsuper, false);
     assert.equal(me.rows[0]?.rolbypassrls, false);
     assert.equal(me.rows[0]?.owned, 0);
     // Group roles it inherits must not bypass RLS either.
     const groups = await app.query<{ rolname: string }>(
-      `select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid join pg_roles u on u.oid = m.member where u.rolname = current_user and (g.rolsuper or g.rolbypassrls)`,
+      `select g.rolname
+         from pg_auth_members m join pg_roles g on g.oid = m.roleid join pg_roles u on u.oid = m.member
+        where u.rolname = current_user and (g.rolsuper or g.rolbypassrls)`,
     );
     assert.deepEqual(groups.rows, []);
   } finally {

@@ -21,7 +21,8 @@ before(async () => {
     [ids.orgB, ids.userB],
   ] as const) {
     await owner.query(
-      `insert into invitations (organization_id, email, role, token_hash, invited_by, expires_at) values ($1, 'x@example.com', 'member', $2, $3, now() + interval '1 day')`,
+      `insert into invitations (organization_id, email, role, token_hash, invited_by, expires_at)
+       values ($1, 'x@example.com', 'member', $2, $3, now() + interval '1 day')`,
       [org, randomBytes(32), user],
     );
     await owner.query(`insert into audit_log (organization_id, actor_user_id, action) values ($1, $2, 'test.seed')`, [
@@ -43,7 +44,8 @@ async function tenantTables(): Promise<string[]> {
   const { rows } = await owner.query<{ t: string }>(`
     select c.relname as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where c.relkind in ('r','p') and n.nspname = 'public'
-       and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped)
+       and exists (select 1 from pg_attribute a
+                    where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped)
      order by 1`);
   return rows.map((r) => r.t);
 }
@@ -103,7 +105,8 @@ test('a member of A cannot update or delete B rows (zero rows affected)', async 
 test('a member of A cannot insert rows into B', async () => {
   for (const [sql, params] of [
     [
-      `insert into invitations (organization_id, email, role, token_hash, expires_at) values ($1, 'y@example.com', 'member', $2, now() + interval '1 day')`,
+      `insert into invitations (organization_id, email, role, token_hash, expires_at)
+       values ($1, 'y@example.com', 'member', $2, now() + interval '1 day')`,
       [ids.orgB, randomBytes(32)],
     ],
     [`insert into audit_log (organization_id, action) values ($1, 'forged')`, [ids.orgB]],

@@ -83,7 +83,8 @@ interface RunState {
 }
 async function runState(sessionId: string): Promise<RunState | undefined> {
   const r = await sql.query<RunState>(
-    `select r.id, r.status, r.stage, r.attempts, r.error_code, (select count(*)::int from transcripts t where t.run_id = r.id) as transcripts
+    `select r.id, r.status, r.stage, r.attempts, r.error_code,
+            (select count(*)::int from transcripts t where t.run_id = r.id) as transcripts
        from transcription_runs r where r.session_id = $1 order by r.created_at desc limit 1`,
     [sessionId],
   );
@@ -188,7 +189,8 @@ test(
     const b = await startWorker();
     const done = (await waitForTranscript(owner, orgId, rec.sessionId, 30_000).catch(async (err: unknown) => {
       const jobs = await sql.query(
-        'select id, key, attempts, max_attempts, locked_by, locked_at, run_at, now() as now, last_error from graphile_worker.jobs',
+        `select id, key, attempts, max_attempts, locked_by, locked_at, run_at, now() as now, last_error
+           from graphile_worker.jobs`,
       );
       throw new Error(
         `jobs: ${JSON.stringify(jobs.rows)} worker output:\n${a.output.join('')}\n---\n${b.output.join('')}`,

@@ -21,7 +21,8 @@ before(async () => {
     ids.orgA,
   ]);
   const s = await owner.query<{ id: string }>(
-    `insert into recording_sessions (organization_id, title, created_by, guest_token_hash) values ($1, 'A talk', $2, $3) returning id`,
+    `insert into recording_sessions (organization_id, title, created_by, guest_token_hash)
+     values ($1, 'A talk', $2, $3) returning id`,
     [ids.orgA, ids.userA, randomBytes(32)],
   );
   ids.sessionA = s.rows[0]!.id;
@@ -35,7 +36,9 @@ before(async () => {
   assert.deepEqual({ language: r.rows[0]!.language, reason: r.rows[0]!.reason }, { language: 'en', reason: 'auto' });
   ids.runA = r.rows[0]!.id;
   await owner.query(
-    `insert into transcripts (run_id, organization_id, session_id, object_key, model, segment_count, speaker_count, audio_seconds, speech_seconds) values ($1, $2, $3, 'orgs/x', 'm', 1, 1, 1, 1)`,
+    `insert into transcripts (run_id, organization_id, session_id, object_key, model, segment_count,
+                              speaker_count, audio_seconds, speech_seconds)
+     values ($1, $2, $3, 'orgs/x', 'm', 1, 1, 1, 1)`,
     [ids.runA, ids.orgA, ids.sessionA],
   );
 });

@@ -63,7 +63,8 @@ export async function sessionTokenFor(owner: pg.Client, userId: string): Promise
   if (known) return known;
   const token = randomBytes(32).toString('base64url');
   await owner.query(
-    `insert into auth_sessions (user_id, token_hash, expires_at) values ($1, sha256(convert_to($2, 'UTF8')), now() + interval '30 days')`,
+    `insert into auth_sessions (user_id, token_hash, expires_at)
+     values ($1, sha256(convert_to($2, 'UTF8')), now() + interval '30 days')`,
     [userId, token],
   );
   tokens.set(userId, token);

@@ -51,7 +51,8 @@ export async function seedRecordedSession(
   );
   const chunks = await asOwner(ts, async (c) => {
     const r = await c.query<{ object_key: string; track_id: string; seq: number }>(
-      'select c.object_key, c.track_id, c.seq from chunks c join tracks t on t.id = c.track_id where t.session_id = $1 order by c.track_id, c.seq',
+      `select c.object_key, c.track_id, c.seq
+         from chunks c join tracks t on t.id = c.track_id where t.session_id = $1 order by c.track_id, c.seq`,
       [rec.sessionId],
     );
     return r.rows.map((x) => ({ objectKey: x.object_key, trackId: x.track_id, seq: x.seq }));
@@ -121,7 +122,9 @@ async function seedTranscript(
     );
     key.fill(0);
     await c.query(
-      `insert into transcripts (run_id, organization_id, session_id, object_key, model, language, segment_count, speaker_count, audio_seconds, speech_seconds) values ($1, $2, $3, $4, 'seeded', 'en', $5, $5, 3, 2.5)`,
+      `insert into transcripts (run_id, organization_id, session_id, object_key, model, language,
+                                segment_count, speaker_count, audio_seconds, speech_seconds)
+       values ($1, $2, $3, $4, 'seeded', 'en', $5, $5, 3, 2.5)`,
       [run.id, orgId, rec.sessionId, objectKey, rec.tracks.length],
     );
     await c.query(`update transcription_runs set status = 'done', progress = 1, finished_at = now() where id = $1`, [
