@@ -24,12 +24,15 @@ export interface RtpPacket {
   /** 32-bit RTP timestamp as sent. */
   timestamp: number;
   ssrc: number;
-  csrcs: number[];
+  csrcs: readonly number[];
   /** Header extension profile (0xBEDE one-byte, 0x100x two-byte), or undefined when absent. */
   extensionProfile: number | undefined;
   /** The codec payload with header, CSRCs, extension and padding removed. */
   payload: Buffer;
 }
+
+/** The CSRC list of a packet without CSRCs (shared, frozen). */
+const NO_CSRCS: readonly number[] = Object.freeze([]);
 
 /**
  * Parses an RTP packet: version 2, optional padding, CSRC list and header extension (any
@@ -47,8 +50,13 @@ export function parseRtp(buf: Buffer): RtpPacket {
   const csrcCount = b0 & 0x0f;
   let offset = 12 + csrcCount * 4;
   if (offset > buf.length) throw new RtpParseError('CSRC list runs past the packet');
-  const csrcs: number[] = [];
-  for (let i = 0; i < csrcCount; i++) csrcs.push(buf.readUInt32BE(12 + i * 4));
+  // Almost every packet has none: they share one empty list rather than allocate their own.
+  let csrcs = NO_CSRCS;
+  if (csrcCount > 0) {
+    const list: number[] = [];
+    for (let i = 0; i < csrcCount; i++) list.push(buf.readUInt32BE(12 + i * 4));
+    csrcs = list;
+  }
   let extensionProfile: number | undefined;
   if (hasExtension) {
     if (offset + 4 > buf.length) throw new RtpParseError('header extension runs past the packet');
@@ -66,9 +74,9 @@ export function parseRtp(buf: Buffer): RtpPacket {
   return {
     marker: (b1 & 0x80) !== 0,
     payloadType: b1 & 0x7f,
-    sequenceNumber: buf.readUInt16BE(2),
-    timestamp: buf.readUInt32BE(4),
-    ssrc: buf.readUInt32BE(8),
+    sequenceNumber: (buf[2]! << 8) | buf[3]!,
+    timestamp: ((buf[4]! << 24) | (buf[5]! << 16) | (buf[6]! << 8) | buf[7]!) >>> 0,
+    ssrc: ((buf[8]! << 24) | (buf[9]! << 16) | (buf[10]! << 8) | buf[11]!) >>> 0,
     csrcs,
     extensionProfile,
     payload: buf.subarray(offset, end),
@@ -83,6 +91,8 @@ export function parseRtp(buf: Buffer): RtpPacket {
 export class Unwrapper {
   readonly #modulus: number;
   #highest: number | undefined;
+  /** `#highest` modulo the counter's range (kept, not recomputed: a float modulo per packet costs). */
+  #low = 0;
 
   /** @param bits counter width: 16 for sequence numbers, 32 for timestamps. */
   constructor(bits: 16 | 32) {
@@ -94,15 +104,18 @@ export class Unwrapper {
     if (this.#highest === undefined) {
       // Start far enough from zero that values reordered before the first stay positive.
       this.#highest = this.#modulus + value;
+      this.#low = value;
       return this.#highest;
     }
     const half = this.#modulus / 2;
-    const low = ((this.#highest % this.#modulus) + this.#modulus) % this.#modulus;
-    let delta = value - low;
+    let delta = value - this.#low;
     if (delta >= half) delta -= this.#modulus;
     else if (delta < -half) delta += this.#modulus;
     const extended = this.#highest + delta;
-    if (extended > this.#highest) this.#highest = extended;
+    if (extended > this.#highest) {
+      this.#highest = extended;
+      this.#low = value;
+    }
     return extended;
   }
 
