@@ -77,7 +77,8 @@ async function child(spec: {
   const minter = new pg.Client({ connectionString: spec.ownerUrl });
   await minter.connect();
   await minter.query(
-    `insert into auth_sessions (user_id, token_hash, expires_at) values ($1, sha256(convert_to($2, 'UTF8')), now() + interval '1 day')`,
+    `insert into auth_sessions (user_id, token_hash, expires_at)
+     values ($1, sha256(convert_to($2, 'UTF8')), now() + interval '1 day')`,
     [spec.user, token],
   );
   await minter.end();
@@ -167,7 +168,8 @@ async function seedOrg(
     const id = randomUUID();
     const dk = await deps.storage.keyProvider.generateDataKey({ organizationId: org, sessionId: id });
     await owner.query(
-      `insert into recording_sessions (id, organization_id, title, created_by, guest_token_hash, wrapped_key) values ($1, $2, $3, $4, $5, $6)`,
+      `insert into recording_sessions (id, organization_id, title, created_by, guest_token_hash, wrapped_key)
+       values ($1, $2, $3, $4, $5, $6)`,
       [id, org, `Session ${s + 1}`, user, randomBytes(32), JSON.stringify(dk.wrapped)],
     );
     const startMs = Date.now() - 3_600_000;
@@ -176,7 +178,8 @@ async function seedOrg(
       const pid =
         (
           await owner.query<{ id: string }>(
-            `insert into participants (organization_id, session_id, display_name, role) values ($1, $2, $3, 'guest') returning id`,
+            `insert into participants (organization_id, session_id, display_name, role)
+             values ($1, $2, $3, 'guest') returning id`,
             [org, id, who],
           )
         ).rows[0]?.id ?? '';

@@ -131,7 +131,8 @@ export class CaptureStore {
     const r = await this.#tx(orgId, (tx) =>
       one<{ id: string }>(
         tx,
-        'select app.sfu_open_track($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::int, $7::int, $8::text, $9::timestamptz) as id',
+        `select app.sfu_open_track($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text,
+                $6::int, $7::int, $8::text, $9::timestamptz) as id`,
         [
           sessionId,
           t.takeId,
@@ -154,7 +155,8 @@ export class CaptureStore {
     await this.#tx(orgId, (tx) =>
       exec(
         tx,
-        'select app.sfu_add_chunk($1::uuid, $2::uuid, $3::int, $4::text, $5::int, $6::bytea, $7::int, $8::timestamptz, $9::timestamptz, $10::int, $11::int, $12::bigint, $13::bigint)',
+        `select app.sfu_add_chunk($1::uuid, $2::uuid, $3::int, $4::text, $5::int, $6::bytea, $7::int, $8::timestamptz,
+                $9::timestamptz, $10::int, $11::int, $12::bigint, $13::bigint)`,
         [
           sessionId,
           c.trackId,

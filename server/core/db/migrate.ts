@@ -80,7 +80,8 @@ async function ensureRole(
   setPassword = true,
 ): Promise<void> {
   const found = await client.query<RoleFlags>(
-    'select rolcanlogin, rolsuper, rolbypassrls, rolcreatedb, rolcreaterole, rolinherit from pg_roles where rolname = $1',
+    `select rolcanlogin, rolsuper, rolbypassrls, rolcreatedb, rolcreaterole, rolinherit
+       from pg_roles where rolname = $1`,
     [role],
   );
   let created = false;
@@ -89,7 +90,8 @@ async function ensureRole(
       await client.query(`create role ${ident(role)} ${options}`);
       created = true;
     } catch (err) {
-      if ((err as { code?: string }).code !== '42710' && (err as { code?: string }).code !== '23505') throw err; // created concurrently
+      // created concurrently
+      if ((err as { code?: string }).code !== '42710' && (err as { code?: string }).code !== '23505') throw err;
     }
   }
   const have = found.rows[0];
@@ -207,7 +209,8 @@ export async function migrate(opts: MigrateOptions): Promise<string> {
           continue;
         }
         const fresh = await client.query(
-          `insert into app.role_passwords (role, password) values ($1, encode(gen_random_bytes(32), 'hex')) on conflict do nothing`,
+          `insert into app.role_passwords (role, password)
+           values ($1, encode(gen_random_bytes(32), 'hex')) on conflict do nothing`,
           [duty],
         );
         const pw = await client.query<{ password: string }>('select password from app.role_passwords where role = $1', [
@@ -239,7 +242,8 @@ export async function migrate(opts: MigrateOptions): Promise<string> {
         await client.query(`grant ${ident(APP_GROUP_ROLE)} to ${ident(login)}, ${ident('recorder_jobs')}`);
         // The request path's login must hold none of the duty roles.
         const duties = await client.query<{ rolname: string }>(
-          `select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid join pg_roles u on u.oid = m.member
+          `select g.rolname
+             from pg_auth_members m join pg_roles g on g.oid = m.roleid join pg_roles u on u.oid = m.member
             where u.rolname = $1 and g.rolname = any($2::text[])`,
           [login, DUTY_ROLES],
         );

@@ -217,7 +217,8 @@ async function beginProven(client: pg.PoolClient, proof: RequestProof): Promise<
     throw new Error('malformed request proof');
   const org = proof.orgId === null ? 'null' : `'${proof.orgId}'::uuid`;
   const results = (await client.query(
-    `begin; select user_id, email, display_name, auth_session_id, org_role from app.begin_request('${proof.token}', ${org}, ${proof.idleS})`,
+    `begin; select user_id, email, display_name, auth_session_id, org_role
+              from app.begin_request('${proof.token}', ${org}, ${proof.idleS})`,
   )) as unknown as pg.QueryResult<ProvenRow>[];
   return provenFrom(results[1]?.rows[0]);
 }
