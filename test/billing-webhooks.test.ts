@@ -38,7 +38,10 @@ async function subscribedOrg(tag: string): Promise<{ owner: Person; orgId: strin
   return { owner, orgId, customerId };
 }
 
-/** The org's billing audit entries, oldest first (sorted by numeric id here: the list endpoint's own order is not relied on). */
+/**
+ * The org's billing audit entries, oldest first
+ * (sorted by numeric id here: the list endpoint's own order is not relied on).
+ */
 async function auditActions(
   owner: Person,
   orgId: string,

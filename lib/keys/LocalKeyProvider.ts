@@ -153,7 +153,8 @@ function ensureCurrentKek(dir: string): void {
   const kekFile = path.join(dir, `kek-${id}`);
   // Write under a temporary name, then link(): the final names appear complete or not at all.
   publishSecretFile(dir, kekFile, kek.toString('base64'));
-  if (!publishSecretFile(dir, current, id)) fs.rmSync(kekFile, { force: true }); // another process won; ours wrapped nothing
+  // another process won; ours wrapped nothing
+  if (!publishSecretFile(dir, current, id)) fs.rmSync(kekFile, { force: true });
 }
 
 /**

@@ -35,7 +35,10 @@ export class UnsupportedCodecError extends Error {
 
 /** Options for {@link muxTrack}. */
 export interface MuxOptions {
-  /** Wall-clock start of the recording (µs since the epoch): every file's t=0, so tracks line up. Default: the track's first packet. */
+  /**
+   * Wall-clock start of the recording (µs since the epoch): every file's t=0, so tracks line up.
+   * Default: the track's first packet.
+   */
   startUs?: bigint | undefined;
   /** Wall-clock end of the recording (µs): audio is padded to it, video gets it as its Duration. */
   endUs?: bigint | undefined;

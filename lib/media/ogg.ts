@@ -26,7 +26,10 @@ export interface OggOpusOptions {
    * OpusHead pre-skip). Default: the file starts at the first packet.
    */
   startUs?: bigint | undefined;
-  /** Wall-clock end of the recording (µs): the file is padded with silence up to it. Default: ends with the last packet. */
+  /**
+   * Wall-clock end of the recording (µs): the file is padded with silence up to it.
+   * Default: ends with the last packet.
+   */
   endUs?: bigint | undefined;
   /** Output channel count. Default: 2 if the first packet is coded stereo, else 1. */
   channels?: 1 | 2 | undefined;

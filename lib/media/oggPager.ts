@@ -78,7 +78,10 @@ export interface OggPagerOptions {
   pageBytes?: number;
   /** A page is closed once its packets span this many granule units (default 48000: 1 s). */
   pageGranules?: number;
-  /** Only count the bytes: {@link OggPager.take} and {@link OggPager.end} return empty buffers, {@link OggPager.bytes} the total. */
+  /**
+   * Only count the bytes: {@link OggPager.take} and {@link OggPager.end} return empty buffers,
+   * {@link OggPager.bytes} the total.
+   */
   countOnly?: boolean;
   /**
    * The buffer {@link OggPager.take} returns is only read until the next call to `packet`,

@@ -4,7 +4,10 @@
  */
 import type { BillingConfig, BillingPlan } from '../core/config.ts';
 
-/** Subscription statuses that keep an org on its paid plan (past_due: Stripe still retries). Mirrors app.billing_entitled(). */
+/**
+ * Subscription statuses that keep an org on its paid plan (past_due: Stripe still retries).
+ * Mirrors app.billing_entitled().
+ */
 export const ENTITLED_STATUSES: ReadonlySet<string> = new Set(['active', 'trialing', 'past_due']);
 
 /** The usage metric for recorded audio, in seconds. */

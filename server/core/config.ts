@@ -226,7 +226,10 @@ export interface Config {
   readonly invitationTtlS: number;
   /** The live-call SFU (mediasoup): see {@link SfuConfig}. */
   readonly sfu: SfuConfig;
-  /** Billing with Stripe; undefined (the default, e.g. self-hosted) when STRIPE_SECRET_KEY is unset: no limits, no Stripe calls. */
+  /**
+   * Billing with Stripe; undefined (the default, e.g. self-hosted) when STRIPE_SECRET_KEY is unset:
+   * no limits, no Stripe calls.
+   */
   readonly billing: BillingConfig | undefined;
   /** Per-organisation metric series kept before the rest fold into `org="other"` (default 100; 0: none). */
   readonly metricsOrgSeriesMax: number;

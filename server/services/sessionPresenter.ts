@@ -22,7 +22,10 @@ export interface SessionDetailOptions<L extends object> {
   trackLink: (t: TrackRow) => L;
 }
 
-/** Participants, takes, tracks and timeline, in this order and with these keys (the export's file format depends on them). */
+/**
+ * Participants, takes, tracks and timeline, in this order and with these keys
+ * (the export's file format depends on them).
+ */
 export function presentSessionDetail<L extends object>(d: SessionDetailRows, opts: SessionDetailOptions<L>) {
   return {
     participants: d.participants.map((p) => ({

@@ -40,7 +40,9 @@ export function assertError(res: Res, status: number, code: string, what = ''): 
   assert.equal(typeof err?.message, 'string', label);
 }
 
-/** The product with billing on (Stripe at the fake) or, with `billing: false`, off but with the fake still listening. */
+/**
+ * The product with billing on (Stripe at the fake) or, with `billing: false`, off but with the fake still listening.
+ */
 export async function startBilled(
   opts: { billing?: boolean; env?: Record<string, string> } = {},
 ): Promise<{ ts: TestServer; stripe: StripeFake }> {

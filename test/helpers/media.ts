@@ -45,7 +45,10 @@ export interface CaptureOptions {
   baseUs?: bigint;
   /** Maximum RTP packet size ffmpeg may send (default 1200, like browsers). */
   pktSize?: number;
-  /** ffmpeg's `-readrate` for every input: 1 is real time (default 4: quick, yet no burst that overflows the socket). */
+  /**
+   * ffmpeg's `-readrate` for every input: 1 is real time
+   * (default 4: quick, yet no burst that overflows the socket).
+   */
   readrate?: number;
 }
 
