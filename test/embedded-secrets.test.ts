@@ -149,7 +149,8 @@ test('embedded: a data folder whose API and duty passwords came from elsewhere s
       // As an older version left it: the API role's password derived from SERVER_SECRET, a duty role's in the table.
       await opened.deps.db.owner.query(`alter role recorder_api password '${legacy}'`);
       await opened.deps.db.owner.query(
-        `insert into app.role_passwords (role, password) values ('recorder_sweep', 'old') on conflict (role) do update set password = 'old'`,
+        `insert into app.role_passwords (role, password)
+         values ('recorder_sweep', 'old') on conflict (role) do update set password = 'old'`,
       );
     } finally {
       await opened.close();
