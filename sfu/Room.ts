@@ -1,18 +1,30 @@
 /**
  * One recording session live on this SFU: a mediasoup Router, its peers, and, while
- * recording, one TrackCapture per producer. Owned by MediaService; reports by events.
- * The session's plaintext data key lives here only while recording.
+ * recording, a Take (sfu/capture/Take.ts). Owned by MediaService; reports by events.
+ * Requests arrive already validated against lib/signaling/messages.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
+import {
+  CLOSE_CODES,
+  type JoinAnswer,
+  type NotificationData,
+  type NotificationName,
+  type RecordingState,
+  type SignalRequest,
+} from '../lib/signaling/messages.ts';
 import { SignalError, type Peer } from './Peer.ts';
-import { TrackCapture } from './capture/TrackCapture.ts';
+import { Take } from './capture/Take.ts';
 import type { CaptureStore } from './capture/CaptureStore.ts';
+import { AudioLevels } from './AudioLevels.ts';
 
 export const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
   { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, parameters: { 'x-google-start-bitrate': 1000 } },
 ];
+
+/** How often hosts get `trackHealth` while recording. */
+const HEALTH_INTERVAL_MS = 1000;
 
 export interface RoomEvents {
   closed: [];
@@ -31,15 +43,6 @@ export interface RoomOptions {
   chunkMs: number;
 }
 
-interface Recording {
-  takeId: string;
-  seq: number;
-  startedAt: Date;
-  key: Buffer;
-  transport: ms.DirectTransport;
-  captures: Map<string, Promise<TrackCapture | undefined>>;
-}
-
 export class Room extends EventEmitter<RoomEvents> {
   readonly sessionId: string;
   readonly orgId: string;
@@ -47,40 +50,57 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #router: ms.Router;
   readonly #o: RoomOptions;
   readonly #peers = new Map<string, Peer>();
-  #recording: Recording | undefined;
+  /** Participants the host removed: they cannot join this room again. */
+  readonly #removed = new Set<string>();
+  readonly #levels: AudioLevels;
+  #take: Take | undefined;
+  #lastTakeSeq: number | null = null;
+  #healthTimer: NodeJS.Timeout | undefined;
   #recordingChange: Promise<void> = Promise.resolve();
   #closed = false;
 
-  private constructor(router: ms.Router, o: RoomOptions) {
+  private constructor(router: ms.Router, levels: AudioLevels, o: RoomOptions) {
     super();
     this.sessionId = o.sessionId;
     this.orgId = o.orgId;
     this.worker = o.worker;
     this.#router = router;
+    this.#levels = levels;
     this.#o = o;
+    levels.on('levels', (levels_) => this.#broadcast('audioLevels', { levels: levels_ }));
   }
 
+  /** Creates the room's router on `o.worker`. */
   static async create(o: RoomOptions): Promise<Room> {
     const router = await o.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-    return new Room(router, o);
+    return new Room(router, await AudioLevels.create(router), o);
   }
 
   get peerCount(): number {
     return this.#peers.size;
   }
   get recording(): boolean {
-    return this.#recording !== undefined;
+    return this.#take !== undefined;
   }
 
-  #broadcast(method: string, data: Record<string, unknown>, except?: Peer): void {
-    for (const p of this.#peers.values()) if (p !== except) p.emit('notify', method, data);
+  /** What every participant sees: the recording indicator and timer. */
+  recordingState(): RecordingState {
+    return this.#take?.state() ?? { recording: false, take: this.#lastTakeSeq, startedAt: null, elapsedMs: 0 };
   }
 
-  /** Adds a peer (a second connection with the same participant replaces the first). */
-  async join(peer: Peer): Promise<Record<string, unknown>> {
+  #broadcast<N extends NotificationName>(name: N, data: NotificationData<N>, except?: Peer): void {
+    for (const p of this.#peers.values()) if (p !== except) p.notify(name, data);
+  }
+
+  /**
+   * Adds a peer. A second connection of the same participant (a reload, a reconnect)
+   * replaces the first: same participant, no duplicate. @throws SignalError `removed`.
+   */
+  async join(peer: Peer): Promise<JoinAnswer> {
     if (this.#closed) throw new SignalError('session_closed', 'This session is not live.');
+    if (this.#removed.has(peer.id)) throw new SignalError('removed', 'The host removed you from this session.');
     const previous = this.#peers.get(peer.id);
-    if (previous) this.removePeer(previous);
+    if (previous) this.#drop(previous, CLOSE_CODES.replaced, 'replaced', false);
     this.#peers.set(peer.id, peer);
     this.#broadcast('peerJoined', { peer: peer.info() }, peer);
     await this.#o.store
@@ -91,36 +111,37 @@ export class Room extends EventEmitter<RoomEvents> {
       role: peer.role,
       routerRtpCapabilities: this.#router.rtpCapabilities,
       peers: [...this.#peers.values()].filter((p) => p !== peer).map((p) => p.info()),
-      recording: this.#recording
-        ? { take: this.#recording.seq, startedAt: this.#recording.startedAt.toISOString() }
-        : null,
+      recording: this.recordingState(),
     };
   }
 
   /** Removes a peer that left or disconnected. */
   removePeer(peer: Peer): void {
-    if (this.#peers.get(peer.id) !== peer) return;
-    this.#peers.delete(peer.id);
-    peer.close();
-    this.#broadcast('peerLeft', { peerId: peer.id });
-    void this.#o.store
-      .presence(this.orgId, this.sessionId, peer.id, false)
-      .catch((err: unknown) => this.emit('error', err));
+    this.#drop(peer, 1000, 'left', true);
   }
 
-  /** Handles one signalling request from `peer`. @throws SignalError */
-  async handle(peer: Peer, method: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
+  #drop(peer: Peer, code: number, reason: string, recordLeft: boolean): void {
+    if (this.#peers.get(peer.id) !== peer) return;
+    this.#peers.delete(peer.id);
+    peer.close(code, reason);
+    this.#broadcast('peerLeft', { peerId: peer.id });
+    if (recordLeft)
+      void this.#o.store
+        .presence(this.orgId, this.sessionId, peer.id, false)
+        .catch((err: unknown) => this.emit('error', err));
+  }
+
+  /** Handles one validated signalling request from `peer`. @throws SignalError */
+  async handle(peer: Peer, req: SignalRequest): Promise<Record<string, unknown>> {
     if (this.#closed || peer.closed) throw new SignalError('session_closed', 'This session is not live.');
-    switch (method) {
-      case 'setRtpCapabilities': {
-        if (!this.#router.rtpCapabilities || typeof data.rtpCapabilities !== 'object' || data.rtpCapabilities === null)
-          throw new SignalError('invalid_request', 'rtpCapabilities required');
-        peer.rtpCapabilities = data.rtpCapabilities;
+    switch (req.method) {
+      case 'join':
+        throw new SignalError('already_joined', 'Already joined.');
+      case 'setRtpCapabilities':
+        peer.rtpCapabilities = req.data.rtpCapabilities;
         return {};
-      }
       case 'createTransport': {
-        const direction = data.direction === 'send' ? 'send' : data.direction === 'recv' ? 'recv' : undefined;
-        if (!direction) throw new SignalError('invalid_request', 'direction must be send or recv');
+        const direction = req.data.direction;
         if (peer.transports.size >= 4) throw new SignalError('too_many_transports', 'Too many transports.');
         const t = await this.#router.createWebRtcTransport({
           webRtcServer: this.#o.webRtcServer,
@@ -139,27 +160,37 @@ export class Room extends EventEmitter<RoomEvents> {
           dtlsParameters: t.dtlsParameters,
         };
       }
-      case 'connectTransport': {
-        await peer.transport(data.transportId).connect({ dtlsParameters: data.dtlsParameters as ms.DtlsParameters });
+      case 'connectTransport':
+        await peer
+          .transport(req.data.transportId)
+          .connect({ dtlsParameters: req.data.dtlsParameters as unknown as ms.DtlsParameters });
         return {};
-      }
       case 'produce': {
-        const kind = data.kind === 'audio' || data.kind === 'video' ? data.kind : undefined;
-        if (!kind) throw new SignalError('invalid_request', 'kind must be audio or video');
+        if (!peer.consented) throw new SignalError('consent_required', 'Consent is required before recording.');
         if (peer.producers.size >= 4) throw new SignalError('too_many_producers', 'Too many producers.');
-        const producer = await peer
-          .transport(data.transportId)
-          .produce({ kind, rtpParameters: data.rtpParameters as ms.RtpParameters, appData: { peerId: peer.id } });
+        const producer = await peer.transport(req.data.transportId).produce({
+          kind: req.data.kind,
+          rtpParameters: req.data.rtpParameters as unknown as ms.RtpParameters,
+          appData: { peerId: peer.id },
+        });
         peer.producers.set(producer.id, producer);
         producer.observer.on('close', () => peer.producers.delete(producer.id));
+        if (producer.kind === 'audio') this.#levels.add(producer, peer.id);
         for (const other of this.#peers.values()) if (other !== peer) void this.#consume(other, peer, producer);
-        if (this.#recording) this.#startCapture(this.#recording, peer, producer);
+        this.#take?.capture(peer, producer);
         return { id: producer.id };
       }
       case 'resumeConsumer': {
-        const c = typeof data.consumerId === 'string' ? peer.consumers.get(data.consumerId) : undefined;
+        const c = peer.consumers.get(req.data.consumerId);
         if (!c) throw new SignalError('unknown_consumer', 'No such consumer.');
         await c.resume();
+        return {};
+      }
+      case 'setProducerPaused': {
+        const p = peer.producers.get(req.data.producerId);
+        if (!p) throw new SignalError('unknown_producer', 'No such producer.');
+        await (req.data.paused ? p.pause() : p.resume());
+        this.#broadcast('producerPaused', { peerId: peer.id, producerId: p.id, paused: req.data.paused }, peer);
         return {};
       }
       case 'startRecording':
@@ -172,10 +203,17 @@ export class Room extends EventEmitter<RoomEvents> {
         return { recording: false };
       case 'endSession':
         this.#requireHost(peer);
-        await this.end(peer);
+        await this.end(peer, 'host');
         return { ended: true };
-      default:
-        throw new SignalError('unknown_method', 'Unknown method.');
+      case 'removePeer': {
+        this.#requireHost(peer);
+        const target = this.#peers.get(req.data.peerId);
+        if (!target || target === peer) throw new SignalError('unknown_peer', 'No such participant in the room.');
+        this.#removed.add(target.id);
+        target.notify('removed', {});
+        this.#drop(target, CLOSE_CODES.removed, 'removed by host', true);
+        return {};
+      }
     }
   }
 
@@ -198,11 +236,11 @@ export class Room extends EventEmitter<RoomEvents> {
       const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true });
       peer.consumers.set(consumer.id, consumer);
       const closed = () => {
-        if (peer.consumers.delete(consumer.id)) peer.emit('notify', 'consumerClosed', { consumerId: consumer.id });
+        if (peer.consumers.delete(consumer.id)) peer.notify('consumerClosed', { consumerId: consumer.id });
       };
       consumer.on('producerclose', closed);
       consumer.on('transportclose', () => peer.consumers.delete(consumer.id));
-      peer.emit('notify', 'newConsumer', {
+      peer.notify('newConsumer', {
         consumerId: consumer.id,
         producerId: producer.id,
         peerId: owner.id,
@@ -217,100 +255,73 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Starts a take: unwraps the key, captures every current and future producer. */
   startRecording(by: Peer | null): Promise<void> {
     this.#recordingChange = this.#recordingChange.then(async () => {
-      if (this.#recording || this.#closed) return;
-      const startedAt = new Date();
-      const key = await this.#o.store.sessionKey(this.orgId, this.sessionId);
-      const { takeId, seq } = await this.#o.store.startTake(this.orgId, this.sessionId, by?.id ?? null, startedAt);
-      const transport = await this.#router.createDirectTransport();
-      const rec: Recording = { takeId, seq, startedAt, key, transport, captures: new Map() };
-      this.#recording = rec;
-      for (const p of this.#peers.values())
-        for (const producer of p.producers.values()) this.#startCapture(rec, p, producer);
-      this.#broadcast('recordingState', { recording: true, take: seq, startedAt: startedAt.toISOString() });
+      if (this.#take || this.#closed) return;
+      const take = await Take.start(
+        {
+          orgId: this.orgId,
+          sessionId: this.sessionId,
+          router: this.#router,
+          store: this.#o.store,
+          chunkMs: this.#o.chunkMs,
+        },
+        by?.id ?? null,
+      );
+      take.on('chunk', (size, ms_) => this.emit('chunk', size, ms_));
+      take.on('lost', (err) => this.emit('lost', err));
+      take.on('track', (kind) => this.emit('track', kind));
+      take.on('error', (err) => this.emit('error', err));
+      this.#take = take;
+      this.#lastTakeSeq = take.seq;
+      for (const p of this.#peers.values()) for (const producer of p.producers.values()) take.capture(p, producer);
+      this.#healthTimer = setInterval(() => void this.#pushHealth(), HEALTH_INTERVAL_MS);
+      this.#healthTimer.unref();
+      this.#broadcast('recordingState', take.state());
     });
     return this.#recordingChange;
   }
 
-  #startCapture(rec: Recording, peer: Peer, producer: ms.Producer): void {
-    const codec = producer.rtpParameters.codecs[0];
-    if (!codec || rec.captures.has(producer.id)) return;
-    const kind = producer.kind;
-    const p = (async () => {
-      const startedAt = new Date();
-      // Capture consumes with the router's capabilities, so stored packets carry the router's
-      // payload type for this codec, not the browser's: record that one everywhere.
-      const routerCodec = this.#router.rtpCapabilities.codecs?.find(
-        (c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase(),
-      );
-      const payloadType = routerCodec?.preferredPayloadType ?? codec.payloadType;
-      const trackId = await this.#o.store.openTrack(this.orgId, this.sessionId, {
-        takeId: rec.takeId,
-        participantId: peer.id,
-        kind,
-        mimeType: codec.mimeType.toLowerCase(),
-        clockRate: codec.clockRate,
-        payloadType,
-        producerId: producer.id,
-        startedAt,
-      });
-      const capture = await TrackCapture.create(rec.transport, producer, this.#router.rtpCapabilities, {
-        orgId: this.orgId,
-        sessionId: this.sessionId,
-        trackId,
-        meta: { kind, payloadType, clockRate: codec.clockRate, mimeType: codec.mimeType.toLowerCase() },
-        key: rec.key,
-        store: this.#o.store,
-        chunkMs: this.#o.chunkMs,
-      });
-      capture.on('chunk', (size, ms_) => this.emit('chunk', size, ms_));
-      capture.on('lost', (err) => this.emit('lost', err));
-      this.emit('track', kind);
-      return capture;
-    })().catch((err: unknown) => {
-      this.emit('error', err);
-      return undefined;
-    });
-    rec.captures.set(producer.id, p);
+  async #pushHealth(): Promise<void> {
+    const tracks = (await this.#take?.health()) ?? [];
+    for (const p of this.#peers.values()) if (p.role === 'host') p.notify('trackHealth', { tracks });
   }
 
   /** Ends the take: every capture writes what it has, then the key is dropped from memory. */
   stopRecording(by: Peer | null): Promise<void> {
     this.#recordingChange = this.#recordingChange.then(async () => {
-      const rec = this.#recording;
-      if (!rec) return;
-      this.#recording = undefined;
-      const captures = await Promise.all(rec.captures.values());
-      await Promise.all(
-        captures.map((c) => (c ? c.close().catch((err: unknown) => this.emit('error', err)) : Promise.resolve())),
-      );
-      rec.transport.close();
-      rec.key.fill(0);
-      await this.#o.store.stopTake(this.orgId, this.sessionId, rec.takeId, by?.id ?? null, new Date());
-      if (!this.#closed) this.#broadcast('recordingState', { recording: false, take: rec.seq });
+      const take = this.#take;
+      if (!take) return;
+      this.#take = undefined;
+      clearInterval(this.#healthTimer);
+      await take.stop(by?.id ?? null);
+      if (!this.#closed) this.#broadcast('recordingState', this.recordingState());
     });
     return this.#recordingChange;
   }
 
-  /** Host ends the session: recording stops, the session is marked ended, everyone leaves. */
-  async end(by: Peer | null): Promise<void> {
+  /**
+   * Ends the session (the host in the room, or the session page through the API): recording
+   * stops, the session is marked ended, everyone is told and closed with 4000.
+   */
+  async end(by: Peer | null, via: 'host' | 'api'): Promise<void> {
     await this.stopRecording(by);
     await this.#o.store.endSession(this.orgId, this.sessionId, by?.id ?? null);
-    this.#broadcast('sessionEnded', {});
-    await this.close();
+    this.#broadcast('sessionEnded', { by: via });
+    await this.close(false, CLOSE_CODES.sessionEnded);
   }
 
   /**
    * Closes the room: stops capture (flushing what was gathered), closes peers and the
    * router. Safe to call twice. `abrupt` (the worker died) skips the flush.
    */
-  async close(abrupt = false): Promise<void> {
+  async close(abrupt = false, code = 1001): Promise<void> {
     if (this.#closed) return;
     if (!abrupt) await this.stopRecording(null).catch((err: unknown) => this.emit('error', err));
     this.#closed = true;
-    if (abrupt && this.#recording) this.#recording.key.fill(0);
+    clearInterval(this.#healthTimer);
+    if (abrupt) this.#take?.abort();
     for (const p of this.#peers.values()) {
-      if (abrupt) p.emit('notify', 'sessionInterrupted', {});
-      p.close();
+      if (abrupt) p.notify('sessionInterrupted', {});
+      p.close(code, code === CLOSE_CODES.sessionEnded ? 'session ended' : 'room closed');
     }
     this.#peers.clear();
     if (!this.#router.closed) this.#router.close();

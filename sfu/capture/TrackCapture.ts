@@ -32,6 +32,15 @@ export interface TrackCaptureEvents {
   closed: [];
 }
 
+/** A track's live health, as {@link TrackCapture.stats} measures it. */
+export interface TrackStats {
+  packetsPerSecond: number;
+  lossPercent: number;
+  secondsSinceLastChunk: number | null;
+  secondsCaptured: number;
+  stalled: boolean;
+}
+
 export interface TrackCaptureOptions {
   orgId: string;
   sessionId: string;
@@ -54,6 +63,13 @@ export class TrackCapture extends EventEmitter<TrackCaptureEvents> {
   #timer: NodeJS.Timeout;
   #flushing: Promise<void> = Promise.resolve();
   #closed = false;
+  // Health counters, read by stats(): cheap enough for the per-packet path.
+  #packets = 0;
+  #firstPacketMs = 0;
+  #lastPacketMs = 0;
+  #lastChunkMs = 0;
+  #maxSeq = -1;
+  #sample = { at: Date.now(), packets: 0, maxSeq: -1 };
 
   private constructor(consumer: ms.Consumer, o: TrackCaptureOptions) {
     super();
@@ -61,8 +77,20 @@ export class TrackCapture extends EventEmitter<TrackCaptureEvents> {
     this.#o = o;
     this.#consumer = consumer;
     consumer.on('rtp', (packet: Buffer) => {
+      const now = Date.now();
       // The channel may reuse its read buffer: keep a copy of each packet.
-      this.#records.push({ arrivalUs: BigInt(Date.now()) * 1000n, packet: Buffer.from(packet) });
+      this.#records.push({ arrivalUs: BigInt(now) * 1000n, packet: Buffer.from(packet) });
+      if (this.#packets++ === 0) this.#firstPacketMs = now;
+      this.#lastPacketMs = now;
+      if (packet.length >= 4) {
+        // Extended sequence number: forward steps within half the range count as progress.
+        const seq = packet.readUInt16BE(2);
+        if (this.#maxSeq < 0) this.#maxSeq = seq;
+        else {
+          const delta = (seq - (this.#maxSeq & 0xffff) + 0x10000) & 0xffff;
+          if (delta > 0 && delta < 0x8000) this.#maxSeq += delta;
+        }
+      }
     });
     this.#timer = setInterval(() => void this.#scheduleFlush(), o.chunkMs);
     this.#timer.unref();
@@ -119,6 +147,7 @@ export class TrackCapture extends EventEmitter<TrackCaptureEvents> {
     for (let attempt = 1; ; attempt++) {
       try {
         await store.putChunk(orgId, sessionId, sealed, rec);
+        this.#lastChunkMs = Date.now();
         this.emit('chunk', sealed.length, sealMs);
         return;
       } catch (err) {
@@ -130,6 +159,28 @@ export class TrackCapture extends EventEmitter<TrackCaptureEvents> {
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }
+  }
+
+  /**
+   * Live health since the previous call (lib/signaling/messages.ts `trackHealth`): packets
+   * per second, loss from RTP sequence gaps, seconds since the last stored chunk, seconds
+   * captured, and `stalled` when no packet came for more than `stallMs` (default 2000).
+   */
+  stats(now = Date.now(), stallMs = 2000): TrackStats {
+    const s = this.#sample;
+    const seconds = Math.max(0.001, (now - s.at) / 1000);
+    const received = this.#packets - s.packets;
+    const expected = s.maxSeq < 0 ? received : this.#maxSeq - s.maxSeq;
+    const lossPercent = expected > 0 ? Math.max(0, Math.min(100, (100 * (expected - received)) / expected)) : 0;
+    this.#sample = { at: now, packets: this.#packets, maxSeq: this.#maxSeq };
+    const since = this.#lastPacketMs || s.at;
+    return {
+      packetsPerSecond: Math.round((received / seconds) * 10) / 10,
+      lossPercent: Math.round(lossPercent * 10) / 10,
+      secondsSinceLastChunk: this.#lastChunkMs ? Math.round((now - this.#lastChunkMs) / 100) / 10 : null,
+      secondsCaptured: this.#packets ? Math.round((this.#lastPacketMs - this.#firstPacketMs) / 100) / 10 : 0,
+      stalled: !this.#closed && now - since > stallMs,
+    };
   }
 
   /** Chunks that could not be stored. */

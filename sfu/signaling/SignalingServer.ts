@@ -2,7 +2,9 @@
  * Browser signalling over WebSocket at `/sfu`. The first message must be `join` with an
  * API-signed join token; the token alone says which session, participant and role this
  * connection is. Requests are `{id, method, data}`, answers `{id, ok, data | error}`,
- * server pushes `{notification, data}`. Malformed input gets an error answer, never a crash.
+ * server pushes `{notification, data}`. Every frame is validated against the shared schemas
+ * (lib/signaling/messages.ts); malformed input gets an error answer naming the field, never a
+ * crash.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -12,6 +14,14 @@ import { Peer, SignalError } from '../Peer.ts';
 import type { MediaService } from '../MediaService.ts';
 import type { Room } from '../Room.ts';
 import type { CaptureStore } from '../capture/CaptureStore.ts';
+import { parseRequest } from '../../lib/signaling/messages.ts';
+
+/** The text of a WebSocket frame, whichever buffer shape `ws` delivered it in. */
+function rawText(raw: RawData): string {
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  return Buffer.from(raw).toString('utf8');
+}
 
 export const SIGNALING_PATH = '/sfu';
 const MAX_MESSAGE = 64 * 1024;
@@ -77,49 +87,40 @@ export class SignalingServer {
       }
       // One request at a time per connection, in order.
       queue = queue.then(async () => {
-        let id: unknown = null;
+        let id: number | string | null = null;
         try {
-          if (isBinary) throw new SignalError('invalid_request', 'Text messages only.');
-          const text = Buffer.isBuffer(raw)
-            ? raw.toString('utf8')
-            : Array.isArray(raw)
-              ? Buffer.concat(raw).toString('utf8')
-              : Buffer.from(raw).toString('utf8');
-          let msg: unknown;
+          if (isBinary) throw new SignalError('invalid_message', 'Text messages only.');
+          let frame: unknown;
           try {
-            msg = JSON.parse(text);
+            frame = JSON.parse(rawText(raw));
           } catch {
             throw new SignalError('invalid_json', 'Not JSON.');
           }
-          if (typeof msg !== 'object' || msg === null) throw new SignalError('invalid_request', 'Expected an object.');
-          const m = msg as { id?: unknown; method?: unknown; data?: unknown };
-          id = typeof m.id === 'number' || typeof m.id === 'string' ? m.id : null;
-          const data =
-            typeof m.data === 'object' && m.data !== null && !Array.isArray(m.data)
-              ? (m.data as Record<string, unknown>)
-              : {};
-          if (typeof m.method !== 'string') throw new SignalError('invalid_request', 'method required');
-          if (m.method === 'join') {
+          const parsed = parseRequest(frame);
+          id = parsed.id;
+          if (!parsed.ok) throw new SignalError(parsed.code, parsed.message);
+          const req = parsed.request;
+          if (req.method === 'join') {
             if (peer) throw new SignalError('already_joined', 'Already joined.');
-            const claims = verifyJoinToken(this.#o.joinKey, data.token);
+            const claims = verifyJoinToken(this.#o.joinKey, req.data.token);
             if (!(await this.#o.store.sessionOpen(claims.oid, claims.sid)))
               throw new SignalError('session_ended', 'This session has ended.');
             room = await this.#o.media.getOrCreateRoom(claims.sid, claims.oid);
-            peer = new Peer({ id: claims.pid, displayName: claims.name, role: claims.role });
+            peer = new Peer({ id: claims.pid, displayName: claims.name, role: claims.role, consented: true });
             const p = peer;
             p.on('notify', (notification, nd) => send({ notification, data: nd }));
-            p.on('closed', () => {
-              if (ws.readyState === ws.OPEN) ws.close(1000, 'closed');
+            p.on('closed', (code, reason) => {
+              if (ws.readyState === ws.OPEN) ws.close(code, reason);
             });
             send({ id, ok: true, data: await room.join(p) });
             return;
           }
           if (!peer || !room) throw new SignalError('not_joined', 'Join first.');
-          send({ id, ok: true, data: await room.handle(peer, m.method, data) });
+          send({ id, ok: true, data: await room.handle(peer, req) });
         } catch (err) {
-          const code = err instanceof SignalError || err instanceof JoinTokenError ? err.code : 'internal';
-          const message =
-            err instanceof SignalError || err instanceof JoinTokenError ? err.message : 'The request failed.';
+          const known = err instanceof SignalError || err instanceof JoinTokenError;
+          const code = known ? err.code : 'internal';
+          const message = known ? err.message : 'The request failed.';
           if (code === 'internal') this.#o.onError?.(err);
           send({ id, ok: false, error: { code, message } });
         }

@@ -1,0 +1,165 @@
+/**
+ * One take of a live room: the session key (in memory only while it records), a
+ * DirectTransport, and one TrackCapture per producer. Owned by its Room; reports upward by
+ * events. `stop()` writes what every capture gathered; `abort()` (the worker died) only
+ * drops the key.
+ */
+import { EventEmitter } from 'node:events';
+import type { types as ms } from 'mediasoup';
+import type { RecordingState, TrackHealth } from '../../lib/signaling/messages.ts';
+import { TrackCapture } from './TrackCapture.ts';
+import type { CaptureStore } from './CaptureStore.ts';
+
+export interface TakeEvents {
+  chunk: [size: number, sealMs: number];
+  lost: [error: unknown];
+  track: [kind: 'audio' | 'video'];
+  error: [error: unknown];
+}
+
+export interface TakeOptions {
+  orgId: string;
+  sessionId: string;
+  router: ms.Router;
+  store: CaptureStore;
+  chunkMs: number;
+}
+
+/** Who a producer belongs to, as capture needs it. */
+export interface ProducerOwner {
+  id: string;
+  displayName: string;
+}
+
+interface Entry {
+  owner: ProducerOwner;
+  kind: 'audio' | 'video';
+  capture: Promise<TrackCapture | undefined>;
+}
+
+export class Take extends EventEmitter<TakeEvents> {
+  readonly id: string;
+  readonly seq: number;
+  readonly startedAt: Date;
+  readonly #o: TakeOptions;
+  readonly #key: Buffer;
+  readonly #transport: ms.DirectTransport;
+  readonly #captures = new Map<string, Entry>();
+
+  private constructor(
+    o: TakeOptions,
+    t: { id: string; seq: number; startedAt: Date; key: Buffer },
+    transport: ms.DirectTransport,
+  ) {
+    super();
+    this.#o = o;
+    this.id = t.id;
+    this.seq = t.seq;
+    this.startedAt = t.startedAt;
+    this.#key = t.key;
+    this.#transport = transport;
+  }
+
+  /**
+   * Unwraps the key and opens the take in Postgres.
+   * @throws SessionUnavailableError when the session can no longer record.
+   */
+  static async start(o: TakeOptions, byParticipant: string | null): Promise<Take> {
+    const startedAt = new Date();
+    const key = await o.store.sessionKey(o.orgId, o.sessionId);
+    try {
+      const { takeId, seq } = await o.store.startTake(o.orgId, o.sessionId, byParticipant, startedAt);
+      const transport = await o.router.createDirectTransport();
+      return new Take(o, { id: takeId, seq, startedAt, key }, transport);
+    } catch (err) {
+      key.fill(0);
+      throw err;
+    }
+  }
+
+  /** The state participants see (indicator and timer). */
+  state(now = Date.now()): RecordingState {
+    return {
+      recording: true,
+      take: this.seq,
+      startedAt: this.startedAt.toISOString(),
+      elapsedMs: now - this.startedAt.getTime(),
+    };
+  }
+
+  /** Starts capturing `producer` (once per producer). */
+  capture(owner: ProducerOwner, producer: ms.Producer): void {
+    const codec = producer.rtpParameters.codecs[0];
+    if (!codec || this.#captures.has(producer.id)) return;
+    const { orgId, sessionId, router, store, chunkMs } = this.#o;
+    const kind = producer.kind;
+    const p = (async () => {
+      // Capture consumes with the router's capabilities, so stored packets carry the router's
+      // payload type for this codec, not the browser's: record that one everywhere.
+      const routerCodec = router.rtpCapabilities.codecs?.find(
+        (c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase(),
+      );
+      const payloadType = routerCodec?.preferredPayloadType ?? codec.payloadType;
+      const trackId = await store.openTrack(orgId, sessionId, {
+        takeId: this.id,
+        participantId: owner.id,
+        kind,
+        mimeType: codec.mimeType.toLowerCase(),
+        clockRate: codec.clockRate,
+        payloadType,
+        producerId: producer.id,
+        startedAt: new Date(),
+      });
+      const capture = await TrackCapture.create(this.#transport, producer, router.rtpCapabilities, {
+        orgId,
+        sessionId,
+        trackId,
+        meta: { kind, payloadType, clockRate: codec.clockRate, mimeType: codec.mimeType.toLowerCase() },
+        key: this.#key,
+        store,
+        chunkMs,
+      });
+      capture.on('chunk', (size, ms_) => this.emit('chunk', size, ms_));
+      capture.on('lost', (err) => this.emit('lost', err));
+      this.emit('track', kind);
+      return capture;
+    })().catch((err: unknown) => {
+      this.emit('error', err);
+      return undefined;
+    });
+    this.#captures.set(producer.id, { owner, kind, capture: p });
+  }
+
+  /** Live health of every track captured so far (lib/signaling `trackHealth`). */
+  async health(now = Date.now()): Promise<TrackHealth[]> {
+    const out: TrackHealth[] = [];
+    for (const e of this.#captures.values()) {
+      const c = await e.capture;
+      if (!c) continue;
+      out.push({
+        trackId: c.trackId,
+        peerId: e.owner.id,
+        displayName: e.owner.displayName,
+        kind: e.kind,
+        ...c.stats(now),
+      });
+    }
+    return out;
+  }
+
+  /** Ends the take: every capture writes what it has, then the key is dropped from memory. */
+  async stop(byParticipant: string | null): Promise<void> {
+    const captures = await Promise.all([...this.#captures.values()].map((e) => e.capture));
+    await Promise.all(
+      captures.map((c) => (c ? c.close().catch((err: unknown) => this.emit('error', err)) : Promise.resolve())),
+    );
+    this.#transport.close();
+    this.#key.fill(0);
+    await this.#o.store.stopTake(this.#o.orgId, this.#o.sessionId, this.id, byParticipant, new Date());
+  }
+
+  /** The worker died: nothing more can be written; drop the key. */
+  abort(): void {
+    this.#key.fill(0);
+  }
+}
