@@ -77,7 +77,7 @@ const schema = z
     SFU_RTC_PORT: z.coerce.number().int().min(0).max(65535).default(40000),
     SFU_PUBLIC_URL: z.url({ protocol: /^wss?$/ }).optional(),
     MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
-    CHUNK_SECONDS: z.coerce.number().min(0.5).max(60).default(4),
+    CHUNK_SECONDS: z.coerce.number().min(0.5).max(60).default(1.5),
     JOIN_TOKEN_TTL_S: duration.default(600),
     STRIPE_SECRET_KEY: z
       .string()
@@ -319,7 +319,8 @@ export type StorageConfig =
  * core) each listen on UDP and TCP port SFU_RTC_PORT + index on SFU_LISTEN_IP, announcing
  * SFU_ANNOUNCED_ADDRESS to browsers (set it to the public IP or name behind NAT).
  * SFU_PUBLIC_URL is the WebSocket URL browsers use for signalling (default: same origin,
- * path /sfu). CHUNK_SECONDS (default 4) is the capture chunk length.
+ * path /sfu). CHUNK_SECONDS (default 1.5) is the capture chunk length, and so what a killed SFU
+ * process can lose per track: at most one chunk plus the write in flight (under 2 s by default).
  */
 export interface SfuConfig {
   readonly mode: 'auto' | 'on' | 'off';
