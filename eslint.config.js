@@ -3,44 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettierConfig from 'eslint-config-prettier';
 
-const browserGlobals = Object.fromEntries(
-  [
-    'document',
-    'window',
-    'fetch',
-    'location',
-    'URLSearchParams',
-    'console',
-    'Node',
-    'WebSocket',
-    'navigator',
-    'setTimeout',
-    'clearTimeout',
-    'setInterval',
-    'clearInterval',
-    'MediaStream',
-    'AudioContext',
-    'URL',
-    'Blob',
-    'HTMLElement',
-    'Event',
-    'performance',
-    'sessionStorage',
-    'Option',
-  ].map((g) => [g, 'readonly']),
-);
-
 export default tseslint.config(
   {
-    ignores: [
-      'eslint.config.js',
-      'node_modules/',
-      'data/',
-      '.tools/',
-      'test-output/',
-      'server/web/static/*.bundle.js',
-      'ops/',
-    ],
+    ignores: ['eslint.config.js', 'node_modules/', 'data/', '.tools/', 'test-output/', 'server/web/static/', 'ops/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -75,15 +40,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       'no-console': 'off',
-    },
-  },
-  {
-    files: ['server/web/static/**/*.js', 'web-src/**/*.js'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: {
-      ...tseslint.configs.disableTypeChecked.languageOptions,
-      sourceType: 'module',
-      globals: browserGlobals,
     },
   },
   // Formatting is Prettier's (npm run format; checked by npm run lint): no style rules here.

@@ -206,12 +206,15 @@ test(
       .catch(async () =>
         assert.fail(`no device setup; the page says: ${await hostPage.locator('#status').textContent()}`),
       );
+    // Consent before joining (the green room refuses Join without it).
+    await hostPage.locator('#consent').check();
     await hostPage.locator('#join').click();
     await joined(hostPage);
 
     const guestPage = await pageFor(await launch(GUEST_WAV), null);
     await guestPage.goto(session.guest_url.replace(/^https?:\/\/[^/]+/, ts.url));
     await guestPage.locator('#display-name').fill('Guest Speaker');
+    await guestPage.locator('#consent').check();
     await guestPage.locator('#join').click();
     await joined(guestPage);
 

@@ -1,6 +1,8 @@
 /**
- * Builds the browser bundles (the room page with mediasoup-client) with esbuild when the
- * bundle is missing or older than its source: `npm start` needs no separate build step.
+ * Builds the browser bundles from web-src/ with esbuild when one is missing or older than
+ * any browser source (web-src/, and lib/ for the signalling schemas both sides share):
+ * `npm start` needs no separate build step. Outputs are gitignored; `npm install` builds
+ * them (`prepare`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,9 +10,16 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const STATIC = path.join(root, 'server', 'web', 'static');
 const ENTRIES = [
-  { src: path.join(root, 'web-src', 'room.js'), out: path.join(root, 'server', 'web', 'static', 'room.bundle.js') },
+  /** Every page but the studio. */
+  { src: path.join(root, 'web-src', 'app.tsx'), out: path.join(STATIC, 'app.bundle.js') },
+  /** The studio: green room and room, with mediasoup-client. */
+  { src: path.join(root, 'web-src', 'studio', 'main.tsx'), out: path.join(STATIC, 'room.bundle.js') },
+  /** The design system, for every page. */
+  { src: path.join(root, 'web-src', 'design.css'), out: path.join(STATIC, 'app.bundle.css') },
 ];
+const SOURCES = [path.join(root, 'web-src'), path.join(root, 'lib')];
 
 function mtime(file: string): number {
   try {
@@ -20,10 +29,19 @@ function mtime(file: string): number {
   }
 }
 
+/** The newest modification time of any file under `dir`. */
+function newest(dir: string): number {
+  let max = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) max = Math.max(max, mtime(path.join(e.parentPath, e.name)));
+  return max;
+}
+
 /** Rebuilds stale bundles. @throws when esbuild fails (a syntax error in web-src). */
 export async function ensureWebBundles(): Promise<void> {
+  const sources = Math.max(...SOURCES.map(newest));
   for (const e of ENTRIES) {
-    if (mtime(e.out) >= mtime(e.src) && mtime(e.out) > 0) continue;
+    if (mtime(e.out) >= sources) continue;
     await build({
       entryPoints: [e.src],
       outfile: e.out,
@@ -34,6 +52,8 @@ export async function ensureWebBundles(): Promise<void> {
       sourcemap: false,
       logLevel: 'silent',
       legalComments: 'none',
+      jsx: 'automatic',
+      jsxImportSource: 'preact',
     });
   }
 }

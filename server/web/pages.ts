@@ -1,6 +1,6 @@
 /**
- * The browser pages: small HTML shells served by the API; /static/app.js renders each page
- * from the JSON API. No inline script (the CSP forbids it).
+ * The browser pages: small HTML shells served by the API; the bundles built from web-src/
+ * (server/web/bundle.ts) render each page from the JSON API.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,64 +22,44 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** A page shell: `page` selects the renderer in app.js; `data` becomes data-* attributes. */
+/**
+ * A page shell: `page` selects the page web-src/app.tsx (or the studio) renders into
+ * `#main`; `data` becomes data-* attributes. No inline script (the CSP forbids it).
+ */
 export function shell(
   title: string,
   page: string,
   data: Record<string, string> = {},
-  scripts: string[] = ['/static/app.js'],
+  scripts: string[] = ['/static/app.bundle.js'],
+  mainClass = '',
 ): string {
   const attrs = Object.entries(data)
     .map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`)
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)} · Recorder</title><link rel="stylesheet" href="/static/style.css"></head>
+<title>${escapeHtml(title)} · Recorder</title><link rel="stylesheet" href="/static/app.bundle.css"></head>
 <body data-page="${escapeHtml(page)}"${attrs}>
-<header><a class="brand" href="/">Recorder</a><nav id="nav"></nav></header>
-<main id="main"><noscript>This page needs JavaScript.</noscript></main>
+<header class="topbar"><a class="brand" href="/">Recorder</a><nav id="nav" aria-label="Main"></nav></header>
+<main id="main"${mainClass ? ` class="${escapeHtml(mainClass)}"` : ''}><p class="loading" role="status">Loading…</p><noscript>This page needs JavaScript.</noscript></main>
 ${scripts.map((s) => `<script type="module" src="${escapeHtml(s)}"></script>`).join('\n')}
 </body></html>`;
 }
 
-/** The recording room: markup room.bundle.js drives (device check, join, host controls). */
+/** The studio (green room and room) for a host or a guest; web-src/studio/main.tsx renders it. */
 export function roomShell(mode: 'host' | 'guest', sessionId: string, orgId: string): string {
-  const data = { mode, session: sessionId, org: orgId };
-  const attrs = Object.entries(data)
-    .map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`)
-    .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Recording room · Recorder</title><link rel="stylesheet" href="/static/style.css"></head>
-<body data-page="room"${attrs}>
-<header><a class="brand" href="/">Recorder</a><nav><strong id="title">Recording room</strong><span id="rec-indicator" class="rec" hidden></span></nav></header>
-<main id="main" class="room">
-<p id="status" class="muted" role="status">Checking your microphone and camera…</p>
-<section id="setup" class="card" hidden>
-  <p id="name-row"><label>Your name <input id="display-name" maxlength="80" autocomplete="name"></label></p>
-  <p><label>Microphone <select id="mic"></select></label> <label>Camera <select id="cam"></select></label></p>
-  <p><button id="join">Join</button></p>
-</section>
-<section id="controls" hidden>
-  <div id="host-controls" hidden><button id="start-rec">Start recording</button> <button id="stop-rec" class="secondary">Stop recording</button> <button id="end" class="danger">End session</button></div>
-  <p><button id="leave" class="secondary">Leave</button></p>
-  <h2>In this session</h2><ul id="peers" class="plain"></ul>
-  <div class="videos"><video id="preview" autoplay muted playsinline></video><div id="remote"></div></div>
-</section>
-</main>
-<script type="module" src="/static/room.bundle.js"></script>
-</body></html>`;
+  return shell('Recording room', 'room', { mode, session: sessionId, org: orgId }, ['/static/room.bundle.js'], 'wide');
 }
 
 export function webRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
   const page =
-    (title: string, name: string, data: (ctx: AppContext) => Record<string, string> = () => ({})) =>
+    (title: string, name: string, data: (ctx: AppContext) => Record<string, string> = () => ({}), wide = false) =>
     (ctx: AppContext) => {
       ensureCsrfCookie(deps, ctx);
       ctx.type = 'html';
       ctx.set('cache-control', 'no-store');
-      ctx.body = shell(title, name, data(ctx));
+      ctx.body = shell(title, name, data(ctx), undefined, wide ? 'wide' : '');
     };
   r.get('/', (ctx) => ctx.redirect(ctx.state.user ? '/orgs' : '/signin'));
   r.get('/signin', page('Sign in', 'signin'));
@@ -105,7 +85,7 @@ export function webRoutes(deps: Deps): Router<AppState> {
   );
   r.get(
     '/orgs/:orgId/sessions/:id',
-    page('Session', 'session', (ctx) => ({ org: ctx.params.orgId ?? '', session: ctx.params.id ?? '' })),
+    page('Session', 'session', (ctx) => ({ org: ctx.params.orgId ?? '', session: ctx.params.id ?? '' }), true),
   );
   const room = (mode: 'host' | 'guest') => (ctx: AppContext) => {
     ensureCsrfCookie(deps, ctx);

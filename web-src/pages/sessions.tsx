@@ -1,0 +1,93 @@
+/** An organisation's recording sessions, and starting a new one. */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, messageOf } from '../ui/api.ts';
+import { Async, Empty, Message, useLoad } from '../ui/components.tsx';
+import { when } from '../ui/format.ts';
+import { me } from '../ui/session.tsx';
+
+interface SessionRow {
+  id: string;
+  title: string;
+  status: string;
+  participant_count: number;
+  track_count: number;
+  created_at: string;
+}
+
+/** The sessions page. */
+export function SessionsPage(props: { orgId: string }): JSX.Element {
+  const { orgId } = props;
+  const loaded = useLoad(async () => {
+    await me();
+    return api<{ sessions: SessionRow[] }>('GET', `/api/orgs/${orgId}/sessions`);
+  }, [orgId]);
+  const [title, setTitle] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const create = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const s = await api<{ id: string; guest_url: string }>('POST', `/api/orgs/${orgId}/sessions`, { title });
+      sessionStorage.setItem(`guest:${s.id}`, s.guest_url);
+      location.href = `/orgs/${orgId}/sessions/${s.id}`;
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  return (
+    <>
+      <h1>Recording sessions</h1>
+      <p>
+        <a href={`/orgs/${orgId}`}>← Organization</a>
+      </p>
+      <form id="create-session" onSubmit={(e) => void create(e)}>
+        <input
+          name="title"
+          id="session-title"
+          required
+          maxLength={200}
+          placeholder="Episode 12 with …"
+          aria-label="Session title"
+          value={title}
+          onInput={(e) => setTitle(e.currentTarget.value)}
+        />
+        <button type="submit">New session</button>
+      </form>
+      {error ? <Message text={error} /> : null}
+      <Async loaded={loaded} what="Loading sessions…">
+        {({ sessions }) =>
+          sessions.length ? (
+            <div class="table-scroll">
+              <table id="sessions">
+                <thead>
+                  <tr>
+                    <th>Title</th>
+                    <th>Status</th>
+                    <th>Participants</th>
+                    <th>Tracks</th>
+                    <th>Created</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {sessions.map((s) => (
+                    <tr key={s.id}>
+                      <td>
+                        <a href={`/orgs/${orgId}/sessions/${s.id}`}>{s.title}</a>
+                      </td>
+                      <td>{s.status}</td>
+                      <td>{s.participant_count}</td>
+                      <td>{s.track_count}</td>
+                      <td>{when(s.created_at)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          ) : (
+            <Empty>No sessions yet. Give the first one a title above.</Empty>
+          )
+        }
+      </Async>
+    </>
+  );
+}

@@ -1,0 +1,102 @@
+/**
+ * The design system's building blocks (styles in web-src/design.css): messages, loading and
+ * empty states, labelled fields, and a hook that loads data with its three states.
+ */
+import type { ComponentChildren, JSX } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { messageOf } from './api.ts';
+
+/** A message band: errors are announced at once (role alert), the rest politely (status). */
+export function Banner(props: {
+  kind?: 'error' | 'ok' | 'warn' | 'info';
+  id?: string;
+  children: ComponentChildren;
+}): JSX.Element {
+  const kind = props.kind ?? 'error';
+  return (
+    <div class={`banner ${kind}`} id={props.id} role={kind === 'error' ? 'alert' : 'status'}>
+      {props.children}
+    </div>
+  );
+}
+
+/** A one-line inline message in the pages' older style (a paragraph with role alert/status). */
+export function Message(props: { text: string; kind?: 'error' | 'ok' }): JSX.Element {
+  const kind = props.kind ?? 'error';
+  return (
+    <p class={kind} role={kind === 'error' ? 'alert' : 'status'}>
+      {props.text}
+    </p>
+  );
+}
+
+/** The loading state: a spinner and what is being loaded. */
+export function Loading(props: { what?: string }): JSX.Element {
+  return (
+    <p class="loading" role="status">
+      {props.what ?? 'Loading…'}
+    </p>
+  );
+}
+
+/** The empty state of a list: says there is nothing, and optionally what to do. */
+export function Empty(props: { children: ComponentChildren; id?: string }): JSX.Element {
+  return (
+    <p class="empty" id={props.id}>
+      {props.children}
+    </p>
+  );
+}
+
+/** A labelled form field: the label wraps the control, so it has an accessible name. */
+export function Field(props: { label: string; children: ComponentChildren; hint?: string }): JSX.Element {
+  return (
+    <label class="field">
+      <span>{props.label}</span>
+      {props.children}
+      {props.hint ? <small class="muted">{props.hint}</small> : null}
+    </label>
+  );
+}
+
+/** What {@link useLoad} returns: the data once loaded, the error if it failed, and a reload. */
+export interface Loaded<T> {
+  data: T | undefined;
+  error: string | undefined;
+  loading: boolean;
+  reload: () => void;
+}
+
+/**
+ * Loads data once (and again on `reload()` or when `deps` change): loading, error and data
+ * states for a page or section.
+ */
+export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[] = []): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => live && setState({ data, loading: false }),
+      (err: unknown) => live && setState({ error: messageOf(err), loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [tick, ...deps]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+/** Renders a {@link Loaded}'s loading or error state, or `children(data)` once it is there. */
+export function Async<T>(props: {
+  loaded: Loaded<T>;
+  what?: string;
+  children: (data: T) => ComponentChildren;
+}): JSX.Element {
+  const { data, error } = props.loaded;
+  if (error !== undefined && data === undefined) return <Banner>{error}</Banner>;
+  if (data === undefined) return <Loading what={props.what} />;
+  return <>{props.children(data)}</>;
+}
