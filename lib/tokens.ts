@@ -17,6 +17,11 @@ export interface JoinClaims {
   readonly name: string;
   /** Expiry, seconds since the Unix epoch. */
   readonly exp: number;
+  /**
+   * The version of the consent text this participant accepted; absent when they have not
+   * consented. The SFU records nobody without it.
+   */
+  readonly consent?: string;
 }
 
 /** Thrown by {@link verifyJoinToken}; `code` is stable. */
@@ -56,7 +61,7 @@ export function verifyJoinToken(key: Buffer, token: unknown, nowMs = Date.now())
   } catch {
     throw new JoinTokenError('invalid_token', 'malformed payload');
   }
-  const { sid, oid, pid, role, name, exp } = c;
+  const { sid, oid, pid, role, name, exp, consent } = c;
   if (
     c.v !== 1 ||
     typeof sid !== 'string' ||
@@ -67,10 +72,38 @@ export function verifyJoinToken(key: Buffer, token: unknown, nowMs = Date.now())
     !UUID.test(pid) ||
     (role !== 'host' && role !== 'guest') ||
     typeof name !== 'string' ||
-    typeof exp !== 'number'
+    typeof exp !== 'number' ||
+    (consent !== undefined && typeof consent !== 'string')
   ) {
     throw new JoinTokenError('invalid_token', 'malformed claims');
   }
   if (exp * 1000 < nowMs) throw new JoinTokenError('token_expired', 'token expired');
-  return { sid, oid, pid, role, name, exp };
+  return { sid, oid, pid, role, name, exp, ...(consent !== undefined ? { consent } : {}) };
+}
+
+const rejoinMac = (key: Buffer, sid: string, pid: string) =>
+  createHmac('sha256', key).update(`rejoin\0${sid}\0${pid}`).digest();
+
+/**
+ * A rejoin secret for participant `pid` of session `sid`: the browser keeps it (session
+ * storage) and presents it to join again as the same participant after a reload or a
+ * dropped network. It admits nobody by itself: the guest link is still required.
+ */
+export function signRejoinSecret(key: Buffer, sid: string, pid: string): string {
+  return `${pid}.${rejoinMac(key, sid, pid).toString('base64url')}`;
+}
+
+/**
+ * The participant id a rejoin secret was issued for, in session `sid`.
+ * @throws JoinTokenError `invalid_token` when it was not issued by us for this session.
+ */
+export function verifyRejoinSecret(key: Buffer, sid: string, secret: string): string {
+  const [pid, mac, extra] = secret.split('.');
+  if (!pid || !mac || extra !== undefined || !UUID.test(pid))
+    throw new JoinTokenError('invalid_token', 'malformed rejoin secret');
+  const given = Buffer.from(mac, 'base64url');
+  const expected = rejoinMac(key, sid, pid);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new JoinTokenError('invalid_token', 'bad rejoin secret');
+  return pid.toLowerCase();
 }

@@ -13,6 +13,7 @@ import type { Metrics } from '../server/core/metrics.ts';
 import type { Secrets } from '../server/core/crypto/secrets.ts';
 import type { Storage } from '../server/core/storage.ts';
 import { CaptureStore } from './capture/CaptureStore.ts';
+import { recoverInterruptedSessions } from './capture/recovery.ts';
 import { MediaService } from './MediaService.ts';
 import { SignalingServer } from './signaling/SignalingServer.ts';
 import { log, errorFields } from '../server/core/logger.ts';
@@ -21,6 +22,8 @@ export interface RunningSfu {
   readonly media: MediaService;
   /** Ends a live room (after its recording was deleted). */
   endRoom(sessionId: string): Promise<void>;
+  /** Ends a session from the API (the session page): recording flushed, everyone told, room closed. */
+  endSession(sessionId: string): Promise<void>;
   /** Stops signalling; rooms flush their capture; workers close. */
   close(): Promise<void>;
 }
@@ -54,6 +57,8 @@ export async function startSfu(
     log.warn('SFU not started: no mediasoup worker binary (set MEDIASOUP_WORKER_BIN); live sessions are unavailable');
     return undefined;
   }
+  // Before any browser joins: close what a crashed process left recording.
+  await recoverInterruptedSessions(deps.db.sfu);
   const store = new CaptureStore(deps.db.sfu, deps.storage.objectStore, deps.storage.keyProvider);
   const media = await MediaService.create({
     workers: config.sfu.workers,
@@ -93,6 +98,10 @@ export async function startSfu(
     async endRoom(sessionId) {
       const room = await media.findRoom(sessionId);
       await room?.close();
+    },
+    async endSession(sessionId) {
+      const room = await media.findRoom(sessionId);
+      await room?.end(null, 'api');
     },
     async close() {
       signaling.close();

@@ -32,7 +32,8 @@ grant execute on function app.begin_request(text, uuid, int), app.create_organiz
   app.signin_restore(text, text, text, text, int), app.request_account_deletion(), app.rate_limit_hit(text, int),
   app.guest_join(uuid, bytea, text), app.transcription_rerun(uuid), app.schedule_org_deletion(), app.cancel_org_deletion(),
   app.my_sole_ownerships(), app.store_deletion_certificate(uuid, uuid, uuid, text, jsonb, text), app.current_seat_limit(),
-  app.org_kms_key(uuid)
+  app.org_kms_key(uuid), app.guest_join_studio(uuid, bytea, text, text, uuid), app.guest_session_info(uuid, bytea),
+  app.host_record_consent(uuid, text)
   to recorder_app;
 
 -- SFU capture.
@@ -40,7 +41,8 @@ grant execute on function app.sfu_session(uuid), app.sfu_event(uuid, text, uuid,
   app.sfu_participant_presence(uuid, uuid, boolean), app.sfu_start_take(uuid, uuid, timestamptz),
   app.sfu_stop_take(uuid, uuid, uuid, timestamptz), app.sfu_open_track(uuid, uuid, uuid, text, text, int, int, text, timestamptz),
   app.sfu_add_chunk(uuid, uuid, int, text, int, bytea, int, timestamptz, timestamptz, int, int, bigint, bigint),
-  app.sfu_close_track(uuid, uuid, timestamptz, int), app.sfu_end_session(uuid, uuid)
+  app.sfu_close_track(uuid, uuid, timestamptz, int), app.sfu_end_session(uuid, uuid),
+  app.sfu_resume_track(uuid, uuid, text), app.recover_interrupted_sessions()
   to recorder_sfu;
 
 -- Job workers.

@@ -41,6 +41,8 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Ru
     await sfu?.endRoom(sessionId);
     background.sweepErasedNow();
   };
+  // The session page's End session closes the live room on this node for everyone.
+  if (sfu) deps.live = { endRoom: (sessionId) => sfu.endSession(sessionId) };
   let closing: Promise<void> | undefined;
   return {
     deps,

@@ -26,4 +26,12 @@ export interface Deps {
   readonly storage: Storage;
   /** Called after a recording's key is erased, e.g. to end its live room on this node. */
   onSessionErased?: (sessionId: string) => Promise<void>;
+  /** Live sessions on this node, set by the composition root when it started the SFU. */
+  live?: LiveSessions;
+}
+
+/** What the API needs of a media server running in the same process. */
+export interface LiveSessions {
+  /** Ends a session's live room: recording flushed, everyone told it ended (not an error). */
+  endRoom(sessionId: string): Promise<void>;
 }

@@ -14,7 +14,6 @@ import { signJoinToken } from '../../lib/tokens.ts';
 import type { ChunkMeta } from '../../lib/chunks/container.ts';
 import { muxTrack, UnsupportedCodecError } from '../../lib/media/index.ts';
 import { parseWrappedKey } from '../../lib/keys/KeyProvider.ts';
-import { consume } from './rateLimit.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
@@ -24,6 +23,7 @@ import { certifyUserErasure, type CertificateView } from './certificates.ts';
 import { presentSessionDetail } from './sessionPresenter.ts';
 import { openStoredTrack } from './trackSource.ts';
 import { tenantScope } from '../policies.ts';
+import { hostParticipant, liveStatus } from './studio.ts';
 
 const sessionNotFound = () => notFound('session_not_found', 'No such session.');
 const scope = tenantScope;
@@ -137,66 +137,30 @@ function sfuUrl(deps: Deps): string | null {
   return deps.config.sfu.publicUrl ?? null;
 }
 
-/** A member joins as host: a participant row and a short-lived join token for the SFU. */
+/**
+ * A member joins as host: their participant in this session (the same one again on a
+ * reload), consent recorded when given, and a short-lived join token for the SFU.
+ */
 export async function hostJoin(
   deps: Deps,
   user: SignedInUser,
   orgId: string,
   id: string,
   displayName: string | undefined,
+  consent?: { version: string },
 ) {
   const name = displayName ?? user.displayName ?? user.email.split('@')[0] ?? 'Host';
-  const { pid, title } = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
-    const s = await repo.findSession(tx, orgId, id);
-    if (!s) throw sessionNotFound();
-    if (s.status !== 'open') throw new AppError(409, 'session_ended', 'This session has ended.');
-    const p = await repo.insertHostParticipant(tx, orgId, id, user.id, name);
-    return { pid: p.id, title: s.title };
-  });
+  const p = await hostParticipant(deps, user, orgId, id, name, consent);
   const exp = Math.floor(deps.clock.now().getTime() / 1000) + deps.config.sfu.joinTokenTtlS;
+  const claims = { sid: id, oid: orgId, pid: p.pid, role: 'host' as const, name, exp };
   return {
-    token: signJoinToken(deps.secrets.key('join-token'), { sid: id, oid: orgId, pid, role: 'host', name, exp }),
+    token: signJoinToken(deps.secrets.key('join-token'), p.consent ? { ...claims, consent: p.consent } : claims),
     sfu_url: sfuUrl(deps),
-    participant_id: pid,
-    title,
+    participant_id: p.pid,
+    title: p.title,
     role: 'host' as const,
-  };
-}
-
-/** A guest joins by link: no account, the link's token is the credential. */
-export async function guestJoin(
-  deps: Deps,
-  clientIp: string,
-  sessionId: string,
-  guestToken: string,
-  displayName: string,
-) {
-  await consume(deps, 'guest-join', clientIp, 60);
-  // A wrong or deleted link: the database refuses with invalid_link (404, core/errors.ts).
-  const row = await withUser(deps.db.app, null, async (tx) => {
-    const r = await tx.query<{ participant_id: string; organization_id: string; session_title: string }>(
-      'select participant_id, organization_id, session_title from app.guest_join($1::uuid, $2::bytea, $3::text)',
-      [sessionId, sha256(guestToken), displayName],
-    );
-    const first = r.rows[0];
-    if (!first) throw new Error('guest_join returned nothing');
-    return first;
-  });
-  const exp = Math.floor(deps.clock.now().getTime() / 1000) + deps.config.sfu.joinTokenTtlS;
-  const token = signJoinToken(deps.secrets.key('join-token'), {
-    sid: sessionId,
-    oid: row.organization_id,
-    pid: row.participant_id,
-    role: 'guest',
-    name: displayName,
-    exp,
-  });
-  return {
-    token,
-    sfu_url: sfuUrl(deps),
-    participant_id: row.participant_id,
-    title: row.session_title,
-    role: 'guest' as const,
+    consent: p.consent ? { version: p.consent } : null,
+    ...liveStatus(deps),
   };
 }
 

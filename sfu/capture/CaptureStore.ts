@@ -176,6 +176,13 @@ export class CaptureStore {
     );
   }
 
+  /** Continues a track of this take with a new producer (the participant rejoined). */
+  async resumeTrack(orgId: string, sessionId: string, trackId: string, producerId: string): Promise<void> {
+    await this.#tx(orgId, (tx) =>
+      exec(tx, 'select app.sfu_resume_track($1::uuid, $2::uuid, $3::text)', [sessionId, trackId, producerId]),
+    );
+  }
+
   async closeTrack(orgId: string, sessionId: string, trackId: string, at: Date, lostChunks: number): Promise<void> {
     await this.#tx(orgId, (tx) =>
       exec(tx, 'select app.sfu_close_track($1::uuid, $2::uuid, $3::timestamptz, $4::int)', [

@@ -45,6 +45,8 @@ export class Take extends EventEmitter<TakeEvents> {
   readonly #key: Buffer;
   readonly #transport: ms.DirectTransport;
   readonly #captures = new Map<string, Entry>();
+  /** The latest capture of each participant's audio/video in this take (`peerId:kind`). */
+  readonly #byOwner = new Map<string, Promise<TrackCapture | undefined>>();
 
   private constructor(
     o: TakeOptions,
@@ -93,31 +95,36 @@ export class Take extends EventEmitter<TakeEvents> {
     if (!codec || this.#captures.has(producer.id)) return;
     const { orgId, sessionId, router, store, chunkMs } = this.#o;
     const kind = producer.kind;
+    const ownerKey = `${owner.id}:${kind}`;
+    const previous = this.#byOwner.get(ownerKey);
     const p = (async () => {
-      // Capture consumes with the router's capabilities, so stored packets carry the router's
-      // payload type for this codec, not the browser's: record that one everywhere.
-      const routerCodec = router.rtpCapabilities.codecs?.find(
-        (c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase(),
-      );
-      const payloadType = routerCodec?.preferredPayloadType ?? codec.payloadType;
-      const trackId = await store.openTrack(orgId, sessionId, {
-        takeId: this.id,
-        participantId: owner.id,
-        kind,
-        mimeType: codec.mimeType.toLowerCase(),
-        clockRate: codec.clockRate,
-        payloadType,
-        producerId: producer.id,
-        startedAt: new Date(),
-      });
+      // The same participant again in this take (a reload, a dropped network): the track goes
+      // on, its chunks continue the sequence, and the gap between stays a gap.
+      const before = await previous;
+      let trackId: string;
+      let firstSeq = 0;
+      if (before) {
+        await before.close();
+        trackId = before.trackId;
+        firstSeq = before.nextSeq;
+        await store.resumeTrack(orgId, sessionId, trackId, producer.id);
+      } else {
+        trackId = await this.#openTrack(owner, producer);
+      }
       const capture = await TrackCapture.create(this.#transport, producer, router.rtpCapabilities, {
         orgId,
         sessionId,
         trackId,
-        meta: { kind, payloadType, clockRate: codec.clockRate, mimeType: codec.mimeType.toLowerCase() },
+        meta: {
+          kind,
+          payloadType: this.#payloadType(codec),
+          clockRate: codec.clockRate,
+          mimeType: codec.mimeType.toLowerCase(),
+        },
         key: this.#key,
         store,
         chunkMs,
+        firstSeq,
       });
       capture.on('chunk', (size, ms_) => this.emit('chunk', size, ms_));
       capture.on('lost', (err) => this.emit('lost', err));
@@ -128,6 +135,33 @@ export class Take extends EventEmitter<TakeEvents> {
       return undefined;
     });
     this.#captures.set(producer.id, { owner, kind, capture: p });
+    this.#byOwner.set(ownerKey, p);
+  }
+
+  /**
+   * Capture consumes with the router's capabilities, so stored packets carry the router's
+   * payload type for this codec, not the browser's: record that one everywhere.
+   */
+  #payloadType(codec: ms.RtpCodecParameters): number {
+    const routerCodec = this.#o.router.rtpCapabilities.codecs?.find(
+      (c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase(),
+    );
+    return routerCodec?.preferredPayloadType ?? codec.payloadType;
+  }
+
+  async #openTrack(owner: ProducerOwner, producer: ms.Producer): Promise<string> {
+    const codec = producer.rtpParameters.codecs[0]!;
+    const { orgId, sessionId, store } = this.#o;
+    return store.openTrack(orgId, sessionId, {
+      takeId: this.id,
+      participantId: owner.id,
+      kind: producer.kind,
+      mimeType: codec.mimeType.toLowerCase(),
+      clockRate: codec.clockRate,
+      payloadType: this.#payloadType(codec),
+      producerId: producer.id,
+      startedAt: new Date(),
+    });
   }
 
   /** Live health of every track captured so far (lib/signaling `trackHealth`). */
@@ -135,7 +169,7 @@ export class Take extends EventEmitter<TakeEvents> {
     const out: TrackHealth[] = [];
     for (const e of this.#captures.values()) {
       const c = await e.capture;
-      if (!c) continue;
+      if (!c || c.closed) continue;
       out.push({
         trackId: c.trackId,
         peerId: e.owner.id,

@@ -49,6 +49,8 @@ export interface TrackCaptureOptions {
   key: Buffer;
   store: ChunkSink;
   chunkMs: number;
+  /** Sequence number of the first chunk (a track continued after a rejoin); default 0. */
+  firstSeq?: number;
   /** Default: AES-256-GCM sealing (lib/chunks/seal.ts). */
   seal?: Sealer;
 }
@@ -75,6 +77,7 @@ export class TrackCapture extends EventEmitter<TrackCaptureEvents> {
     super();
     this.trackId = o.trackId;
     this.#o = o;
+    this.#seq = o.firstSeq ?? 0;
     this.#consumer = consumer;
     consumer.on('rtp', (packet: Buffer) => {
       const now = Date.now();
@@ -181,6 +184,16 @@ export class TrackCapture extends EventEmitter<TrackCaptureEvents> {
       secondsCaptured: this.#packets ? Math.round((this.#lastPacketMs - this.#firstPacketMs) / 100) / 10 : 0,
       stalled: !this.#closed && now - since > stallMs,
     };
+  }
+
+  /** Whether capture stopped (its producer closed, or the take ended). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The sequence number the next chunk would take (where a continued track goes on). */
+  get nextSeq(): number {
+    return this.#seq;
   }
 
   /** Chunks that could not be stored. */

@@ -106,7 +106,12 @@ export class SignalingServer {
             if (!(await this.#o.store.sessionOpen(claims.oid, claims.sid)))
               throw new SignalError('session_ended', 'This session has ended.');
             room = await this.#o.media.getOrCreateRoom(claims.sid, claims.oid);
-            peer = new Peer({ id: claims.pid, displayName: claims.name, role: claims.role, consented: true });
+            peer = new Peer({
+              id: claims.pid,
+              displayName: claims.name,
+              role: claims.role,
+              consented: !!claims.consent,
+            });
             const p = peer;
             p.on('notify', (notification, nd) => send({ notification, data: nd }));
             p.on('closed', (code, reason) => {

@@ -6,7 +6,8 @@ import { bodyOf, sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { orgMember, inOrg, inOrgWithRole } from '../../middleware/auth.ts';
 import * as svc from '../../services/sessions.ts';
-import { createSessionBody, sessionParams, trackParams, hostJoinBody, guestJoinBody } from './schema.ts';
+import * as studio from '../../services/studio.ts';
+import { createSessionBody, sessionParams, trackParams, hostJoinBody, guestJoinBody, guestInfoBody } from './schema.ts';
 
 export function sessionRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
@@ -24,7 +25,8 @@ export function sessionRoutes(deps: Deps): Router<AppState> {
 
   r.get('/api/orgs/:orgId/sessions/:id', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    ctx.body = await svc.getSession(deps, ...inOrg(ctx), id);
+    const [user, orgId] = inOrg(ctx);
+    ctx.body = await studio.withStudioFields(deps, user, orgId, await svc.getSession(deps, user, orgId, id));
   });
 
   r.post('/api/orgs/:orgId/sessions/:id/guest-link', member, async (ctx) => {
@@ -34,8 +36,14 @@ export function sessionRoutes(deps: Deps): Router<AppState> {
 
   r.post('/api/orgs/:orgId/sessions/:id/join', member, async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    const { display_name } = parse(hostJoinBody, bodyOf(ctx));
-    ctx.body = await svc.hostJoin(deps, ...inOrg(ctx), id, display_name);
+    const { display_name, consent } = parse(hostJoinBody, bodyOf(ctx));
+    ctx.body = await svc.hostJoin(deps, ...inOrg(ctx), id, display_name, consent);
+  });
+
+  // The session page ends a live session: the room closes for everyone.
+  r.post('/api/orgs/:orgId/sessions/:id/end', member, async (ctx) => {
+    const { id } = parse(sessionParams, ctx.params);
+    ctx.body = await studio.endSession(deps, ...inOrg(ctx), id);
   });
 
   r.get('/api/orgs/:orgId/sessions/:id/tracks/:trackId/download', member, async (ctx) => {
@@ -50,8 +58,13 @@ export function sessionRoutes(deps: Deps): Router<AppState> {
   });
 
   r.post('/api/join', async (ctx) => {
-    const b = parse(guestJoinBody, bodyOf(ctx));
-    ctx.body = await svc.guestJoin(deps, ctx.ip, b.session_id, b.token, b.display_name);
+    ctx.body = await studio.guestJoin(deps, ctx.ip, parse(guestJoinBody, bodyOf(ctx)));
+  });
+
+  // What the guest link shows before joining: who records, what is stored, live or not.
+  r.post('/api/join/info', async (ctx) => {
+    const b = parse(guestInfoBody, bodyOf(ctx));
+    ctx.body = await studio.guestInfo(deps, ctx.ip, b.session_id, b.token);
   });
 
   return r;
