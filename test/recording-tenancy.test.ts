@@ -18,6 +18,7 @@ const RECORDING_TABLES = [
   'tracks',
   'chunks',
   'session_events',
+  'participant_consents',
 ];
 
 before(async () => {
@@ -36,6 +37,10 @@ before(async () => {
     `insert into participants (organization_id, session_id, user_id, display_name, role)
      values ($1, $2, $3, 'Bee', 'host') returning id`,
     [ids.orgB, ids.sessionB, ids.userB],
+  );
+  await owner.query(
+    `insert into participant_consents (participant_id, organization_id, session_id, text_version) values ($1, $2, $3, 'v1')`,
+    [ids.participantB, ids.orgB, ids.sessionB],
   );
   // The SFU's own role (recorder_sfu), which acts for the org a join token names.
   const { sfu } = tenants;
@@ -125,6 +130,23 @@ test("a member of A cannot change, delete or add to B's recordings", async () =>
       (e: { code?: string }) => e.code === '42501',
     );
   });
+  await asApp(ids.orgA, ids.userA, async () => {
+    await assert.rejects(
+      app.query(
+        `insert into participant_consents (participant_id, organization_id, session_id, text_version) values ($1, $2, $3, 'forged')`,
+        [ids.participantB, ids.orgB, ids.sessionB],
+      ),
+      (e: { code?: string }) => e.code === '42501',
+      'consent is written only through the join functions',
+    );
+  });
+  await asApp(ids.orgA, ids.userA, async () => {
+    await assert.rejects(
+      app.query(`select app.host_record_consent($1, 'v1')`, [ids.participantB]),
+      /not_found/,
+      "A cannot record consent for B's participant",
+    );
+  });
   const still = await owner.query(
     `select title, wrapped_key is not null as has_key from recording_sessions where id = $1`,
     [ids.sessionB],
@@ -136,6 +158,7 @@ test("the SFU write path refuses B's session under A's tenant (a token for A can
   const calls: [string, unknown[]][] = [
     ['select * from app.sfu_session($1)', [ids.sessionB]],
     ['select app.sfu_start_take($1, null, now())', [ids.sessionB]],
+    [`select app.sfu_resume_track($1, $2, 'p3')`, [ids.sessionB, ids.trackB]],
     [
       `select app.sfu_open_track($1, $2, $3, 'audio', 'audio/opus', 48000, 100, 'p2', now())`,
       [ids.sessionB, ids.takeB, ids.participantB],
