@@ -11,6 +11,7 @@ import { prerequisites } from './helpers/tools.ts';
 import type { TestServer } from './helpers/server.ts';
 import type { StripeFake } from './helpers/stripe-fake.ts';
 import { newOrg, startBilled, subscriptionEvent } from './helpers/billing-flow.ts';
+import { assertAccessible } from './helpers/axe.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = prerequisites('the billing page test in Chromium', [
@@ -84,6 +85,7 @@ test(
       await summary.waitFor();
       assert.match(await summary.innerText(), /Plan: Team \(active\)\. Seats: 1 used of 4\. Renews /);
       assert.equal(await page.locator('#billing-checkout').count(), 0, 'no second checkout once subscribed');
+      await assertAccessible(page, 'the organization page with billing');
       fs.mkdirSync(path.join('test-output', 'screens'), { recursive: true });
       await page.locator('#billing').screenshot({ path: path.join('test-output', 'screens', 'billing-section.png') });
       await page.click('#billing-portal');

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { parseSync } from 'subtitle';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { assertAccessible } from './helpers/axe.ts';
 import { OpusDecoder } from 'opus-decoder';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { missingMediaTools } from './helpers/media.ts';
@@ -234,6 +235,7 @@ test(
         links.map((l) => /format=(\w+)/.exec(l ?? '')?.[1]),
         ['txt', 'srt', 'vtt', 'json'],
       );
+      await assertAccessible(page, 'the session page with a transcript');
     } finally {
       await browser.close();
     }

@@ -9,6 +9,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { freePort, prerequisites } from './helpers/tools.ts';
 import { codeIn, inviteLinkIn, freshEmail } from './helpers/api.ts';
+import { assertAccessible } from './helpers/axe.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = prerequisites('the page tests in Chromium', [
@@ -81,10 +82,13 @@ test(
     const { page } = owner;
 
     await page.goto(`${ts.url}/signin`);
+    await page.locator('#email').waitFor();
+    await assertAccessible(page, 'the sign-in page');
     await signInOnPage(page, ownerEmail);
     await page.waitForURL(/\/orgs$/);
     await page.getByText('You are not in any organization yet.').waitFor();
     assert.equal(await page.locator('#nav .right').textContent(), ownerEmail);
+    await assertAccessible(page, 'the organizations page (empty)');
 
     await page.fill('#org-name', 'Acme Studio');
     await page.click('#create-org button[type=submit]');
@@ -107,6 +111,7 @@ test(
     await signInOnPage(colleague.page, colleagueEmail);
     await colleague.page.waitForURL(/\/invite#token=/);
     await colleague.page.getByText(`Accept as ${colleagueEmail}?`).waitFor();
+    await assertAccessible(colleague.page, 'the invitation page');
     await colleague.page.click('#accept');
     await colleague.page.waitForURL(orgUrl);
     await colleague.page.getByText('You are member. 2 member(s).').waitFor();
@@ -123,6 +128,7 @@ test(
     const shot = path.join('test-output', 'org-page.png');
     fs.mkdirSync(path.dirname(shot), { recursive: true });
     await page.screenshot({ path: shot, fullPage: true });
+    await assertAccessible(page, 'the organization page');
 
     await page.click('text=Audit log');
     await page.waitForURL(`${orgUrl}/audit`);
@@ -138,6 +144,20 @@ test(
     has('invitation.created', ownerEmail, colleagueEmail);
     has('invitation.accepted', colleagueEmail);
     has('auth.org_entered', ownerEmail);
+    await assertAccessible(page, 'the audit log');
+
+    await page.goto(`${ts.url}/account`);
+    await page.locator('#sessions tr').first().waitFor();
+    await assertAccessible(page, 'the account page');
+    await page.goto(`${orgUrl}/sessions`);
+    await page.getByText('No sessions yet.').waitFor();
+    await assertAccessible(page, 'the sessions page (empty)');
+    await page.fill('#session-title', 'Pilot');
+    await page.click('#create-session button[type=submit]');
+    await page.getByRole('button', { name: 'End session' }).waitFor();
+    await page.getByText('Nothing recorded yet.').waitFor();
+    await page.locator('#transcript-status').waitFor();
+    await assertAccessible(page, 'the session page (nothing recorded)');
 
     await page.click('#signout');
     await page.waitForURL(/\/signin$/);

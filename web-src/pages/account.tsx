@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Message, useLoad } from '../ui/components.tsx';
+import { Async, Message, useLoad, TableScroll } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
 import { me, type User } from '../ui/session.tsx';
 
@@ -29,7 +29,7 @@ export function AccountPage(): JSX.Element {
           <>
             <p>Signed in as {user.email}.</p>
             <h2>Active sessions</h2>
-            <div class="table-scroll">
+            <TableScroll label="Active sessions">
               <table id="sessions">
                 <tbody>
                   {sessions.map((s) => (
@@ -56,7 +56,7 @@ export function AccountPage(): JSX.Element {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableScroll>
             <DeleteAccount user={user} />
           </>
         )}

@@ -1,7 +1,7 @@
 /** The organisation's audit log (owners and admins). */
 import type { JSX } from 'preact';
 import { api } from '../ui/api.ts';
-import { Async, Empty, useLoad } from '../ui/components.tsx';
+import { Async, Empty, useLoad, TableScroll } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
 import { me } from '../ui/session.tsx';
 
@@ -36,7 +36,7 @@ export function AuditPage(props: { orgId: string }): JSX.Element {
       <Async loaded={loaded} what="Loading the audit log…">
         {({ entries }) =>
           entries.length ? (
-            <div class="table-scroll">
+            <TableScroll label="Audit log">
               <table id="audit">
                 <thead>
                   <tr>
@@ -59,7 +59,7 @@ export function AuditPage(props: { orgId: string }): JSX.Element {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableScroll>
           ) : (
             <Empty>Nothing has happened yet.</Empty>
           )

@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Message, useLoad } from '../ui/components.tsx';
+import { Async, Message, useLoad, TableScroll } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
 import { me, type User } from '../ui/session.tsx';
 import { BillingSection } from './billing.tsx';
@@ -88,7 +88,7 @@ function OrgView(props: OrgData & { orgId: string; reload: () => void }): JSX.El
       </p>
       <div id="status">{error ? <Message text={error} /> : null}</div>
       <h2>Members</h2>
-      <div class="table-scroll">
+      <TableScroll label="Members">
         <table id="members">
           <thead>
             <tr>
@@ -106,7 +106,7 @@ function OrgView(props: OrgData & { orgId: string; reload: () => void }): JSX.El
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       {admin ? <Invitations orgId={orgId} roles={roles} invitations={invitations} act={act} /> : null}
       {admin ? <BillingSection orgId={orgId} /> : null}
       {admin ? <LifecycleSection org={org} /> : null}
@@ -215,7 +215,7 @@ function Invitations(props: {
       </form>
       <h2>Pending invitations</h2>
       {props.invitations.length ? (
-        <div class="table-scroll">
+        <TableScroll label="Pending invitations">
           <table id="invitations">
             <tbody>
               {props.invitations.map((i) => (
@@ -236,7 +236,7 @@ function Invitations(props: {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       ) : (
         <p class="muted">None.</p>
       )}

@@ -40,7 +40,9 @@ export interface SessionDetail {
   created_at: string;
   ended_at: string | null;
   live_available?: boolean;
-  interrupted?: boolean;
+  live_unavailable_reason?: string | null;
+  /** When a crash cut the recording (null: it was not). */
+  interrupted_at?: string | null;
   participants: Participant[];
   takes: { seq: number; started_at: string; stopped_at: string | null }[];
   tracks: Track[];

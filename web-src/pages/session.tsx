@@ -6,7 +6,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Banner, Empty, Message, useLoad } from '../ui/components.tsx';
+import { Async, Banner, Empty, Message, useLoad, TableScroll } from '../ui/components.tsx';
 import { size, when } from '../ui/format.ts';
 import { me } from '../ui/session.tsx';
 import { Playback } from './playback.tsx';
@@ -54,10 +54,10 @@ function SessionView(props: { s: SessionDetail; orgId: string; reload: () => voi
         </span>
       </p>
       <div id="status">{error ? <Message text={error} /> : null}</div>
-      {s.interrupted ? (
+      {s.interrupted_at ? (
         <Banner kind="warn" id="interrupted">
-          This session was interrupted (the media server stopped). Everything sealed before that is kept; tracks end at
-          their last sealed chunk.
+          This session was interrupted on {when(s.interrupted_at)}: the media server stopped. Everything sealed before
+          that is kept; the last second or two of each track may be missing.
         </Banner>
       ) : null}
       {live ? (
@@ -65,6 +65,7 @@ function SessionView(props: { s: SessionDetail; orgId: string; reload: () => voi
           orgId={orgId}
           sessionId={s.id}
           liveAvailable={s.live_available !== false}
+          liveUnavailableReason={s.live_unavailable_reason ?? null}
           ending={ending}
           onEnd={() => void endSession()}
           onError={setError}
@@ -85,6 +86,7 @@ function LiveActions(props: {
   orgId: string;
   sessionId: string;
   liveAvailable: boolean;
+  liveUnavailableReason: string | null;
   ending: boolean;
   onEnd: () => void;
   onError: (e: string) => void;
@@ -106,8 +108,9 @@ function LiveActions(props: {
     <>
       {props.liveAvailable ? null : (
         <Banner kind="warn" id="live-unavailable">
-          Live sessions are unavailable on this server: no media server is running. Recordings already made can still be
-          played and downloaded.
+          Live sessions are unavailable on this server
+          {props.liveUnavailableReason ? `: ${props.liveUnavailableReason}` : ': no media server is running'}.
+          Recordings already made can still be played and downloaded.
         </Banner>
       )}
       <p class="row">
@@ -143,7 +146,7 @@ function Downloads(props: { s: SessionDetail; base: string }): JSX.Element {
           Download everything (all tracks and the transcript, one .tar)
         </a>
       </p>
-      <div class="table-scroll">
+      <TableScroll label="Tracks">
         <table id="tracks">
           <thead>
             <tr>
@@ -177,7 +180,7 @@ function Downloads(props: { s: SessionDetail; base: string }): JSX.Element {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
     </>
   );
 }
@@ -219,7 +222,7 @@ function Timeline(props: { s: SessionDetail }): JSX.Element {
       {props.s.timeline.length ? (
         <ul class="plain" id="timeline">
           {props.s.timeline.map((e, i) => (
-            <li key={i} class={e.kind === 'interrupted' ? 'error' : undefined}>
+            <li key={i} class={e.kind === 'session.interrupted' ? 'error' : undefined}>
               {`${when(e.at)} · ${e.kind}`}
               {e.participant_id ? ` · ${names.get(e.participant_id) || ''}` : ''}
             </li>

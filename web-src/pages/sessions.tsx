@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Empty, Message, useLoad } from '../ui/components.tsx';
+import { Async, Empty, Message, useLoad, TableScroll } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
 import { me } from '../ui/session.tsx';
 
@@ -57,7 +57,7 @@ export function SessionsPage(props: { orgId: string }): JSX.Element {
       <Async loaded={loaded} what="Loading sessions…">
         {({ sessions }) =>
           sessions.length ? (
-            <div class="table-scroll">
+            <TableScroll label="Sessions">
               <table id="sessions">
                 <thead>
                   <tr>
@@ -82,7 +82,7 @@ export function SessionsPage(props: { orgId: string }): JSX.Element {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableScroll>
           ) : (
             <Empty>No sessions yet. Give the first one a title above.</Empty>
           )

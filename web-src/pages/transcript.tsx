@@ -120,7 +120,7 @@ function Lines(props: {
               <td class="muted">
                 <button
                   class="link"
-                  aria-label={`Play from ${clock(s.start)}: ${s.speaker}`}
+                  title={`Play from ${clock(s.start)}`}
                   onClick={(e) => {
                     e.stopPropagation();
                     props.onSeek(s);

@@ -73,6 +73,7 @@ export class Call {
   readonly #lost = new Map<string, { lost: number; received: number }>();
   #peers = new Map<string, RemotePeer>();
   #stats: number | undefined;
+  #interrupted = false;
   #state: CallSnapshot;
 
   constructor(stream: MediaStream, getJoinInfo: JoinInfoSource, role: 'host' | 'guest') {
@@ -218,8 +219,14 @@ export class Call {
         return;
       } catch (err) {
         const code = err instanceof ApiError || err instanceof SignalError ? err.code : undefined;
+        if (code === 'removed') return this.#finish('removed', 'The host removed you from the session.');
         if (code === 'session_ended' || code === 'session_closed' || code === 'session_not_found')
-          return this.#finish('ended', 'This session has ended.');
+          return this.#finish(
+            'ended',
+            this.#interrupted
+              ? 'The session was interrupted: the media server stopped. What was recorded until then is kept.'
+              : 'This session has ended.',
+          );
         delay = Math.min(delay * 2, 10_000);
       }
     }
@@ -287,6 +294,7 @@ export class Call {
         break;
       case 'sessionInterrupted':
         // The media worker died: the socket closes, and we reconnect from #onClose.
+        this.#interrupted = true;
         this.#set({ message: 'The media server restarted. Reconnecting…' });
         break;
       case 'trackHealth':

@@ -7,11 +7,16 @@ import { api, ApiError } from '../ui/api.ts';
 import { me } from '../ui/session.tsx';
 import type { JoinInfo } from './call.ts';
 
-/** The consent wording shown when the server does not send its own (version "1"). */
-export const DEFAULT_CONSENT = {
-  version: '1',
-  text: 'I agree that my audio and video in this session are recorded, stored encrypted, and shared with the organisation named above.',
-};
+/** The consent text version hosts agree to (guests get theirs from /api/join/info). */
+export const DEFAULT_CONSENT_VERSION = 'v1';
+
+/** The consent wording hosts are shown (guests see the server's own, from /api/join/info). */
+function hostConsent(org: string): { version: string; text: string } {
+  return {
+    version: DEFAULT_CONSENT_VERSION,
+    text: `I agree that ${org} records my microphone audio and camera video in this session as separate tracks, stored encrypted, and may transcribe them.`,
+  };
+}
 
 /** What the green room shows. */
 export interface StudioContext {
@@ -21,54 +26,50 @@ export interface StudioContext {
   title: string;
   organizationName: string | null;
   liveAvailable: boolean;
+  /** Why live sessions are unavailable, in the server's words (when it says). */
+  liveUnavailableReason: string | null;
   consent: { version: string; text: string };
   /** The name to start with (the host's account name; empty for guests). */
   defaultName: string;
-  /**
-   * Whether the join routes take `consent` and `rejoin` (servers before the studio protocol
-   * refuse unknown fields; their sessions still work, without stored consent).
-   */
-  studioProtocol: boolean;
 }
 
 interface GuestInfo {
-  title?: string;
-  organization_name?: string;
-  live_available?: boolean;
-  consent?: { version: string; text: string };
+  title: string;
+  organization_name: string;
+  status: 'open' | 'ended';
+  live_available: boolean;
+  live_unavailable_reason?: string | null;
+  consent: { version: string; text: string };
 }
 
 /** Loads the context of the page. @throws ApiError for a session that cannot be shown. */
 export async function loadContext(mode: 'host' | 'guest', sessionId: string, orgId: string): Promise<StudioContext> {
   if (mode === 'guest') {
-    let info: GuestInfo = {};
-    let studioProtocol = true;
-    try {
-      info = await api<GuestInfo>('GET', `/api/join/${sessionId}/info`);
-    } catch (err) {
-      studioProtocol = false;
-      // A server without the info route still lets guests in; a session that ended does not.
-      if (err instanceof ApiError && err.status !== 404) throw err;
-    }
+    const token = new URLSearchParams(location.hash.slice(1)).get('g') ?? '';
+    const info = await api<GuestInfo>('POST', '/api/join/info', { session_id: sessionId, token });
+    if (info.status !== 'open') throw new ApiError(409, 'This session has ended.', 'session_ended', {});
     return {
       mode,
       sessionId,
       orgId,
-      title: info.title ?? 'Recording session',
-      organizationName: info.organization_name ?? null,
-      liveAvailable: info.live_available !== false,
-      consent: info.consent ?? DEFAULT_CONSENT,
+      title: info.title,
+      organizationName: info.organization_name,
+      liveAvailable: info.live_available,
+      liveUnavailableReason: info.live_unavailable_reason ?? null,
+      consent: info.consent,
       defaultName: remembered(sessionId)?.name ?? '',
-      studioProtocol,
     };
   }
   const { user } = await me();
   const [org, session] = await Promise.all([
     api<{ name: string }>('GET', `/api/orgs/${orgId}`),
-    api<{ title: string; status: string; live_available?: boolean; consent?: { version: string; text: string } }>(
-      'GET',
-      `/api/orgs/${orgId}/sessions/${sessionId}`,
-    ),
+    api<{
+      title: string;
+      status: string;
+      live_available?: boolean;
+      live_unavailable_reason?: string | null;
+      consent?: { version: string; text: string };
+    }>('GET', `/api/orgs/${orgId}/sessions/${sessionId}`),
   ]);
   if (session.status !== 'open') throw new ApiError(409, 'This session has ended.', 'session_ended', {});
   return {
@@ -78,9 +79,9 @@ export async function loadContext(mode: 'host' | 'guest', sessionId: string, org
     title: session.title,
     organizationName: org.name,
     liveAvailable: session.live_available !== false,
-    consent: session.consent ?? DEFAULT_CONSENT,
+    liveUnavailableReason: session.live_unavailable_reason ?? null,
+    consent: session.consent ?? hostConsent(org.name),
     defaultName: remembered(sessionId)?.name ?? user.display_name ?? user.email.split('@')[0] ?? '',
-    studioProtocol: session.live_available !== undefined,
   };
 }
 
@@ -117,8 +118,8 @@ export function remember(sessionId: string, r: Remembered): void {
 export function joinInfoSource(ctx: StudioContext, name: string): () => Promise<JoinInfo> {
   return async () => {
     const mem = remembered(ctx.sessionId);
-    const consent = ctx.studioProtocol ? { consent: { version: ctx.consent.version } } : {};
-    const rejoin = ctx.studioProtocol ? (mem?.rejoin ?? undefined) : undefined;
+    const consent = { version: ctx.consent.version };
+    const rejoin = mem?.rejoin ?? undefined;
     let info: JoinInfo;
     if (ctx.mode === 'guest') {
       const token = new URLSearchParams(location.hash.slice(1)).get('g');
@@ -126,13 +127,13 @@ export function joinInfoSource(ctx: StudioContext, name: string): () => Promise<
         session_id: ctx.sessionId,
         token,
         display_name: name,
-        ...consent,
+        consent,
         ...(rejoin ? { rejoin } : {}),
       });
     } else {
       info = await api<JoinInfo>('POST', `/api/orgs/${ctx.orgId}/sessions/${ctx.sessionId}/join`, {
         display_name: name,
-        ...consent,
+        consent,
       });
     }
     remember(ctx.sessionId, {

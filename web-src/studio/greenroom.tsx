@@ -130,8 +130,9 @@ export function GreenRoom(props: {
         {mediaError ? <Banner>{mediaError}</Banner> : null}
         {!ctx.liveAvailable ? (
           <Banner id="live-unavailable">
-            Live sessions are unavailable: the media server is not running on this server. Ask the host to try again
-            later.
+            Live sessions are unavailable right now
+            {ctx.liveUnavailableReason ? `: ${ctx.liveUnavailableReason}` : ': the media server is not running'}. You
+            cannot join until it is back.
           </Banner>
         ) : null}
         <Field label="Your name">
@@ -145,9 +146,9 @@ export function GreenRoom(props: {
           />
         </Field>
         <div class="banner info" id="consent-notice">
-          <p>
-            <strong>{ctx.organizationName ?? 'The organisation hosting this session'}</strong> records this session.
-            Your audio and video are stored encrypted.
+          <p class="small">
+            <strong>Recorded by {ctx.organizationName ?? 'the organisation hosting this session'}</strong> · audio and
+            video stored encrypted
           </p>
           <label class="check">
             <input

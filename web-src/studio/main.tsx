@@ -108,16 +108,7 @@ function Studio(): JSX.Element {
       {ctx && !room && !fatal ? (
         <GreenRoom ctx={ctx} busy={busy} error={joinError} onJoin={(r) => void join(ctx, r)} />
       ) : null}
-      {live ? (
-        <Room
-          call={room.call}
-          snap={snap}
-          stream={room.stream}
-          name={room.name}
-          speaker={room.speaker}
-          sessionUrl={sessionUrl}
-        />
-      ) : null}
+      {live ? <Room call={room.call} snap={snap} stream={room.stream} name={room.name} speaker={room.speaker} /> : null}
       {room && snap && !live ? (
         <div class="card" id="after">
           <p>{snap.message}</p>

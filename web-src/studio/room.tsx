@@ -6,7 +6,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TrackHealth } from '../../lib/signaling/messages.ts';
-import { Banner } from '../ui/components.tsx';
+import { Banner, TableScroll } from '../ui/components.tsx';
 import type { Call, CallSnapshot, Quality, RemotePeer } from './call.ts';
 import { QualityBadge, RecordingIndicator, useSpeaking, VideoView } from './widgets.tsx';
 
@@ -17,7 +17,6 @@ export function Room(props: {
   stream: MediaStream;
   name: string;
   speaker: string;
-  sessionUrl: string | null;
 }): JSX.Element {
   const { call, snap } = props;
   const [error, setError] = useState<string | null>(null);
@@ -37,6 +36,17 @@ export function Room(props: {
         <strong id="title">{snap.title}</strong>
         <RecordingIndicator since={snap.recordingSince} />
         {down ? <span class="pill warn">Reconnecting…</span> : null}
+        {host ? (
+          <HostControls
+            snap={snap}
+            disabled={down}
+            onStart={() => void run(() => call.host('startRecording'))}
+            onStop={() => void run(() => call.host('stopRecording'))}
+            onEnd={() => {
+              if (window.confirm('End the session for everyone?')) void run(() => call.host('endSession'));
+            }}
+          />
+        ) : null}
         <span class="spacer" />
         <button
           class="secondary toggle"
@@ -44,7 +54,7 @@ export function Room(props: {
           aria-pressed={snap.micMuted}
           onClick={() => void run(() => call.setMicMuted(!snap.micMuted))}
         >
-          {snap.micMuted ? 'Unmute' : 'Mute'}
+          Mute
         </button>
         <button
           class="secondary toggle"
@@ -53,23 +63,12 @@ export function Room(props: {
           disabled={props.stream.getVideoTracks().length === 0}
           onClick={() => void run(() => call.setCameraOff(!snap.cameraOff))}
         >
-          {snap.cameraOff ? 'Turn camera on' : 'Turn camera off'}
+          Camera off
         </button>
         <button class="secondary" id="leave" onClick={() => call.leave()}>
           Leave
         </button>
       </div>
-      {host ? (
-        <HostControls
-          snap={snap}
-          disabled={down}
-          onStart={() => void run(() => call.host('startRecording'))}
-          onStop={() => void run(() => call.host('stopRecording'))}
-          onEnd={() => {
-            if (window.confirm('End the session for everyone?')) void run(() => call.host('endSession'));
-          }}
-        />
-      ) : null}
       {error ? <Banner>{error}</Banner> : null}
       {snap.message && down ? <Banner kind="warn">{snap.message}</Banner> : null}
       <div class="tiles" id="tiles">
@@ -132,7 +131,7 @@ function TileLabel(props: {
       {props.host ? <span>Host</span> : null}
       {props.muted ? <span>Muted</span> : null}
       {props.speaking ? <span class="speaking-text">Speaking</span> : null}
-      <span>
+      <span class="corner">
         <QualityBadge quality={props.quality} />
       </span>
     </div>
@@ -227,15 +226,15 @@ function Participants(props: { snap: CallSnapshot; name: string; onRemove: (peer
     <>
       <h2>In this session</h2>
       <ul id="peers" class="plain">
-        <li data-peer={snap.peerId ?? ''}>
-          {props.name} (you{host ? ', host' : ''})
+        <li data-peer={snap.peerId ?? ''} class="row">
+          <span>{props.name} (you)</span>
+          {host ? <span class="pill">Host</span> : null}
+          <QualityBadge quality={snap.selfQuality} />
         </li>
         {snap.peers.map((p) => (
           <li key={p.info.id} data-peer={p.info.id} class="row">
-            <span>
-              {p.info.displayName}
-              {p.info.role === 'host' ? ' (host)' : ''}
-            </span>
+            <span>{p.info.displayName}</span>
+            {p.info.role === 'host' ? <span class="pill">Host</span> : null}
             <QualityBadge quality={p.quality} />
             {host && p.info.role !== 'host' ? (
               <button
@@ -267,7 +266,7 @@ function HealthPanel(props: { health: TrackHealth[]; recording: boolean }): JSX.
       ) : props.health.length === 0 ? (
         <p class="loading">Waiting for the first health report…</p>
       ) : (
-        <div class="table-scroll">
+        <TableScroll label="Track health">
           <table id="health-table">
             <thead>
               <tr>
@@ -308,7 +307,7 @@ function HealthPanel(props: { health: TrackHealth[]; recording: boolean }): JSX.
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </section>
   );

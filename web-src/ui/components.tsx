@@ -100,3 +100,15 @@ export function Async<T>(props: {
   if (data === undefined) return <Loading what={props.what} />;
   return <>{props.children(data)}</>;
 }
+
+/**
+ * A wide table's horizontal scroll box: focusable and named, so keyboard users can scroll it
+ * too (axe-core's scrollable-region-focusable).
+ */
+export function TableScroll(props: { label: string; children: ComponentChildren }): JSX.Element {
+  return (
+    <div class="table-scroll" role="region" aria-label={props.label} tabIndex={0}>
+      {props.children}
+    </div>
+  );
+}
