@@ -13,6 +13,7 @@ import { orgRoutes } from './routes/orgs/index.ts';
 import { systemRoutes } from './routes/system/index.ts';
 import { billingRoutes } from './routes/billing/index.ts';
 import { sessionRoutes } from './routes/sessions/index.ts';
+import { sessionArchiveRoutes } from './routes/sessions/archive.ts';
 import { transcriptRoutes } from './routes/transcripts/index.ts';
 import { lifecycleRoutes } from './routes/lifecycle/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
@@ -41,6 +42,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     orgRoutes(deps),
     billingRoutes(deps, opts.billing),
     sessionRoutes(deps),
+    sessionArchiveRoutes(deps),
     transcriptRoutes(deps),
     lifecycleRoutes(deps),
     webRoutes(deps),
