@@ -177,11 +177,20 @@ test(
     // The host is named as the account, never "You".
     assert.equal(await host.locator('[data-self="true"] .name').textContent(), 'host (you)');
 
-    const guest = await pageFor(await launch(GUEST_WAV), null);
+    const guestBrowser = await launch(GUEST_WAV);
+    const guest = await pageFor(guestBrowser, null);
     await guest.goto(session.guest_url.replace(/^https?:\/\/[^/]+/, ts.url));
     await greenRoom(guest, 'Guest Speaker', 'Podcast Co', 'green-room-guest.png');
     await host.locator('#tiles [data-peer] .name', { hasText: 'Guest Speaker' }).waitFor();
     await guest.locator('#tiles [data-peer] .name', { hasText: 'host' }).waitFor();
+
+    // The green room at a phone's width (not joined: a look and an accessibility check).
+    const phone = await (await guestBrowser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await phone.goto(session.guest_url.replace(/^https?:\/\/[^/]+/, ts.url));
+    await phone.locator('#consent').waitFor();
+    await phone.screenshot({ path: path.join(shots, 'green-room-phone.png'), fullPage: true });
+    await assertAccessible(phone, 'the green room at phone width');
+    await phone.context().close();
 
     // Health rows seen by the host, sampled all through the take: the highest packet rate per track.
     const pps = new Map<string, number>();
@@ -294,6 +303,9 @@ test(
     for (const p of detail.participants)
       await host.locator(`#participants [data-participant="${p.id}"] .consent`, { hasText: 'consented' }).waitFor();
     await host.screenshot({ path: path.join(shots, 'session-page.png'), fullPage: true });
+    await host.setViewportSize({ width: 390, height: 844 });
+    await host.screenshot({ path: path.join(shots, 'session-page-phone.png'), fullPage: true });
+    await host.setViewportSize({ width: 1280, height: 860 });
     await assertAccessible(host, 'the session page');
     // A click on a transcript line seeks the players there.
     const firstLine = host.locator('#transcript-segments tr').first();
