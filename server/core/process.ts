@@ -35,6 +35,15 @@ export function exitOnSignals(close: () => Promise<void>, graceMs = 25_000): voi
 /** Logs why start-up failed (to the log and, readable, to stderr) and exits 1. */
 export function exitStartupFailed(err: unknown, what = 'start-up'): never {
   log.error(`${what} failed`, errorFields(err));
-  process.stderr.write(`${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  // Some libraries reject with nothing at all: never print "undefined" as the reason.
+  const reason =
+    err instanceof Error
+      ? err.message
+      : err === undefined
+        ? 'an error without a message'
+        : typeof err === 'string'
+          ? err
+          : JSON.stringify(err);
+  process.stderr.write(`${what} failed: ${reason}\n`);
   process.exit(1);
 }

