@@ -28,13 +28,23 @@ export interface RunningSfu {
   close(): Promise<void>;
 }
 
-/** The mediasoup worker binary to use, or undefined when none is present. */
+/**
+ * The mediasoup worker binary to use: MEDIASOUP_WORKER_BIN when set (undefined when that file
+ * is missing), else the one mediasoup's own install put inside its package, else undefined.
+ */
 export function findWorkerBin(config: Config): string | undefined {
   if (config.sfu.workerBin) return fs.existsSync(config.sfu.workerBin) ? config.sfu.workerBin : undefined;
   try {
-    const pkg = createRequire(import.meta.url).resolve('mediasoup/package.json');
-    const bin = path.join(path.dirname(pkg), 'worker', 'out', 'Release', 'mediasoup-worker');
-    return fs.existsSync(bin) ? bin : undefined;
+    // mediasoup does not export its package.json: walk up from its entry point.
+    let dir = path.dirname(createRequire(import.meta.url).resolve('mediasoup'));
+    for (;;) {
+      const bin = path.join(dir, 'worker', 'out', 'Release', 'mediasoup-worker');
+      if (fs.existsSync(bin)) return bin;
+      if (fs.existsSync(path.join(dir, 'package.json')) && path.basename(dir) === 'mediasoup') return undefined;
+      const up = path.dirname(dir);
+      if (up === dir) return undefined;
+      dir = up;
+    }
   } catch {
     return undefined;
   }
