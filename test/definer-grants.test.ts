@@ -20,6 +20,9 @@ const REVIEWED_FOR_API = [
   'app.current_seat_limit()', // members of the proven org
   'app.current_user_id()', // policy helper: the proven user
   'app.guest_join(uuid,bytea,text)', // the guest link's token
+  'app.guest_join_studio(uuid,bytea,text,text,uuid)', // the guest link's token (rejoin id: API-signed secret)
+  'app.guest_session_info(uuid,bytea)', // the guest link's token
+  'app.host_record_consent(uuid,text)', // the proven user's own participant in the proven org
   'app.member_org_id()', // policy helper: the proven org, for its members
   'app.my_memberships()', // the proven user's own memberships
   'app.my_sole_ownerships()', // the proven user's own ownerships
