@@ -5,13 +5,15 @@
  */
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { AsyncResource } from 'node:async_hooks';
 import { outsideTransaction, withTenant, withUser } from '../core/db/pool.ts';
 import { randomToken, sha256 } from '../core/crypto/secrets.ts';
 import * as repo from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
 import { AppError, forbidden, notFound } from '../core/errors.ts';
 import { signJoinToken } from '../../lib/tokens.ts';
-import type { ChunkMeta } from '../../lib/chunks/container.ts';
+import { ChunkFormatError, type ChunkMeta } from '../../lib/chunks/container.ts';
+import { SealError } from '../../lib/chunks/seal.ts';
 import { muxTrack, UnsupportedCodecError } from '../../lib/media/index.ts';
 import { parseWrappedKey } from '../../lib/keys/KeyProvider.ts';
 import type { Deps } from '../core/context.ts';
@@ -176,13 +178,6 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
     if (!t) throw notFound('track_not_found', 'No such track.');
     if (!s.wrapped_key) throw new AppError(410, 'recording_erased', 'This recording was deleted.');
     const chunks = await repo.listChunks(tx, trackId);
-    await audit.insertAudit(tx, {
-      orgId,
-      actorUserId: user.id,
-      actorEmail: user.email,
-      action: 'recording.downloaded',
-      details: { session_id: sessionId, track_id: trackId },
-    });
     return { s, t, chunks, wrapped: s.wrapped_key };
   });
   const rawKey = await outsideTransaction(() =>
@@ -195,12 +190,27 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
   const key = createSecretKey(rawKey);
   rawKey.fill(0);
   // The read path opens the first chunk now, for the codec.
-  const opened = await openStoredTrack({
-    objectStore: deps.storage.objectStore,
-    key,
-    track: { organizationId: orgId, sessionId, trackId },
-    chunks: found.chunks,
-  });
+  let opened;
+  try {
+    opened = await openStoredTrack({
+      objectStore: deps.storage.objectStore,
+      key,
+      track: { organizationId: orgId, sessionId, trackId },
+      chunks: found.chunks,
+    });
+  } catch (err) {
+    // The first chunk is opened before anything is sent: say plainly that stored media was
+    // altered or damaged, not a generic internal error. (A later chunk aborts the stream.)
+    if (err instanceof SealError || err instanceof ChunkFormatError) {
+      log.error('download refused: a stored chunk failed its integrity check', errorFields(err));
+      throw new AppError(
+        422,
+        'recording_damaged',
+        "This track's stored media failed its integrity check (it was altered or damaged) and cannot be downloaded.",
+      );
+    }
+    throw err;
+  }
   // A track with no chunks yet: its codec as the track row gives it.
   const meta: ChunkMeta = opened.meta ?? {
     kind: found.t.kind,
@@ -226,6 +236,22 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
   const safeName = found.t.display_name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40) || 'participant';
   const body = Readable.from(muxed.body);
   body.on('error', (err) => log.error('download stream failed', errorFields(err)));
+  // Audited once the whole file was produced: a download that failed is not one.
+  // Bound to this request's async context, so the audit proves the same user again.
+  body.on(
+    'end',
+    AsyncResource.bind(() => {
+      withTenant(deps.db.app, scope(orgId, user), (tx) =>
+        audit.insertAudit(tx, {
+          orgId,
+          actorUserId: user.id,
+          actorEmail: user.email,
+          action: 'recording.downloaded',
+          details: { session_id: sessionId, track_id: trackId },
+        }),
+      ).catch((err: unknown) => log.error('download audit failed', errorFields(err)));
+    }),
+  );
   return {
     contentType: muxed.contentType,
     filename: `${safeName}-take${found.t.take_seq}-${found.t.kind}.${muxed.extension}`,
