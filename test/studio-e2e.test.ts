@@ -228,6 +228,14 @@ test(
     await host.locator('#tiles [data-peer] .name', { hasText: 'Guest Speaker' }).waitFor();
     assert.equal(await host.locator('#tiles [data-peer]').count(), 1, 'one guest tile after the reload');
 
+    // The guest mutes for a moment: the host's tile for them says so, and stops saying it.
+    const guestTile = host.locator('#tiles [data-peer]');
+    await guest.getByRole('button', { name: 'Mute', exact: true }).click();
+    assert.equal(await guest.getByRole('button', { name: 'Mute', exact: true }).getAttribute('aria-pressed'), 'true');
+    await guestTile.getByText('Muted', { exact: true }).waitFor();
+    await guest.getByRole('button', { name: 'Mute', exact: true }).click();
+    await guestTile.getByText('Muted', { exact: true }).waitFor({ state: 'detached' });
+
     await sleep(Math.max(0, started + 14_000 - Date.now()));
     await host.locator('#health-table').waitFor();
     await host.screenshot({ path: path.join(shots, 'room-recording.png') });
