@@ -144,6 +144,26 @@ test(
       .map((f) => JSON.parse(fs.readFileSync(f, 'utf8')).id)
       .sort();
     assert.deepEqual(sessionIds, sessions.map((s) => s.sessionId).sort());
+    // Each session.json states every participant's consent, and each exported track spans
+    // its whole take, as a direct download does (padded at both ends).
+    let spanned = 0;
+    for (const f of walk(out).filter((x) => x.endsWith('session.json'))) {
+      const doc = JSON.parse(fs.readFileSync(f, 'utf8')) as {
+        participants: { consent?: unknown }[];
+        takes: { seq: number; started_at: string; stopped_at: string | null }[];
+        tracks: { take: number; file: string | null }[];
+      };
+      for (const p of doc.participants) assert.ok('consent' in p, `consent stated in ${f}`);
+      for (const t of doc.tracks) {
+        const take = doc.takes.find((k) => k.seq === t.take);
+        if (!t.file || !take?.stopped_at) continue;
+        const takeS = (Date.parse(take.stopped_at) - Date.parse(take.started_at)) / 1000;
+        const got = Number((await ffprobe(path.join(path.dirname(f), t.file))).format.duration);
+        assert.ok(Math.abs(got - takeS) < 0.1, `${t.file}: ${got} s for a ${takeS} s take`);
+        spanned++;
+      }
+    }
+    assert.equal(spanned, 3, 'every exported track was checked against its take');
     // Nothing of org B: its ids, owner, speaker or transcript anywhere in any byte.
     const markers = [
       orgB,

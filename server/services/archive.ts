@@ -21,6 +21,7 @@
 import { withTenant } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycleExport.ts';
 import * as sessions from '../repositories/sessions.ts';
+import * as studio from '../repositories/studio.ts';
 import { listMembers } from '../repositories/orgs.ts';
 import { createSecretKey } from 'node:crypto';
 import { openBlob, type SealKey } from '../../lib/chunks/seal.ts';
@@ -159,6 +160,7 @@ async function sessionEntries(
     takes: await sessions.listTakes(tx, s.id),
     tracks: await sessions.listTracks(tx, s.id),
     events: await sessions.listEvents(tx, s.id),
+    consents: await studio.listConsents(tx, s.id),
   }));
   const files: Record<string, string | null> = {};
   if (s.wrapped_key) {
@@ -188,7 +190,12 @@ async function sessionEntries(
         files[t.id] = null; // a codec with no container: listed, not exported
         continue;
       }
-      const opts = { startUs: BigInt(t.take_started_at.getTime()) * 1000n };
+      // Like a direct download: the file spans its whole take, silence padded at both ends.
+      const stoppedAt = t.take_stopped_at ?? t.ended_at;
+      const opts = {
+        startUs: BigInt(t.take_started_at.getTime()) * 1000n,
+        ...(stoppedAt ? { endUs: BigInt(stoppedAt.getTime()) * 1000n } : {}),
+      };
       const name = `take${t.take_seq}_${slug(t.display_name, 30)}_${t.kind}_${t.id.slice(0, 8)}.${container.extension}`;
       files[t.id] = name;
       const entry = { name: `${dir}/${name}`, mtime: t.ended_at ?? now };

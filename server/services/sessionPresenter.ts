@@ -5,6 +5,7 @@
  * the export's erasure time) and its own link on each track (a download URL, a file name).
  */
 import type { EventRow, ParticipantRow, TakeRow, TrackRow } from '../repositories/sessions.ts';
+import type { ConsentRow } from '../repositories/studio.ts';
 
 /** What the presenter reads: the session's rows as the repository lists them. */
 export interface SessionDetailRows {
@@ -12,6 +13,8 @@ export interface SessionDetailRows {
   takes: readonly TakeRow[];
   tracks: readonly TrackRow[];
   events: readonly EventRow[];
+  /** Consents to be recorded (repositories/studio.ts); when given, each participant shows its own. */
+  consents?: readonly ConsentRow[];
 }
 
 /** Per-use choices. */
@@ -35,6 +38,7 @@ export function presentSessionDetail<L extends object>(d: SessionDetailRows, opt
       user_id: p.user_id,
       joined_at: p.joined_at?.toISOString() ?? null,
       left_at: p.left_at?.toISOString() ?? null,
+      ...(d.consents ? { consent: consentOf(d.consents, p.id) } : {}),
     })),
     takes: d.takes.map((t) => ({
       seq: t.seq,
@@ -63,4 +67,10 @@ export function presentSessionDetail<L extends object>(d: SessionDetailRows, opt
       details: e.details,
     })),
   };
+}
+
+/** A participant's consent as `{version, at}`, or null when they gave none. */
+function consentOf(consents: readonly ConsentRow[], participantId: string): { version: string; at: string } | null {
+  const c = consents.find((x) => x.participant_id === participantId);
+  return c ? { version: c.text_version, at: c.consented_at.toISOString() } : null;
 }
