@@ -108,8 +108,7 @@ function LiveActions(props: {
     <>
       {props.liveAvailable ? null : (
         <Banner kind="warn" id="live-unavailable">
-          Live sessions are unavailable on this server
-          {props.liveUnavailableReason ? `: ${props.liveUnavailableReason}` : ': no media server is running'}.
+          {props.liveUnavailableReason ?? 'Live sessions are unavailable on this server: no media server is running.'}{' '}
           Recordings already made can still be played and downloaded.
         </Banner>
       )}

@@ -130,9 +130,8 @@ export function GreenRoom(props: {
         {mediaError ? <Banner>{mediaError}</Banner> : null}
         {!ctx.liveAvailable ? (
           <Banner id="live-unavailable">
-            Live sessions are unavailable right now
-            {ctx.liveUnavailableReason ? `: ${ctx.liveUnavailableReason}` : ': the media server is not running'}. You
-            cannot join until it is back.
+            {ctx.liveUnavailableReason ?? 'Live sessions are unavailable: the media server is not running.'} You cannot
+            join until it is back.
           </Banner>
         ) : null}
         <Field label="Your name">
