@@ -82,9 +82,17 @@ export async function listDevices(): Promise<Record<'audioinput' | 'videoinput' 
 }
 
 let shared: AudioContext | undefined;
-/** One AudioContext for every meter on the page. */
+/**
+ * One AudioContext for every meter on the page. A browser may start it suspended until the
+ * visitor interacts with the page; the first click or key press resumes it.
+ */
 export function audioContext(): AudioContext {
-  shared ??= new AudioContext();
+  if (!shared) {
+    const ctx = new AudioContext();
+    shared = ctx;
+    const wake = () => void ctx.resume().catch(() => undefined);
+    for (const type of ['pointerdown', 'keydown'] as const) document.addEventListener(type, wake, { once: true });
+  }
   if (shared.state === 'suspended') void shared.resume().catch(() => undefined);
   return shared;
 }

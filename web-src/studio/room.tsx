@@ -20,6 +20,13 @@ export function Room(props: {
 }): JSX.Element {
   const { call, snap } = props;
   const [error, setError] = useState<string | null>(null);
+  const [soundBlocked, setSoundBlocked] = useState(false);
+  const enableSound = () => {
+    setSoundBlocked(false);
+    document.querySelectorAll<HTMLAudioElement>('#remote audio').forEach((a) => {
+      a.play().catch(() => setSoundBlocked(true));
+    });
+  };
   const host = snap.role === 'host';
   const run = async (fn: () => Promise<void>) => {
     try {
@@ -70,6 +77,7 @@ export function Room(props: {
         </button>
       </div>
       {error ? <Banner>{error}</Banner> : null}
+      {soundBlocked ? <SoundBlocked onEnable={enableSound} /> : null}
       {snap.message && down ? <Banner kind="warn">{snap.message}</Banner> : null}
       <div class="tiles" id="tiles">
         <SelfTile
@@ -86,7 +94,15 @@ export function Room(props: {
       </div>
       <div id="remote" hidden>
         {snap.peers.map((p) =>
-          p.audio ? <PeerAudio key={p.info.id} peerId={p.info.id} track={p.audio} speaker={props.speaker} /> : null,
+          p.audio ? (
+            <PeerAudio
+              key={p.info.id}
+              peerId={p.info.id}
+              track={p.audio}
+              speaker={props.speaker}
+              onBlocked={() => setSoundBlocked(true)}
+            />
+          ) : null,
         )}
       </div>
       <Participants snap={snap} name={props.name} onRemove={(id) => void run(() => call.remove(id))} />
@@ -202,15 +218,34 @@ function PeerTile(props: { peer: RemotePeer }): JSX.Element {
 }
 
 /** Plays one participant's voice through the chosen speaker. */
-function PeerAudio(props: { peerId: string; track: MediaStreamTrack; speaker: string }): JSX.Element {
+function PeerAudio(props: {
+  peerId: string;
+  track: MediaStreamTrack;
+  speaker: string;
+  onBlocked: () => void;
+}): JSX.Element {
   const ref = useRef<HTMLAudioElement>(null);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
     el.srcObject = new MediaStream([props.track]);
     if (props.speaker && 'setSinkId' in el) void el.setSinkId(props.speaker).catch(() => undefined);
+    // After a reload nobody has clicked yet, and the browser may refuse to play sound.
+    el.play().catch(() => props.onBlocked());
   }, [props.track, props.speaker]);
   return <audio ref={ref} autoplay data-peer={props.peerId} />;
+}
+
+/** Shown when the browser refused to play the others' voices until the visitor clicks. */
+function SoundBlocked(props: { onEnable: () => void }): JSX.Element {
+  return (
+    <Banner kind="warn" id="sound-blocked">
+      Your browser paused the other participants' sound.{' '}
+      <button class="secondary" onClick={props.onEnable}>
+        Turn on sound
+      </button>
+    </Banner>
+  );
 }
 
 function useStream(track: MediaStreamTrack | null): MediaStream | null {
