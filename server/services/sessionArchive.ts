@@ -8,7 +8,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import { Readable } from 'node:stream';
-import { withTenant } from '../core/db/pool.ts';
+import { outsideTransaction, withTenant } from '../core/db/pool.ts';
 import { AppError, notFound } from '../core/errors.ts';
 import { log, errorFields } from '../core/logger.ts';
 import * as repo from '../repositories/sessions.ts';
@@ -41,11 +41,10 @@ export async function downloadSessionArchive(deps: Deps, user: SignedInUser, org
     const transcript = await latestTranscript(tx, sessionId);
     return { s, wrapped: s.wrapped_key, tracks, chunks, transcript };
   });
-  // The KMS round trip happens here, outside any transaction.
-  const key = await deps.storage.keyProvider.decrypt(parseWrappedKey(found.wrapped), {
-    organizationId: orgId,
-    sessionId,
-  });
+  // The KMS round trip holds no pooled connection: the request's transaction is committed first.
+  const key = await outsideTransaction(() =>
+    deps.storage.keyProvider.decrypt(parseWrappedKey(found.wrapped), { organizationId: orgId, sessionId }),
+  );
   const dir = `${found.s.created_at.toISOString().slice(0, 10)}_${slug(found.s.title)}_${sessionId.slice(0, 8)}`;
   const now = deps.clock.now();
 
