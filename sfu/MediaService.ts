@@ -38,6 +38,8 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   readonly #o: MediaServiceOptions;
   readonly #slots: WorkerSlot[] = [];
   readonly #rooms = new Map<string, Promise<Room>>();
+  /** Sessions a crash interrupted while recording: their recording resumes when the host rejoins. */
+  readonly #resumable = new Set<string>();
   #closed = false;
 
   private constructor(o: MediaServiceOptions) {
@@ -94,6 +96,11 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     }
   }
 
+  /** Marks a session whose recording a crash interrupted: its room resumes it for the host. */
+  resumeOnHost(sessionId: string): void {
+    this.#resumable.add(sessionId);
+  }
+
   get roomCount(): number {
     return this.#rooms.size;
   }
@@ -116,6 +123,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       webRtcServer: slot.server,
       store: this.#o.store,
       chunkMs: this.#o.chunkMs,
+      resumeOnHost: this.#resumable.delete(sessionId),
     }).then(
       (room) => {
         room.once('closed', () => {

@@ -41,6 +41,8 @@ export interface RoomOptions {
   webRtcServer: ms.WebRtcServer;
   store: CaptureStore;
   chunkMs: number;
+  /** A crash interrupted this session's recording: start a new take when the host joins. */
+  resumeOnHost?: boolean;
 }
 
 export class Room extends EventEmitter<RoomEvents> {
@@ -58,6 +60,7 @@ export class Room extends EventEmitter<RoomEvents> {
   #healthTimer: NodeJS.Timeout | undefined;
   #recordingChange: Promise<void> = Promise.resolve();
   #closed = false;
+  #resumeOnHost: boolean;
 
   private constructor(router: ms.Router, levels: AudioLevels, o: RoomOptions) {
     super();
@@ -67,6 +70,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#router = router;
     this.#levels = levels;
     this.#o = o;
+    this.#resumeOnHost = o.resumeOnHost ?? false;
     levels.on('levels', (levels_) => this.#broadcast('audioLevels', { levels: levels_ }));
   }
 
@@ -106,6 +110,11 @@ export class Room extends EventEmitter<RoomEvents> {
     await this.#o.store
       .presence(this.orgId, this.sessionId, peer.id, true)
       .catch((err: unknown) => this.emit('error', err));
+    if (this.#resumeOnHost && peer.role === 'host') {
+      // The recording a crash cut short goes on, in a new take, once the host is back.
+      this.#resumeOnHost = false;
+      setImmediate(() => void this.startRecording(peer).catch((err: unknown) => this.emit('error', err)));
+    }
     return {
       peerId: peer.id,
       role: peer.role,

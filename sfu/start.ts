@@ -68,7 +68,7 @@ export async function startSfu(
     return undefined;
   }
   // Before any browser joins: close what a crashed process left recording.
-  await recoverInterruptedSessions(deps.db.sfu);
+  const recovered = await recoverInterruptedSessions(deps.db.sfu);
   const store = new CaptureStore(deps.db.sfu, deps.storage.objectStore, deps.storage.keyProvider);
   const media = await MediaService.create({
     workers: config.sfu.workers,
@@ -95,6 +95,16 @@ export async function startSfu(
     room.on('error', (err) => log.warn('room error', errorFields(err)));
   });
   media.on('roomClosed', () => m.sessionsLive.dec());
+  // Interrupted sessions wait for their people; the host's return resumes the recording.
+  for (const r of recovered) if (r.take !== null) media.resumeOnHost(r.sessionId);
+  const graceTimers = recovered.map((r) => {
+    const t = setTimeout(
+      () => void endIfAbandoned(media, store, r.orgId, r.sessionId),
+      config.sfu.recoveryGraceS * 1000,
+    );
+    t.unref();
+    return t;
+  });
   const signaling = new SignalingServer({
     media,
     store,
@@ -114,8 +124,22 @@ export async function startSfu(
       await room?.end(null, 'api');
     },
     async close() {
+      for (const t of graceTimers) clearTimeout(t);
       signaling.close();
       await media.close();
     },
   };
+}
+
+/** Ends an interrupted session nobody came back to (its transcript then queues). */
+async function endIfAbandoned(media: MediaService, store: CaptureStore, orgId: string, sessionId: string) {
+  try {
+    const room = await media.findRoom(sessionId);
+    if (room && room.peerCount > 0) return;
+    await store.endSession(orgId, sessionId, null);
+    await room?.close();
+    log.info('interrupted session ended: nobody reconnected within the grace period', { session_id: sessionId });
+  } catch (err) {
+    log.warn('could not end an interrupted session', errorFields(err));
+  }
 }

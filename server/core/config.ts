@@ -79,6 +79,7 @@ const schema = z
     MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
     CHUNK_SECONDS: z.coerce.number().min(0.5).max(60).default(1.5),
     JOIN_TOKEN_TTL_S: duration.default(600),
+    SFU_RECOVERY_GRACE_S: z.coerce.number().int().min(0).max(86_400).default(120),
     STRIPE_SECRET_KEY: z
       .string()
       .regex(/^(sk|rk)_[A-Za-z0-9_]{8,}$/, 'must be a Stripe secret key (sk_...) or restricted key (rk_...)')
@@ -333,6 +334,12 @@ export interface SfuConfig {
   readonly workerBin: string | undefined;
   readonly chunkMs: number;
   readonly joinTokenTtlS: number;
+  /**
+   * After a crash, how long an interrupted session waits for its participants to reconnect
+   * (recording resumes when the host is back) before it is ended (SFU_RECOVERY_GRACE_S,
+   * default 120).
+   */
+  readonly recoveryGraceS: number;
 }
 
 /** Thrown by {@link parseConfig} with every problem found, one per line. */
@@ -400,6 +407,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       workerBin: v.MEDIASOUP_WORKER_BIN,
       chunkMs: Math.round(v.CHUNK_SECONDS * 1000),
       joinTokenTtlS: v.JOIN_TOKEN_TTL_S,
+      recoveryGraceS: v.SFU_RECOVERY_GRACE_S,
     }),
     billing:
       v.STRIPE_SECRET_KEY && v.STRIPE_WEBHOOK_SECRET && v.BILLING_PLANS

@@ -115,7 +115,11 @@ export class SignalingServer {
             const p = peer;
             p.on('notify', (notification, nd) => send({ notification, data: nd }));
             p.on('closed', (code, reason) => {
-              if (ws.readyState === ws.OPEN) ws.close(code, reason);
+              // After the request in progress is answered (the host's endSession closes the
+              // host too, and must still get its answer), then the socket closes.
+              queue = queue.then(() => {
+                if (ws.readyState === ws.OPEN) ws.close(code, reason);
+              });
             });
             send({ id, ok: true, data: await room.join(p) });
             return;
