@@ -24,6 +24,7 @@
 -- ---------------------------------------------------------------------------------------
 
 -- The time every definer function uses: now(), plus the owner-only test offset.
+-- (app.begin_request has the same expression inline: it runs on every request.)
 create or replace function app.now() returns timestamptz
   language plpgsql stable security definer set search_path = pg_catalog, public as $$
 begin
@@ -48,6 +49,7 @@ comment on function app.caller() is 'owner | sweep | jobs | sfu | api | other: t
 
 -- The signature over a context, as text exactly as set (empty for none): the backend pid and
 -- the transaction's start bind it to this transaction.
+-- app.begin_request and app.verified_context compute it inline (the same expression).
 drop function if exists app.context_sig(uuid, uuid, uuid);
 create or replace function app.context_sig(p_user text, p_org text, p_session text, p_role text) returns text
   language plpgsql stable security definer set search_path = pg_catalog, public as $$
@@ -193,10 +195,13 @@ create or replace function app.begin_request(p_token text, p_org uuid, p_idle_s 
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 #variable_conflict use_column
 declare
-  v_now timestamptz := app.now();
+  -- app.now() and app.context_sig(), inline: each nested definer call costs a search_path
+  -- switch and an SPI round, on every request.
+  v_now timestamptz := now() + make_interval(secs => coalesce((select offset_s from app.clock_offset where id), 0));
   v_s public.auth_sessions;
   v_u public.users;
   v_role text;
+  v_org text;
 begin
   -- Only the request path's login (or the owner): one membership check, cheaper than app.caller().
   if not pg_has_role(session_user, 'recorder_app', 'member') then
@@ -222,12 +227,15 @@ begin
         on conflict do nothing;
     end if;
   end if;
+  v_org := case when v_role is null then '' else p_org::text end;
   perform set_config('app.ctx_user', v_u.id::text, true),
-          set_config('app.ctx_org', case when v_role is null then '' else p_org::text end, true),
+          set_config('app.ctx_org', v_org, true),
           set_config('app.ctx_session', v_s.id::text, true),
           set_config('app.ctx_role', coalesce(v_role, ''), true),
-          set_config('app.ctx_sig', app.context_sig(v_u.id::text, case when v_role is null then '' else p_org::text end,
-                                                    v_s.id::text, coalesce(v_role, '')), true);
+          set_config('app.ctx_sig', encode(hmac(convert_to(concat_ws('|', pg_backend_pid(),
+                       (extract(epoch from transaction_timestamp()) * 1000000)::bigint,
+                       v_u.id::text, v_org, v_s.id::text, coalesce(v_role, '')), 'UTF8'),
+                     (select key from app.context_key where id), 'sha256'), 'base64'), true);
   return query select v_u.id, v_u.email, v_u.display_name, v_s.id, v_role;
 end $$;
 comment on function app.begin_request(text, uuid, int) is 'Proves the request''s session token and sets the verified user/org for this transaction. The only source of app.current_user_id() on the request path.';

@@ -34,10 +34,24 @@ export function insertSession(
   );
 }
 
-export function listSessions(db: Queryable, orgId: string): Promise<SessionRow[]> {
-  return many<SessionRow>(
+/** What the org's session list shows: no key, no audit columns (fewer bytes to send and parse per row). */
+export type SessionListRow = Pick<
+  SessionRow,
+  'id' | 'title' | 'status' | 'created_at' | 'ended_at' | 'participant_count' | 'track_count'
+>;
+
+/**
+ * The org's sessions, newest first (500 at most). The counts are correlated subqueries on
+ * (session_id) indexes: EXPLAIN ANALYZE as the API role in a proven transaction showed them
+ * cheaper than grouped aggregates at list sizes, and each table's policy check runs once per
+ * statement (an InitPlan), not per row.
+ */
+export function listSessions(db: Queryable, orgId: string): Promise<SessionListRow[]> {
+  return many<SessionListRow>(
     db,
-    `select ${SESSION_COLS}
+    `select s.id, s.title, s.status, s.created_at, s.ended_at,
+            (select count(*)::int from participants p where p.session_id = s.id) as participant_count,
+            (select count(*)::int from tracks t where t.session_id = s.id) as track_count
        from recording_sessions s
       where s.organization_id = $1::uuid and s.deleted_at is null
       order by s.created_at desc limit 500`,

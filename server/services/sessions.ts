@@ -40,7 +40,7 @@ export interface SessionView {
   track_count: number;
 }
 
-const present = (s: repo.SessionRow): SessionView => ({
+const present = (s: repo.SessionListRow): SessionView => ({
   id: s.id,
   title: s.title,
   status: s.status,
