@@ -91,6 +91,7 @@ test('deletion signs out everywhere; signing in offers a restore for 30 days; th
   const offer = (v.body as { error: { restore_token: string; purge_at: string } }).error;
   assert.match(offer.restore_token, /^[A-Za-z0-9_-]{40,}$/);
   assert.ok(!c.cookies.has('sid'), 'no session cookie');
+  assert.ok(!c.cookies.has('device'), 'no device cookie before the restore');
   assertError(await getMe(c), 401, 'unauthenticated');
   assertError(await c.post('/api/auth/restore', { restore_token: 'x'.repeat(43) }), 401, 'invalid_restore_token');
   // Day 29: restoring brings the account and its memberships back.
@@ -101,6 +102,8 @@ test('deletion signs out everywhere; signing in offers a restore for 30 days; th
     restore_token: (v2.body as { error: { restore_token: string } }).error.restore_token,
   });
   assert.equal(restored.status, 200, restored.text);
+  // A restore is a sign-in: the browser gets its device cookie (its own sign-in budget), as after /verify.
+  assert.match(c.cookies.get('device') ?? '', /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/, 'device cookie after restore');
   const back = await getMe(c);
   assert.equal(back.body.user.id, userId);
   assert.deepEqual(

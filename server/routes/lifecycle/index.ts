@@ -14,6 +14,8 @@ import {
   orgMember,
   requireUser,
   SESSION_COOKIE,
+  DEVICE_COOKIE,
+  DEVICE_TTL_S,
   cookieOptions,
   ensureCsrfCookie,
   inOrg,
@@ -23,6 +25,7 @@ import * as retention from '../../services/retention.ts';
 import * as certificates from '../../services/certificates.ts';
 import * as orgDeletion from '../../services/orgDeletion.ts';
 import * as accounts from '../../services/accounts.ts';
+import * as auth from '../../services/auth.ts';
 import * as exports from '../../services/export.ts';
 import {
   deleteAccountBody,
@@ -118,6 +121,13 @@ export function lifecycleRoutes(deps: Deps): Router<AppState> {
     const { restore_token } = parse(restoreBody, bodyOf(ctx));
     const session = await accounts.restoreAccount(deps, restore_token, ctx.ip, ctx.get('user-agent') || null);
     ctx.cookies.set(SESSION_COOKIE, session.token, cookieOptions(deps, true, deps.config.sessionAbsoluteTtlS));
+    // A restore is a sign-in (the code was right): this browser keeps a sign-in budget of its own, as after /verify.
+    if (!auth.trustedDevice(deps, ctx.cookies.get(DEVICE_COOKIE), session.user.email))
+      ctx.cookies.set(
+        DEVICE_COOKIE,
+        auth.deviceCookieFor(deps, session.user.email),
+        cookieOptions(deps, true, DEVICE_TTL_S),
+      );
     ensureCsrfCookie(deps, ctx);
     ctx.body = {
       user: { id: session.user.id, email: session.user.email, display_name: session.user.displayName },
