@@ -14,7 +14,7 @@ import { AppError, forbidden, notFound } from '../core/errors.ts';
 import { signJoinToken } from '../../lib/tokens.ts';
 import { ChunkFormatError, type ChunkMeta } from '../../lib/chunks/container.ts';
 import { SealError } from '../../lib/chunks/seal.ts';
-import { muxTrack, UnsupportedCodecError } from '../../lib/media/index.ts';
+import { containerFor, muxedSize, muxTrack } from '../../lib/media/index.ts';
 import { parseWrappedKey } from '../../lib/keys/KeyProvider.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
@@ -166,11 +166,82 @@ export async function hostJoin(
   };
 }
 
+/** A single byte range of a file, both ends inclusive. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Parses a Range header against a file of `size` bytes (RFC 9110 §14.1.2): undefined when
+ * there is none to honour (absent, malformed, not bytes, or several ranges: the whole file
+ * is sent), 'unsatisfiable' when no byte of it lies in the file, else the range clamped to
+ * the file.
+ */
+export function parseByteRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m) return undefined;
+  const [, a = '', b = ''] = m;
+  if (a === '' && b === '') return undefined;
+  if (a === '') {
+    // A suffix: the last N bytes.
+    const n = Number(b);
+    if (n === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(a);
+  const end = b === '' ? Infinity : Number(b);
+  if (end < start) return undefined; // invalid: ignored, as the RFC says
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: Math.min(end, size - 1) };
+}
+
+/** The bytes `start..end` (inclusive) of a stream that must be exactly `size` bytes long. */
+async function* byteSlice(body: AsyncIterable<Buffer>, r: ByteRange, size: number): AsyncGenerator<Buffer> {
+  let pos = 0;
+  const whole = r.end === size - 1;
+  for await (const b of body) {
+    const from = pos;
+    pos += b.length;
+    if (pos > r.start && from <= r.end) {
+      // A copy: the muxer may reuse the memory of a buffer once asked for the next.
+      yield Buffer.from(b.subarray(Math.max(0, r.start - from), Math.min(b.length, r.end + 1 - from)));
+    }
+    if (pos > r.end && !whole) return; // the rest is not needed (closing the body closes the records)
+  }
+  // Muxing is deterministic: the content pass must give the size the size pass gave.
+  if (pos !== size) throw new Error(`a track muxed to ${pos} bytes after a size pass of ${size}`);
+}
+
+/** What {@link downloadTrack} answers. */
+export type TrackDownload =
+  | {
+      status: 200 | 206;
+      contentType: string;
+      filename: string;
+      body: Readable;
+      /** The whole file's size: known when a Range was asked for (a plain GET streams without it). */
+      size?: number;
+      range?: ByteRange;
+    }
+  | { status: 416; size: number };
+
 /**
  * One track as a file any player opens (Ogg Opus or WebM), decrypted chunk by chunk in
- * memory while it streams. Times start at the take's start, so tracks line up.
+ * memory while it streams. Times start at the take's start, so tracks line up. With a Range
+ * header (players seek with them) the file's size comes first from a pass that writes
+ * nothing (lib/media muxedSize), then the requested bytes are cut from the stream. Only a
+ * complete download is audited: a range that covers part of the file is playback.
  */
-export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: string, sessionId: string, trackId: string) {
+export async function downloadTrack(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  sessionId: string,
+  trackId: string,
+  rangeHeader?: string,
+): Promise<TrackDownload> {
   const found = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await repo.findSession(tx, orgId, sessionId);
     if (!s) throw sessionNotFound();
@@ -189,15 +260,17 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
   // Imported once for every chunk (as the export does), and the raw bytes wiped at once.
   const key = createSecretKey(rawKey);
   rawKey.fill(0);
-  // The read path opens the first chunk now, for the codec.
-  let opened;
-  try {
-    opened = await openStoredTrack({
+  const stored = () =>
+    openStoredTrack({
       objectStore: deps.storage.objectStore,
       key,
       track: { organizationId: orgId, sessionId, trackId },
       chunks: found.chunks,
     });
+  // The read path opens the first chunk now, for the codec.
+  let opened;
+  try {
+    opened = await stored();
   } catch (err) {
     // The first chunk is opened before anything is sent: say plainly that stored media was
     // altered or damaged, not a generic internal error. (A later chunk aborts the stream.)
@@ -218,44 +291,59 @@ export async function downloadTrack(deps: Deps, user: SignedInUser, orgId: strin
     clockRate: found.t.kind === 'audio' ? 48000 : 90000,
     mimeType: found.t.mime_type,
   };
+  if (!containerFor(meta)) {
+    await opened.records.return(undefined);
+    throw new AppError(415, 'unsupported_codec', "This track's codec cannot be exported.");
+  }
   // Every track of a take spans the take: silence before the first packet and after the
   // last, so all of a take's files line up and last as long as the recording.
   const stoppedAt = found.t.take_stopped_at ?? found.t.ended_at;
-  let muxed;
-  try {
-    muxed = muxTrack(meta, opened.records, {
-      startUs: BigInt(found.t.take_started_at.getTime()) * 1000n,
-      ...(stoppedAt ? { endUs: BigInt(stoppedAt.getTime()) * 1000n } : {}),
-    });
-  } catch (err) {
-    await opened.records.return(undefined);
-    if (err instanceof UnsupportedCodecError)
-      throw new AppError(415, 'unsupported_codec', "This track's codec cannot be exported.");
-    throw err;
+  const opts = {
+    startUs: BigInt(found.t.take_started_at.getTime()) * 1000n,
+    ...(stoppedAt ? { endUs: BigInt(stoppedAt.getTime()) * 1000n } : {}),
+  };
+  let size: number | undefined;
+  let range: ByteRange | undefined;
+  if (rangeHeader) {
+    // The size pass reads the track once; the content is then read again from the start.
+    size = await muxedSize(meta, opened.records, opts);
+    const r = parseByteRange(rangeHeader, size);
+    if (r === 'unsatisfiable') return { status: 416, size };
+    range = r;
+    opened = await stored();
   }
+  const muxed = muxTrack(meta, opened.records, opts);
   const safeName = found.t.display_name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40) || 'participant';
-  const body = Readable.from(muxed.body);
-  body.on('error', (err) => log.error('download stream failed', errorFields(err)));
-  // Audited once the whole file was produced: a download that failed is not one.
-  // Bound to this request's async context, so the audit proves the same user again.
-  body.on(
-    'end',
-    AsyncResource.bind(() => {
-      withTenant(deps.db.app, scope(orgId, user), (tx) =>
-        audit.insertAudit(tx, {
-          orgId,
-          actorUserId: user.id,
-          actorEmail: user.email,
-          action: 'recording.downloaded',
-          details: { session_id: sessionId, track_id: trackId },
-        }),
-      ).catch((err: unknown) => log.error('download audit failed', errorFields(err)));
-    }),
+  const body = Readable.from(
+    size !== undefined ? byteSlice(muxed.body, range ?? { start: 0, end: size - 1 }, size) : muxed.body,
   );
+  body.on('error', (err) => log.error('download stream failed', errorFields(err)));
+  // Audited once the whole file was produced: a download that failed is not one, nor is a
+  // range that leaves part of the file out (a player fetching what it plays).
+  const complete = !range || (range.start === 0 && size !== undefined && range.end === size - 1);
+  // Bound to this request's async context, so the audit proves the same user again.
+  if (complete)
+    body.on(
+      'end',
+      AsyncResource.bind(() => {
+        withTenant(deps.db.app, scope(orgId, user), (tx) =>
+          audit.insertAudit(tx, {
+            orgId,
+            actorUserId: user.id,
+            actorEmail: user.email,
+            action: 'recording.downloaded',
+            details: { session_id: sessionId, track_id: trackId },
+          }),
+        ).catch((err: unknown) => log.error('download audit failed', errorFields(err)));
+      }),
+    );
   return {
+    status: range ? 206 : 200,
     contentType: muxed.contentType,
     filename: `${safeName}-take${found.t.take_seq}-${found.t.kind}.${muxed.extension}`,
     body,
+    ...(size !== undefined ? { size } : {}),
+    ...(range ? { range } : {}),
   };
 }
 

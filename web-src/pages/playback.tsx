@@ -75,23 +75,43 @@ function peaks(buffer: AudioBuffer, buckets: number): Float32Array {
   return out;
 }
 
-interface Loaded {
-  url: string;
+interface Peaks {
   peaks: Float32Array;
   duration: number;
 }
 
-async function loadTrack(url: string): Promise<Loaded> {
-  const res = await fetch(url, { credentials: 'same-origin' });
-  if (!res.ok) throw new Error(`The track could not be loaded (${res.status}).`);
+/**
+ * The waveform's data: the whole file fetched once more and decoded. Started only after the
+ * page has loaded, so it never competes with the player for the first bytes.
+ */
+async function loadPeaks(url: string, signal: AbortSignal): Promise<Peaks> {
+  const res = await fetch(url, { credentials: 'same-origin', signal });
+  if (!res.ok) throw new Error(`The waveform could not be loaded (${res.status}).`);
   const bytes = await res.arrayBuffer();
-  const blob = new Blob([bytes], { type: res.headers.get('content-type') ?? 'audio/ogg' });
   const ctx = new OfflineAudioContext(1, 1, 48000);
-  const decoded = await ctx.decodeAudioData(bytes.slice(0));
-  return { url: URL.createObjectURL(blob), peaks: peaks(decoded, 800), duration: decoded.duration };
+  const decoded = await ctx.decodeAudioData(bytes);
+  return { peaks: peaks(decoded, 800), duration: decoded.duration };
 }
 
-/** One audio track: its name, a player (decrypted on the server as it streams) and a waveform. */
+/** Runs `fn` once the page has finished loading (at once if it has). */
+function afterPageLoad(fn: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const later = () => {
+    timer = setTimeout(fn, 100);
+  };
+  if (document.readyState === 'complete') later();
+  else window.addEventListener('load', later, { once: true });
+  return () => {
+    window.removeEventListener('load', later);
+    if (timer !== undefined) clearTimeout(timer);
+  };
+}
+
+/**
+ * One audio track: its name, a player that streams it (the server decrypts as it sends,
+ * and answers the Range requests the browser seeks with) and, drawn once it is fetched on
+ * the side, a waveform.
+ */
 function TrackPlayer(props: {
   track: Track;
   register: (el: HTMLAudioElement | null) => void;
@@ -99,50 +119,60 @@ function TrackPlayer(props: {
   onSeek: (t: number) => void;
 }): JSX.Element {
   const { track } = props;
-  const [loaded, setLoaded] = useState<Loaded | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [wave, setWave] = useState<Peaks | null>(null);
+  const [waveError, setWaveError] = useState<string | null>(null);
+  const [playError, setPlayError] = useState<string | null>(null);
   const [time, setTime] = useState(0);
+  const [duration, setDuration] = useState(0);
   useEffect(() => {
-    let url: string | undefined;
-    loadTrack(track.download_url).then(
-      (l) => {
-        url = l.url;
-        setLoaded(l);
-      },
-      (err: unknown) => setError(messageOf(err)),
-    );
+    const abort = new AbortController();
+    const cancel = afterPageLoad(() => {
+      loadPeaks(track.download_url, abort.signal).then(setWave, (err: unknown) => {
+        if (!abort.signal.aborted) setWaveError(messageOf(err));
+      });
+    });
     return () => {
-      if (url) URL.revokeObjectURL(url);
+      cancel();
+      abort.abort();
     };
   }, [track.download_url]);
   const label = `${track.participant}, take ${track.take}`;
+  const length = duration || wave?.duration || 0;
+  const onDuration = (e: { currentTarget: HTMLAudioElement }) => {
+    const d = e.currentTarget.duration;
+    if (Number.isFinite(d) && d > 0) setDuration(d);
+  };
   return (
     <div class="track" data-track={track.id}>
       <h3>{label}</h3>
-      {error ? <Banner>{error}</Banner> : null}
-      {!loaded && !error ? <Loading what="Loading the audio…" /> : null}
-      {loaded ? (
-        <>
-          <Waveform
-            peaks={loaded.peaks}
-            progress={loaded.duration ? time / loaded.duration : 0}
-            label={`Waveform of ${label}`}
-            onSeek={(f) => props.onSeek(f * loaded.duration)}
-          />
-          <audio
-            ref={props.register}
-            controls
-            preload="auto"
-            src={loaded.url}
-            aria-label={`Play ${label}`}
-            onTimeUpdate={(e) => {
-              setTime(e.currentTarget.currentTime);
-              props.onTime(e.currentTarget.currentTime);
-            }}
-            onSeeked={(e) => setTime(e.currentTarget.currentTime)}
-          />
-        </>
-      ) : null}
+      {playError ? <Banner>{playError}</Banner> : null}
+      {wave ? (
+        <Waveform
+          peaks={wave.peaks}
+          progress={length ? time / length : 0}
+          label={`Waveform of ${label}`}
+          onSeek={(f) => props.onSeek(f * length)}
+        />
+      ) : waveError ? (
+        <p class="empty">{waveError}</p>
+      ) : (
+        <Loading what="Drawing the waveform…" />
+      )}
+      <audio
+        ref={props.register}
+        controls
+        preload="metadata"
+        src={track.download_url}
+        aria-label={`Play ${label}`}
+        onLoadedMetadata={onDuration}
+        onDurationChange={onDuration}
+        onError={() => setPlayError('The track could not be played.')}
+        onTimeUpdate={(e) => {
+          setTime(e.currentTarget.currentTime);
+          props.onTime(e.currentTarget.currentTime);
+        }}
+        onSeeked={(e) => setTime(e.currentTarget.currentTime)}
+      />
     </div>
   );
 }

@@ -48,8 +48,22 @@ export function sessionRoutes(deps: Deps): Router<AppState> {
 
   r.get('/api/orgs/:orgId/sessions/:id/tracks/:trackId/download', member, async (ctx) => {
     const { id, trackId } = parse(trackParams, ctx.params);
-    const file = await svc.downloadTrack(deps, ...inOrg(ctx), id, trackId);
-    sendAttachment(ctx, file);
+    // Players stream and seek with Range requests (one range; several get the whole file).
+    const file = await svc.downloadTrack(deps, ...inOrg(ctx), id, trackId, ctx.get('range') || undefined);
+    ctx.set('accept-ranges', 'bytes');
+    if (file.status === 416) {
+      ctx.status = 416;
+      ctx.set('content-range', `bytes */${file.size}`);
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: { code: 'range_not_satisfiable', message: 'The requested range is outside the file.' } };
+      return;
+    }
+    const { range, size } = file;
+    sendAttachment(ctx, { ...file, ...(range ? { size: range.end - range.start + 1 } : {}) });
+    if (range && size !== undefined) {
+      ctx.status = 206;
+      ctx.set('content-range', `bytes ${range.start}-${range.end}/${size}`);
+    }
   });
 
   r.delete('/api/orgs/:orgId/sessions/:id', member, async (ctx) => {
