@@ -15,7 +15,9 @@
  * the last line reads `api: N req/s flat out, p99 X ms at R req/s, tenant context +Y%`, where
  * N and X are the org list's and Y is how much longer an org-list request takes than the
  * trivial one (trivial req/s over list req/s, flat out). The load generator shares the
- * machine with the server and Postgres, as in the issue's measurements.
+ * machine with the server and Postgres, as in the issue's measurements. Each route's run is
+ * cut into `--slices` slices (default 5) taken in turn with the other routes', so load from
+ * elsewhere on a shared machine weighs on every route alike.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,11 +32,14 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     rate: { type: 'string', default: '400' },
     connections: { type: 'string', default: '16' },
+    slices: { type: 'string', default: '5' },
   },
 });
 const SECONDS = Number(args.seconds);
 const RATE = Number(args.rate);
 const CONNECTIONS = Number(args.connections);
+/** Each route's run is cut into this many slices, taken in turn with the other routes' (see the loop below). */
+const SLICES = Math.max(1, Number(args.slices));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -107,15 +112,24 @@ interface Run {
   errors: number;
 }
 
-function summarise(latencies: number[], seconds: number, errors: number): Run {
-  latencies.sort((a, b) => a - b);
+/** The raw outcome of one slice: summed over a route's slices, then summarised. */
+interface Slice {
+  latencies: number[];
+  seconds: number;
+  errors: number;
+}
+
+function summarise(slices: Slice[]): Run {
+  const latencies = slices.flatMap((x) => x.latencies).sort((a, b) => a - b);
+  const seconds = slices.reduce((n, x) => n + x.seconds, 0);
+  const errors = slices.reduce((n, x) => n + x.errors, 0);
   return { rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
 }
 
-async function flatOut(p: string, headers: Record<string, string>): Promise<Run> {
+async function flatOut(p: string, headers: Record<string, string>, seconds = SECONDS): Promise<Slice> {
   const latencies: number[] = [];
   let errors = 0;
-  const end = performance.now() + SECONDS * 1000;
+  const end = performance.now() + seconds * 1000;
   const worker = async () => {
     while (performance.now() < end) {
       const t0 = performance.now();
@@ -126,13 +140,13 @@ async function flatOut(p: string, headers: Record<string, string>): Promise<Run>
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  return summarise(latencies, (performance.now() - started) / 1000, errors);
+  return { latencies, seconds: (performance.now() - started) / 1000, errors };
 }
 
-async function fixedRate(p: string, headers: Record<string, string>): Promise<Run> {
+async function fixedRate(p: string, headers: Record<string, string>, seconds = SECONDS): Promise<Slice> {
   const latencies: number[] = [];
   let errors = 0;
-  const total = Math.round(RATE * SECONDS);
+  const total = Math.round(RATE * seconds);
   const interval = 1000 / RATE;
   const started = performance.now();
   const pending: Promise<void>[] = [];
@@ -154,7 +168,7 @@ async function fixedRate(p: string, headers: Record<string, string>): Promise<Ru
     );
   }
   await Promise.all(pending);
-  return summarise(latencies, (performance.now() - started) / 1000, errors);
+  return { latencies, seconds: (performance.now() - started) / 1000, errors };
 }
 
 const fmt = (r: Run) =>
@@ -223,11 +237,22 @@ try {
     ['me       GET /api/me', '/api/me', cookie],
     ['org list GET /api/orgs/:id/sessions', `/api/orgs/${orgId}/sessions`, cookie],
   ];
+  for (const [, p, headers] of routes) await flatOut(p, headers, 2); // warm-up: connections, plans, JIT
+  // The routes take turns, slice by slice, so that a burst of load from elsewhere on a shared
+  // machine falls on all of them alike instead of on whichever route ran at that moment.
+  const slices = new Map<string, { flat: Slice[]; fixed: Slice[] }>(
+    routes.map(([, p]) => [p, { flat: [], fixed: [] }]),
+  );
+  for (let i = 0; i < SLICES; i++)
+    for (const [, p, headers] of routes) slices.get(p)?.flat.push(await flatOut(p, headers, SECONDS / SLICES));
+  for (let i = 0; i < SLICES; i++)
+    for (const [, p, headers] of routes) slices.get(p)?.fixed.push(await fixedRate(p, headers, SECONDS / SLICES));
   const results = new Map<string, { flat: Run; fixed: Run }>();
-  for (const [label, p, headers] of routes) {
-    await flatOut(p, headers); // warm-up: connections, plans, JIT
-    const flat = await flatOut(p, headers);
-    const fixed = await fixedRate(p, headers);
+  for (const [label, p] of routes) {
+    const s = slices.get(p);
+    if (!s) continue;
+    const flat = summarise(s.flat);
+    const fixed = summarise(s.fixed);
     results.set(p, { flat, fixed });
     console.log(`${label.padEnd(38)} flat out: ${fmt(flat)}`);
     console.log(`${''.padEnd(38)} at ${RATE} req/s: ${fmt(fixed)}`);
