@@ -12,7 +12,7 @@
  * (exit 1 otherwise). Options: `--small MB` and `--large MB` change the two sizes.
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -27,7 +27,7 @@ import { openDeps } from '../server/core/deps.ts';
 import { withRequest } from '../server/core/db/pool.ts';
 import type { Deps } from '../server/core/context.ts';
 import { createExport, exportsIdle } from '../server/services/export.ts';
-import { CaptureStore, chunkObjectKey } from '../sfu/capture/CaptureStore.ts';
+import { CaptureStore, chunkRecord } from '../sfu/capture/CaptureStore.ts';
 import { encodeChunk, type ChunkMeta, type RtpRecord } from '../lib/chunks/container.ts';
 import { sealChunk } from '../lib/chunks/seal.ts';
 
@@ -198,23 +198,8 @@ async function seedOrg(
           { organizationId: org, sessionId: id, trackId, seq },
           encodeChunk(meta, chunk),
         );
-        const first = chunk[0];
-        const last = chunk.at(-1);
-        if (!first || !last) return;
-        await store.putChunk(org, id, sealed, {
-          trackId,
-          seq,
-          objectKey: chunkObjectKey(org, id, trackId, seq),
-          size: sealed.length,
-          sha256: createHash('sha256').update(sealed).digest(),
-          packets: chunk.length,
-          firstArrival: new Date(Number(first.arrivalUs / 1000n)),
-          lastArrival: new Date(Number(last.arrivalUs / 1000n)),
-          firstRtpSeq: first.packet.readUInt16BE(2),
-          lastRtpSeq: last.packet.readUInt16BE(2),
-          firstRtpTs: first.packet.readUInt32BE(4),
-          lastRtpTs: last.packet.readUInt32BE(4),
-        });
+        if (!chunk.length) return;
+        await store.putChunk(org, id, sealed, chunkRecord({ orgId: org, sessionId: id, trackId, seq }, sealed, chunk));
         bytes += sealed.length;
         seq++;
         chunk = [];

@@ -31,7 +31,7 @@ import { containerFor, muxedSize, muxTrack, type MuxOptions } from '../../lib/me
 import type { ChunkMeta, RtpRecord } from '../../lib/chunks/container.ts';
 import type { Deps } from '../core/context.ts';
 import { presentSessionDetail } from './sessionPresenter.ts';
-import { chunkPages, openStoredTrack, type StoredTrack } from './trackSource.ts';
+import { checkedSize, chunkPages, openStoredTrack, type StoredTrack } from './trackSource.ts';
 import { addEntry, addFile, packArchive, type ArchiveWriter, type Pack } from '../../lib/archive/tar.ts';
 import { Arena } from '../../lib/archive/arena.ts';
 
@@ -252,17 +252,6 @@ async function muxInto(
     }
   }
   return true;
-}
-
-/** The muxed body, failing as soon as it strays from the size its first pass gave. */
-async function* checkedSize(body: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let written = 0;
-  for await (const b of body) {
-    written += b.length;
-    if (written > size) break;
-    yield b;
-  }
-  if (written !== size) throw new Error('a track muxed to a different size on its second pass');
 }
 
 /** The session's newest transcript in the four formats people use (none: nothing). */

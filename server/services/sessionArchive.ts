@@ -21,7 +21,7 @@ import { parseWrappedKey } from '../../lib/keys/KeyProvider.ts';
 import { addEntry, addFile, packArchive, type Pack } from '../../lib/archive/tar.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
-import { openStoredTrack } from './trackSource.ts';
+import { checkedSize, openStoredTrack } from './trackSource.ts';
 import { slug } from './archive.ts';
 
 /**
@@ -111,15 +111,4 @@ export async function downloadSessionArchive(deps: Deps, user: SignedInUser, org
     }),
   );
   return { contentType: 'application/x-tar', filename: `${slug(found.s.title)}-${sessionId.slice(0, 8)}.tar`, body };
-}
-
-/** The muxed body, failing as soon as it strays from the size its first pass gave. */
-async function* checkedSize(body: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let written = 0;
-  for await (const b of body) {
-    written += b.length;
-    if (written > size) break;
-    yield b;
-  }
-  if (written !== size) throw new Error('a track muxed to a different size on its second pass');
 }

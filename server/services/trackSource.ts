@@ -81,3 +81,18 @@ export function openStoredTrack(s: StoredTrack): Promise<OpenedTrack> {
 export async function* storedTrackRecords(s: StoredTrack): AsyncGenerator<RtpRecord[]> {
   for await (const c of readTrackChunks(source(s))) yield c.records;
 }
+
+/**
+ * The muxed body of a track whose size a first pass gave (a tar header states it before the
+ * content): muxing is deterministic, so a different length is a bug.
+ * @throws as soon as the body strays from `size`.
+ */
+export async function* checkedSize(body: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let written = 0;
+  for await (const b of body) {
+    written += b.length;
+    if (written > size) break;
+    yield b;
+  }
+  if (written !== size) throw new Error('a track muxed to a different size on its second pass');
+}

@@ -3,10 +3,12 @@
  * through the SFU's security-definer functions (sql/050_recording.sql), under the tenant
  * the API-signed join token named. One instance per SFU process.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { withTenant, one, exec } from '../../server/core/db/pool.ts';
 import type { ObjectStore } from '../../lib/storage/ObjectStore.ts';
 import { parseWrappedKey, type KeyProvider } from '../../lib/keys/KeyProvider.ts';
+import type { RtpRecord } from '../../lib/chunks/container.ts';
 
 export interface ChunkRecord {
   trackId: string;
@@ -204,4 +206,33 @@ export class CaptureStore {
 /** Object key of one chunk: grouped by org, session and track so deletion can sweep a prefix. */
 export function chunkObjectKey(orgId: string, sessionId: string, trackId: string, seq: number): string {
   return `orgs/${orgId}/sessions/${sessionId}/tracks/${trackId}/${String(seq).padStart(8, '0')}.chunk`;
+}
+
+/**
+ * The metadata row of one sealed chunk: where it is stored, its digest, and the arrival
+ * times and RTP sequence/timestamp range of its first and last packets.
+ * @throws when `records` is empty (a chunk holds at least one packet).
+ */
+export function chunkRecord(
+  ids: { orgId: string; sessionId: string; trackId: string; seq: number },
+  sealed: Buffer,
+  records: readonly RtpRecord[],
+): ChunkRecord {
+  const first = records[0];
+  const last = records.at(-1);
+  if (!first || !last) throw new Error('a chunk holds at least one packet');
+  return {
+    trackId: ids.trackId,
+    seq: ids.seq,
+    objectKey: chunkObjectKey(ids.orgId, ids.sessionId, ids.trackId, ids.seq),
+    size: sealed.length,
+    sha256: createHash('sha256').update(sealed).digest(),
+    packets: records.length,
+    firstArrival: new Date(Number(first.arrivalUs / 1000n)),
+    lastArrival: new Date(Number(last.arrivalUs / 1000n)),
+    firstRtpSeq: first.packet.readUInt16BE(2),
+    lastRtpSeq: last.packet.readUInt16BE(2),
+    firstRtpTs: first.packet.readUInt32BE(4),
+    lastRtpTs: last.packet.readUInt32BE(4),
+  };
 }

@@ -12,12 +12,11 @@
  * and chunk seq (lib/chunks/seal.ts), written to object storage, then recorded in Postgres.
  * Flushes run one at a time per track, so chunk order is storage order.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
 import { encodeChunk, type ChunkMeta, type RtpRecord } from '../../lib/chunks/container.ts';
 import { sealChunk } from '../../lib/chunks/seal.ts';
-import { chunkObjectKey, type CaptureStore } from './CaptureStore.ts';
+import { chunkRecord, type CaptureStore } from './CaptureStore.ts';
 
 /** What capture needs of the store (the benchmark substitutes its own). */
 export type ChunkSink = Pick<CaptureStore, 'putChunk' | 'closeTrack'>;
@@ -131,22 +130,7 @@ export class TrackCapture extends EventEmitter<TrackCaptureEvents> {
     const plaintext = encodeChunk(meta, records);
     const sealed = (this.#o.seal ?? sealChunk)(key, { organizationId: orgId, sessionId, trackId, seq }, plaintext);
     const sealMs = performance.now() - t0;
-    const first = records[0]!;
-    const last = records[records.length - 1]!;
-    const rec = {
-      trackId,
-      seq,
-      objectKey: chunkObjectKey(orgId, sessionId, trackId, seq),
-      size: sealed.length,
-      sha256: createHash('sha256').update(sealed).digest(),
-      packets: records.length,
-      firstArrival: new Date(Number(first.arrivalUs / 1000n)),
-      lastArrival: new Date(Number(last.arrivalUs / 1000n)),
-      firstRtpSeq: first.packet.readUInt16BE(2),
-      lastRtpSeq: last.packet.readUInt16BE(2),
-      firstRtpTs: first.packet.readUInt32BE(4),
-      lastRtpTs: last.packet.readUInt32BE(4),
-    };
+    const rec = chunkRecord({ orgId, sessionId, trackId, seq }, sealed, records);
     for (let attempt = 1; ; attempt++) {
       try {
         await store.putChunk(orgId, sessionId, sealed, rec);

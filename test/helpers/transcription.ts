@@ -5,11 +5,10 @@
  * CaptureStore (sql/050_recording.sql functions); then the session ends, which queues the run.
  */
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { captureRtp, SPEECH_DIR } from './media.ts';
 import type { TestServer } from './server.ts';
 import type { HttpClient } from './http.ts';
-import { CaptureStore, chunkObjectKey } from '../../sfu/capture/CaptureStore.ts';
+import { CaptureStore, chunkRecord } from '../../sfu/capture/CaptureStore.ts';
 import { encodeChunk, type ChunkMeta, type RtpRecord } from '../../lib/chunks/container.ts';
 import { sealChunk } from '../../lib/chunks/seal.ts';
 
@@ -128,23 +127,13 @@ export async function recordSession(
       const plain = encodeChunk(meta, chunk);
       firstChunk ??= plain;
       const sealed = sealChunk(key, { organizationId: orgId, sessionId: session.id, trackId, seq }, plain);
-      const first = chunk[0];
-      const last = chunk[chunk.length - 1];
-      if (!first || !last) break;
-      await store.putChunk(orgId, session.id, sealed, {
-        trackId,
-        seq,
-        objectKey: chunkObjectKey(orgId, session.id, trackId, seq),
-        size: sealed.length,
-        sha256: createHash('sha256').update(sealed).digest(),
-        packets: chunk.length,
-        firstArrival: new Date(Number(first.arrivalUs / 1000n)),
-        lastArrival: new Date(Number(last.arrivalUs / 1000n)),
-        firstRtpSeq: first.packet.readUInt16BE(2),
-        lastRtpSeq: last.packet.readUInt16BE(2),
-        firstRtpTs: first.packet.readUInt32BE(4),
-        lastRtpTs: last.packet.readUInt32BE(4),
-      });
+      if (!chunk.length) break;
+      await store.putChunk(
+        orgId,
+        session.id,
+        sealed,
+        chunkRecord({ orgId, sessionId: session.id, trackId, seq }, sealed, chunk),
+      );
       seq++;
       from = to;
     }
