@@ -6,14 +6,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './helpers/browser.ts';
 import { prerequisites } from './helpers/tools.ts';
 import type { TestServer } from './helpers/server.ts';
 import type { StripeFake } from './helpers/stripe-fake.ts';
 import { newOrg, startBilled, subscriptionEvent } from './helpers/billing-flow.ts';
 import { assertAccessible } from './helpers/axe.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = prerequisites('the billing page test in Chromium', [
   !fs.existsSync(CHROMIUM) && 'chromium (apt-get install chromium)',
 ]);
@@ -25,17 +25,7 @@ let browser: Browser;
 before(async () => {
   if (!hasChromium) return;
   ({ ts, stripe } = await startBilled());
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './helpers/browser.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { parseConfig } from '../server/core/config.ts';
@@ -20,7 +21,6 @@ import { prerequisites } from './helpers/tools.ts';
 const SPEECH = '/usr/share/pocketsphinx/test/data/librivox';
 const HOST_WAV = path.join(SPEECH, 'sense_and_sensibility_01_austen_64kb-0870.wav');
 const GUEST_WAV = path.join(SPEECH, 'sense_and_sensibility_01_austen_64kb-0920.wav');
-const CHROMIUM = '/usr/bin/chromium';
 
 const workerBin = findWorkerBin(parseConfig({ MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? '' }));
 const ready = prerequisites('the live recording end-to-end test', [
@@ -62,22 +62,7 @@ after(async () => {
 });
 
 async function launch(wav: string): Promise<Browser> {
-  const b = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}`,
-      '--allow-loopback-in-peer-connection',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  const b = await launchChromium({ fakeAudioWav: wav });
   browsers.push(b);
   return b;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { parseSync } from 'subtitle';
 import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './helpers/browser.ts';
 import { assertAccessible } from './helpers/axe.ts';
 import { OpusDecoder } from 'opus-decoder';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -43,7 +43,6 @@ interface VttParser {
 // webvtt-parser (the W3C validator's parser) is CommonJS without types.
 const { WebVTTParser } = createRequire(import.meta.url)('webvtt-parser') as { WebVTTParser: new () => VttParser };
 
-const CHROMIUM = '/usr/bin/chromium';
 const ready = prerequisites('transcription tests', [
   ...missingMediaTools(),
   !fs.existsSync(path.join(MODEL_DIR, MODEL_NAME, 'config.json')) && `the test model ../shared/models/${MODEL_NAME}`,
@@ -212,7 +211,7 @@ test(
   { skip: !ready || !browser, timeout: 60_000 },
   async () => {
     const t = result.transcript!;
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    const browser = await launchChromium();
     try {
       const context = await browser.newContext();
       const url = new URL(ts.url);

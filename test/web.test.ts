@@ -5,13 +5,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './helpers/browser.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { freePort, prerequisites } from './helpers/tools.ts';
 import { codeIn, inviteLinkIn, freshEmail } from './helpers/api.ts';
 import { assertAccessible } from './helpers/axe.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = prerequisites('the page tests in Chromium', [
   !fs.existsSync(CHROMIUM) && 'chromium (apt-get install chromium)',
 ]);
@@ -25,17 +25,7 @@ before(async () => {
   // PUBLIC_URL is where the server really listens, so emailed links are opened as sent.
   const port = await freePort();
   ts = await startTestServer({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
