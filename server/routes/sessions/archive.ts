@@ -4,7 +4,7 @@ import type { Deps } from '../../core/context.ts';
 import type { AppState } from '../../context.ts';
 import { sendAttachment } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
-import { currentOrg, orgMember, requireUser } from '../../middleware/auth.ts';
+import { inOrg, orgMember } from '../../middleware/auth.ts';
 import { downloadSessionArchive } from '../../services/sessionArchive.ts';
 import { sessionParams } from './schema.ts';
 
@@ -13,7 +13,7 @@ export function sessionArchiveRoutes(deps: Deps): Router<AppState> {
   const r = new Router<AppState>();
   r.get('/api/orgs/:orgId/sessions/:id/archive', orgMember(deps), async (ctx) => {
     const { id } = parse(sessionParams, ctx.params);
-    sendAttachment(ctx, await downloadSessionArchive(deps, requireUser(ctx), currentOrg(ctx).id, id));
+    sendAttachment(ctx, await downloadSessionArchive(deps, ...inOrg(ctx), id));
   });
   return r;
 }
