@@ -19,10 +19,10 @@
  * cut into `--slices` slices (default 5) taken in turn with the other routes', so load from
  * elsewhere on a shared machine weighs on every route alike.
  */
+import { freePort } from '../lib/freePort.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,17 +40,6 @@ const RATE = Number(args.rate);
 const CONNECTIONS = Number(args.connections);
 /** Each route's run is cut into this many slices, taken in turn with the other routes' (see the loop below). */
 const SLICES = Math.max(1, Number(args.slices));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Res {
   status: number;

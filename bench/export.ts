@@ -11,10 +11,10 @@
  * `export: X MB/s, peak RSS Y MB at 100 MB, Z MB at 1 GB`; the target is Z within 10% of Y
  * (exit 1 otherwise). Options: `--small MB` and `--large MB` change the two sizes.
  */
+import { freePort } from '../lib/freePort.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -247,15 +247,6 @@ function runChild(spec: Record<string, string>): Promise<{
         ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}'))
         : reject(new Error(`export child exited ${code}`)),
     );
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
   });
 }
 

@@ -96,17 +96,7 @@ export function run(
   });
 }
 
-/** A TCP port nothing listens on right now (on 127.0.0.1). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../lib/freePort.ts';
 
 /** Resolves once something accepts connections on 127.0.0.1:`port`. @throws after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 15_000, child?: ChildProcess): Promise<void> {
