@@ -17,7 +17,9 @@
  * trivial one (trivial req/s over list req/s, flat out). The load generator shares the
  * machine with the server and Postgres, as in the issue's measurements. Each route's run is
  * cut into `--slices` slices (default 5) taken in turn with the other routes', so load from
- * elsewhere on a shared machine weighs on every route alike.
+ * elsewhere on a shared machine weighs on every route alike. On Linux each route also prints
+ * its CPU time per request, split between the server process, its Postgres and the load
+ * generator (from /proc): that split is steady under outside load, where req/s is not.
  */
 import { freePort } from '../lib/freePort.ts';
 import { spawn } from 'node:child_process';
@@ -99,6 +101,8 @@ interface Run {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU µs per request by process group (server, postgres, load generator). */
+  cpuPerRequest: Record<string, number>;
 }
 
 /** The raw outcome of one slice: summed over a route's slices, then summarised. */
@@ -106,13 +110,61 @@ interface Slice {
   latencies: number[];
   seconds: number;
   errors: number;
+  /** CPU time (µs) spent in each process group during the slice; empty where /proc is missing. */
+  cpu?: Record<string, number>;
 }
 
 function summarise(slices: Slice[]): Run {
   const latencies = slices.flatMap((x) => x.latencies).sort((a, b) => a - b);
   const seconds = slices.reduce((n, x) => n + x.seconds, 0);
   const errors = slices.reduce((n, x) => n + x.errors, 0);
-  return { rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+  const cpuPerRequest: Record<string, number> = {};
+  for (const x of slices)
+    for (const [k, v] of Object.entries(x.cpu ?? {})) cpuPerRequest[k] = (cpuPerRequest[k] ?? 0) + v / latencies.length;
+  return {
+    rps: latencies.length / seconds,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    errors,
+    cpuPerRequest,
+  };
+}
+
+const TICK_US = 1e6 / 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
+
+/**
+ * CPU time so far (µs) of the server process, its Postgres (the processes under it) and this
+ * load generator, from /proc (Linux): where a request's cost goes. Empty elsewhere.
+ */
+function cpuTimes(): Record<string, number> {
+  const out: Record<string, number> = {};
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  const procs = new Map<number, { parent: number; ticks: number }>();
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.set(Number(pid), { parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const under = (pid: number): boolean => {
+    for (let p = procs.get(pid)?.parent; p !== undefined && p > 1; p = procs.get(p)?.parent)
+      if (p === child.pid) return true;
+    return false;
+  };
+  for (const [pid, { ticks }] of procs) {
+    const group =
+      pid === process.pid ? 'load generator' : pid === child.pid ? 'server' : under(pid) ? 'postgres' : undefined;
+    if (group) out[group] = (out[group] ?? 0) + ticks * TICK_US;
+  }
+  return out;
 }
 
 async function flatOut(p: string, headers: Record<string, string>, seconds = SECONDS): Promise<Slice> {
@@ -128,8 +180,11 @@ async function flatOut(p: string, headers: Record<string, string>, seconds = SEC
     }
   };
   const started = performance.now();
+  const before = cpuTimes();
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  return { latencies, seconds: (performance.now() - started) / 1000, errors };
+  const after = cpuTimes();
+  const cpu = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+  return { latencies, seconds: (performance.now() - started) / 1000, errors, cpu };
 }
 
 async function fixedRate(p: string, headers: Record<string, string>, seconds = SECONDS): Promise<Slice> {
@@ -245,6 +300,9 @@ try {
     results.set(p, { flat, fixed });
     console.log(`${label.padEnd(38)} flat out: ${fmt(flat)}`);
     console.log(`${''.padEnd(38)} at ${RATE} req/s: ${fmt(fixed)}`);
+    const split = Object.entries(flat.cpuPerRequest);
+    if (split.length)
+      console.log(`${''.padEnd(38)} CPU per request: ${split.map(([k, v]) => `${k} ${v.toFixed(0)} µs`).join(', ')}`);
   }
   const trivial = results.get('/healthz');
   const list = results.get(`/api/orgs/${orgId}/sessions`);
