@@ -121,7 +121,6 @@ test('home: the sessions of all my organisations, newest first, with state and n
   assertError(await ts.client().get('/api/home'), 401, 'unauthenticated', 'signed out');
   for (const q of ['limit=0', 'limit=201', 'limit=x', 'other=1'])
     assertError(await alice.get(`/api/home?${q}`), 400, 'invalid_input', q);
-  void getMe;
 });
 
 interface Invitation {
@@ -191,4 +190,78 @@ test('members: seats used against paid; invitations show expiry, resend renews t
   const third = await alice.post<Invitation>(`${base}/invitations`, { email: freshEmail('erin') });
   assertError(await plain.post(`${base}/invitations/${third.body.id}/resend`), 403, 'admin_required', 'a member');
   assert.deepEqual((await plain.get<{ seats: unknown }>(`${base}/members`)).body.seats, { used: 3, paid: null });
+});
+
+interface AuthSession {
+  id: string;
+  current: boolean;
+  device: string;
+  browser: string | null;
+  os: string | null;
+  time_zone: string | null;
+  place: string | null;
+  last_seen_at: string;
+}
+
+/** Signs in as a browser would: its user agent, and the time zone the sign-in page reports. */
+async function signInFrom(email: string, ua: string, timeZone?: string): Promise<HttpClient> {
+  const c = ts.client();
+  const since = ts.inbox.messages.length;
+  assert.equal((await c.post('/api/auth/code', { email }, { 'user-agent': ua })).status, 202);
+  const mail = await ts.inbox.waitFor(email, { since, subject: /sign-in code/ });
+  const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1] ?? '';
+  const v = await c.post(
+    '/api/auth/verify',
+    { email, code, ...(timeZone ? { time_zone: timeZone } : {}) },
+    { 'user-agent': ua },
+  );
+  assert.equal(v.status, 200, v.text);
+  return c;
+}
+
+const MAC_CHROME =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const LINUX_FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+
+test('account: sign-in sessions named by device and time zone; sign out elsewhere', async () => {
+  const email = freshEmail('traveller');
+  const laptop = await signInFrom(email, MAC_CHROME, 'Europe/Berlin');
+  const phone = await signInFrom(email, LINUX_FIREFOX);
+  const list = await laptop.get<{ sessions: AuthSession[] }>('/api/auth/sessions');
+  assert.equal(list.status, 200);
+  const mine = list.body.sessions.find((s) => s.current);
+  assert.equal(mine?.device, 'Chrome on macOS');
+  assert.equal(mine?.time_zone, 'Europe/Berlin');
+  assert.equal(mine?.place, 'Berlin');
+  const other = list.body.sessions.find((s) => !s.current);
+  assert.deepEqual([other?.device, other?.time_zone], ['Firefox on Linux', null]);
+  assert.ok(other?.last_seen_at);
+  // A time zone that is not one is refused, and no session is made.
+  const c = ts.client();
+  const since = ts.inbox.messages.length;
+  await c.post('/api/auth/code', { email });
+  const mail = await ts.inbox.waitFor(email, { since, subject: /sign-in code/ });
+  const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1] ?? '';
+  assertError(
+    await c.post('/api/auth/verify', { email, code, time_zone: 'Mars/Olympus' }),
+    400,
+    'invalid_input',
+    'zone',
+  );
+  assertError(await c.post('/api/auth/verify', { email, code, time_zone: 42 }), 400, 'invalid_input', 'zone type');
+  // Sign out elsewhere: the phone is signed out, the laptop stays.
+  const out = await laptop.post<{ revoked: number }>('/api/auth/sessions/revoke-others');
+  assert.equal(out.status, 200, out.text);
+  assert.equal(out.body.revoked, 1);
+  assertError(await phone.get('/api/me'), 401, 'unauthenticated', 'the other session ended');
+  assert.equal((await laptop.get('/api/me')).status, 200);
+  assert.deepEqual(
+    (await laptop.get<{ sessions: AuthSession[] }>('/api/auth/sessions')).body.sessions.map((s) => s.current),
+    [true],
+  );
+  assert.equal((await laptop.post<{ revoked: number }>('/api/auth/sessions/revoke-others')).body.revoked, 0);
+  assertError(await ts.client().post('/api/auth/sessions/revoke-others'), 401, 'unauthenticated', 'signed out');
+  // Display name (shown to other members): existing PATCH /api/me.
+  assert.equal((await laptop.patch('/api/me', { display_name: 'Tess Traveller' })).status, 200);
+  assert.equal((await getMe(laptop)).body.user.display_name, 'Tess Traveller');
 });
