@@ -265,3 +265,51 @@ test('account: sign-in sessions named by device and time zone; sign out elsewher
   assert.equal((await laptop.patch('/api/me', { display_name: 'Tess Traveller' })).status, 200);
   assert.equal((await getMe(laptop)).body.user.display_name, 'Tess Traveller');
 });
+
+interface Preview {
+  retention_days: number | null;
+  next_sweep_at: string;
+  sessions: { id: string; title: string; retention_ends_at: string; erase_at: string }[];
+}
+
+test('retention preview: what the next sweep would erase for a retention being considered; nothing is erased', async () => {
+  const base = `/api/orgs/${orgB}`;
+  const old = await session(bob, orgB, 'Forty days old');
+  const recent = await session(bob, orgB, 'Ten days old');
+  await asOwner(ts, async (c) => {
+    await c.query(
+      `update recording_sessions set created_at = now() - interval '41 days', ended_at = now() - interval '40 days' where id = $1`,
+      [old],
+    );
+    await c.query(
+      `update recording_sessions set created_at = now() - interval '11 days', ended_at = now() - interval '10 days' where id = $1`,
+      [recent],
+    );
+  });
+  const titles = (p: Preview) => p.sessions.filter((s) => [old, recent].includes(s.id)).map((s) => s.title);
+  const current = await alice.get<Preview>(`${base}/retention/preview`);
+  assert.equal(current.status, 200, current.text);
+  assert.equal(current.body.retention_days, null);
+  assert.deepEqual(current.body.sessions, [], 'kept until deleted: nothing to erase');
+  const month = await alice.get<Preview>(`${base}/retention/preview?days=30`);
+  assert.deepEqual(titles(month.body), ['Forty days old']);
+  assert.equal(month.body.sessions[0]?.erase_at, month.body.next_sweep_at);
+  const week = await alice.get<Preview>(`${base}/retention/preview?days=7`);
+  assert.deepEqual(titles(week.body), ['Forty days old', 'Ten days old']);
+  assert.deepEqual((await alice.get<Preview>(`${base}/retention/preview?days=none`)).body.sessions, []);
+  assert.equal((await bob.request('PUT', `${base}/retention`, { retention_days: 30 })).status, 200);
+  assert.deepEqual(titles((await alice.get<Preview>(`${base}/retention/preview`)).body), ['Forty days old']);
+  // Previewing erased nothing.
+  assert.equal((await bob.get(`${base}/sessions/${old}`)).status, 200);
+  assert.equal(
+    await asOwner(
+      ts,
+      async (c) =>
+        (await c.query('select 1 from recording_sessions where id = $1 and wrapped_key is not null', [old])).rowCount,
+    ),
+    1,
+  );
+  assertError(await outsider.get(`${base}/retention/preview`), 404, 'org_not_found', 'another org');
+  for (const q of ['days=0', 'days=36501', 'days=x', 'days=1.5', 'other=1'])
+    assertError(await alice.get(`${base}/retention/preview?${q}`), 400, 'invalid_input', q);
+});
