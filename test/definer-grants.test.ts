@@ -12,6 +12,7 @@ const REVIEWED_FOR_API = [
   'app.accept_invitation(bytea)', // the invitation's token; the proven user's own address
   'app.acting_for_org()', // policy helper: false for the API role
   'app.admin_org_id()', // policy helper: the proven org, for its owners and admins
+  'app.auth_session_set_time_zone(text,text)', // the session's raw token: its holder sets its time zone
   'app.begin_request(text,uuid,integer)', // the proof itself: a live session's raw token
   'app.cancel_org_deletion()', // owner of the proven org
   'app.create_organization(text)', // the proven user becomes owner of a new org
@@ -24,6 +25,7 @@ const REVIEWED_FOR_API = [
   'app.guest_session_info(uuid,bytea)', // the guest link's token
   'app.host_record_consent(uuid,text)', // the proven user's own participant in the proven org
   'app.member_org_id()', // policy helper: the proven org, for its members
+  'app.my_home_sessions(integer)', // the proven user's own orgs' sessions (dashboard home)
   'app.my_memberships()', // the proven user's own memberships
   'app.my_sole_ownerships()', // the proven user's own ownerships
   'app.org_deletion_due(uuid)', // trigger helper: the proven org only

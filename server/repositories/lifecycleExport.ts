@@ -153,6 +153,19 @@ export function exportOrg(db: Queryable, orgId: string): Promise<ExportOrgRow | 
   );
 }
 
+/** Who asked for an export and the org's name, for the ready email (the requester, while still a member). */
+export function exportRequester(
+  db: Queryable,
+  orgId: string,
+  userId: string,
+): Promise<{ email: string; org_name: string } | undefined> {
+  return maybeOne(
+    db,
+    `select u.email, o.name as org_name from users u join organizations o on o.id = $1::uuid where u.id = $2::uuid`,
+    [orgId, userId],
+  );
+}
+
 export function countSessions(db: Queryable, orgId: string): Promise<{ n: number }> {
   return one(db, `select count(*)::int as n from recording_sessions where organization_id = $1::uuid`, [orgId]);
 }
@@ -231,7 +244,9 @@ export function auditPage(
     db,
     `select id::text, created_at, action, actor_user_id, actor_email, target_user_id, target_email, details
        from audit_log
-      where organization_id = $1::uuid and id > $2::bigint and id <= $3::bigint order by id limit $4::int`,
+      where organization_id = $1::uuid and id > $2::bigint and id <= $3::bigint
+      -- audit_log.id, not the output column id (text): ids must sort as numbers for the cursor.
+      order by audit_log.id limit $4::int`,
     [orgId, afterId, upToId, limit],
   );
 }
