@@ -49,9 +49,16 @@ function Nav(props: { user: User }): JSX.Element {
   };
   return (
     <>
-      <a href="/orgs">Organizations</a>
-      <a href="/account">Account</a>
-      <span class="right">{props.user.email}</span>
+      <a href="/" aria-current={location.pathname === '/' ? 'page' : undefined}>
+        Sessions
+      </a>
+      <a href="/orgs" aria-current={location.pathname === '/orgs' ? 'page' : undefined}>
+        Organizations
+      </a>
+      <a href="/account" aria-current={location.pathname === '/account' ? 'page' : undefined}>
+        Account
+      </a>
+      <span class="right">{props.user.display_name || props.user.email}</span>
       <button class="secondary" id="signout" onClick={() => void signOut()}>
         Sign out
       </button>
