@@ -12,6 +12,7 @@ const REVIEWED_FOR_API = [
   'app.accept_invitation(bytea)', // the invitation's token; the proven user's own address
   'app.acting_for_org()', // policy helper: false for the API role
   'app.admin_org_id()', // policy helper: the proven org, for its owners and admins
+  'app.auth_session_set_time_zone(text,text)', // the session's raw token: its holder sets its time zone
   'app.begin_request(text,uuid,integer)', // the proof itself: a live session's raw token
   'app.cancel_org_deletion()', // owner of the proven org
   'app.create_organization(text)', // the proven user becomes owner of a new org

@@ -231,7 +231,9 @@ export function auditPage(
     db,
     `select id::text, created_at, action, actor_user_id, actor_email, target_user_id, target_email, details
        from audit_log
-      where organization_id = $1::uuid and id > $2::bigint and id <= $3::bigint order by id limit $4::int`,
+      where organization_id = $1::uuid and id > $2::bigint and id <= $3::bigint
+      -- audit_log.id, not the output column id (text): ids must sort as numbers for the cursor.
+      order by audit_log.id limit $4::int`,
     [orgId, afterId, upToId, limit],
   );
 }
