@@ -49,3 +49,90 @@ export function listAudit(db: Queryable, orgId: string, limit: number, beforeId:
     [orgId, limit, beforeId],
   );
 }
+
+/** What the audit filter narrows by; every field optional (null: no condition). */
+export interface AuditFilter {
+  action: string | null;
+  actorUserId: string | null;
+  actorEmail: string | null;
+  from: Date | null;
+  to: Date | null;
+}
+
+/** An audit entry with its actor's and target's current names (null when not visible or gone). */
+export interface AuditEventRow extends AuditRow {
+  actor_deleted_at: Date | null;
+  actor_name: string | null;
+  actor_current_email: string | null;
+  target_deleted_at: Date | null;
+  target_name: string | null;
+  target_current_email: string | null;
+  session_title: string | null;
+}
+
+const UUID_RE = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
+
+/** Order and keyset condition as constants: ascending (oldest first) or descending. */
+const AUDIT_ORDER = {
+  asc: { cursor: 'a.id > $7::bigint', order: 'a.id asc' },
+  desc: { cursor: 'a.id < $7::bigint', order: 'a.id desc' },
+} as const;
+
+/**
+ * One page of the org's audit entries that match `f`, keyset-paged on the numeric id
+ * (`after`: the last id of the previous page, in the chosen order).
+ */
+export function auditEvents(
+  db: Queryable,
+  orgId: string,
+  f: AuditFilter,
+  order: 'asc' | 'desc',
+  after: string | null,
+  limit: number,
+): Promise<AuditEventRow[]> {
+  const o = AUDIT_ORDER[order];
+  return many<AuditEventRow>(
+    db,
+    `select a.id::text as id, a.actor_user_id, a.actor_email, a.action, a.target_user_id, a.target_email, a.details,
+            a.created_at, a.actor_deleted_at, a.target_deleted_at,
+            au.display_name as actor_name, au.email as actor_current_email,
+            tu.display_name as target_name, tu.email as target_current_email,
+            s.title as session_title
+       from audit_log a
+       left join users au on au.id = a.actor_user_id
+       left join users tu on tu.id = a.target_user_id
+       left join recording_sessions s
+         on s.id = case when a.details ->> 'session_id' ~ ${UUID_RE} then (a.details ->> 'session_id')::uuid end
+      where a.organization_id = $1::uuid
+        and ($2::text is null or a.action = $2::text)
+        and ($3::uuid is null or a.actor_user_id = $3::uuid)
+        and ($4::text is null or lower(a.actor_email) = lower($4::text))
+        and ($5::timestamptz is null or a.created_at >= $5::timestamptz)
+        and ($6::timestamptz is null or a.created_at < $6::timestamptz)
+        and ($7::bigint is null or ${o.cursor})
+      order by ${o.order} limit $8::int`,
+    [orgId, f.action, f.actorUserId, f.actorEmail, f.from, f.to, after, limit],
+  );
+}
+
+/** The distinct actions in the org's audit log, by name. */
+export function auditActions(db: Queryable, orgId: string): Promise<{ action: string }[]> {
+  return many(db, `select distinct action from audit_log where organization_id = $1::uuid order by action`, [orgId]);
+}
+
+/** The distinct actors in the org's audit log, with their current names when visible. */
+export function auditActors(
+  db: Queryable,
+  orgId: string,
+): Promise<{ actor_user_id: string | null; actor_email: string | null; deleted: boolean; name: string | null }[]> {
+  return many(
+    db,
+    `select a.actor_user_id, coalesce(u.email, max(a.actor_email)) as actor_email, u.display_name as name,
+            bool_or(a.actor_deleted_at is not null) as deleted
+       from audit_log a left join users u on u.id = a.actor_user_id
+      where a.organization_id = $1::uuid and (a.actor_user_id is not null or a.actor_email is not null or a.actor_deleted_at is not null)
+      group by a.actor_user_id, u.email, u.display_name, case when a.actor_user_id is null then a.actor_email end
+      order by 2 nulls last`,
+    [orgId],
+  );
+}

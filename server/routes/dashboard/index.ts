@@ -1,0 +1,34 @@
+/**
+ * The dashboard's routes (docs/dashboard-api.md): home, usage, the audit log's filter,
+ * paging and download, invitation resend, the retention preview, sign out elsewhere.
+ */
+import Router from '@koa/router';
+import type { Deps } from '../../core/context.ts';
+import type { AppState } from '../../context.ts';
+import { parse } from '../../middleware/validate.ts';
+import { orgMember, inOrgWithRole } from '../../middleware/auth.ts';
+import { sendAttachment } from '../../middleware/core.ts';
+import * as auditLog from '../../services/auditLog.ts';
+import { auditDownloadQuery, auditEventsQuery } from './schema.ts';
+
+export function dashboardRoutes(deps: Deps): Router<AppState> {
+  const r = new Router<AppState>();
+  const member = orgMember(deps);
+
+  r.get('/api/orgs/:orgId/audit/events', member, async (ctx) => {
+    const q = parse(auditEventsQuery, ctx.query);
+    ctx.body = await auditLog.listEvents(deps, ...inOrgWithRole(ctx), q);
+  });
+
+  r.get('/api/orgs/:orgId/audit/facets', member, async (ctx) => {
+    ctx.body = await auditLog.facets(deps, ...inOrgWithRole(ctx));
+  });
+
+  r.get('/api/orgs/:orgId/audit/download', member, async (ctx) => {
+    const { format, ...filter } = parse(auditDownloadQuery, ctx.query);
+    const file = await auditLog.download(deps, ...inOrgWithRole(ctx), format, filter);
+    sendAttachment(ctx, { ...file, size: file.body.length });
+  });
+
+  return r;
+}

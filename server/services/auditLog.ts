@@ -1,0 +1,231 @@
+/**
+ * The audit log as the dashboard shows it: entries with their actor and target named (a
+ * deleted account shown as such), filtered by action, actor and time, keyset-paged on the
+ * numeric id, and downloaded (CSV or JSON lines) exactly as the filter selects. Owners and
+ * admins only; RLS decides which org's rows exist.
+ */
+import type { Deps } from '../core/context.ts';
+import { withTenant } from '../core/db/pool.ts';
+import type { SignedInUser } from '../context.ts';
+import { requireAdmin, tenantScope } from '../policies.ts';
+import type { Role } from '../repositories/orgs.ts';
+import * as audit from '../repositories/audit.ts';
+
+/** Who acted: null for the system (sweeps, webhooks). */
+export interface AuditActor {
+  id: string | null;
+  email: string | null;
+  name: string | null;
+  deleted: boolean;
+}
+
+/** What was acted on, when the entry names something. */
+export interface AuditTarget {
+  type: 'user' | 'session' | 'invitation' | 'export' | 'organization';
+  id: string | null;
+  label: string | null;
+}
+
+export interface AuditEventView {
+  id: string;
+  at: string;
+  action: string;
+  actor: AuditActor | null;
+  target: AuditTarget | null;
+  detail: Record<string, unknown>;
+}
+
+/** The filter as the route parsed it; `actor` is a user id or an email address. */
+export interface AuditQuery {
+  action?: string | undefined;
+  actor?: string | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+function filterOf(q: AuditQuery): audit.AuditFilter {
+  const byId = q.actor !== undefined && UUID.test(q.actor);
+  return {
+    action: q.action ?? null,
+    actorUserId: byId ? (q.actor ?? null) : null,
+    actorEmail: !byId ? (q.actor ?? null) : null,
+    from: q.from ?? null,
+    to: q.to ?? null,
+  };
+}
+
+function actorOf(r: audit.AuditEventRow): AuditActor | null {
+  const deleted = r.actor_deleted_at !== null || (r.actor_user_id === null && r.actor_email !== null);
+  if (r.actor_user_id === null && r.actor_email === null && !deleted) return null;
+  return {
+    id: r.actor_user_id,
+    email: r.actor_current_email ?? r.actor_email,
+    name: deleted ? null : r.actor_name,
+    deleted,
+  };
+}
+
+function targetOf(r: audit.AuditEventRow): AuditTarget | null {
+  const d = r.details;
+  if (r.target_user_id !== null || r.target_email !== null || r.target_deleted_at !== null) {
+    const deleted = r.target_deleted_at !== null;
+    const label = r.target_name ?? r.target_current_email ?? r.target_email ?? (deleted ? 'deleted account' : null);
+    if (str(d.invitation_id) !== null && r.target_user_id === null)
+      return { type: 'invitation', id: str(d.invitation_id), label };
+    return { type: 'user', id: r.target_user_id, label };
+  }
+  if (str(d.session_id) !== null) return { type: 'session', id: str(d.session_id), label: r.session_title };
+  if (str(d.invitation_id) !== null) return { type: 'invitation', id: str(d.invitation_id), label: null };
+  if (str(d.export_id) !== null) return { type: 'export', id: str(d.export_id), label: null };
+  if (r.action.startsWith('org.')) return { type: 'organization', id: null, label: str(d.name) };
+  return null;
+}
+
+/** One entry as the API and the download show it. */
+export function presentEvent(r: audit.AuditEventRow): AuditEventView {
+  return {
+    id: r.id,
+    at: r.created_at.toISOString(),
+    action: r.action,
+    actor: actorOf(r),
+    target: targetOf(r),
+    detail: r.details,
+  };
+}
+
+/**
+ * A page of matching entries and the cursor of the next (null after the last).
+ * @throws AppError 403 `admin_required`.
+ */
+export async function listEvents(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  q: AuditQuery & { order: 'asc' | 'desc'; after?: string | undefined; limit: number },
+): Promise<{ events: AuditEventView[]; next_cursor: string | null }> {
+  requireAdmin(role, 'Only owners and admins can read the audit log.');
+  // One more than asked: the next page exists only if it comes back.
+  const rows = await withTenant(deps.db.app, tenantScope(orgId, user), (tx) =>
+    audit.auditEvents(tx, orgId, filterOf(q), q.order, q.after ?? null, q.limit + 1),
+  );
+  const page = rows.slice(0, q.limit);
+  return {
+    events: page.map(presentEvent),
+    next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+/** What the filter menus offer: every action and actor in the org's log. @throws 403 `admin_required`. */
+export async function facets(deps: Deps, user: SignedInUser, orgId: string, role: Role) {
+  requireAdmin(role, 'Only owners and admins can read the audit log.');
+  return withTenant(deps.db.app, tenantScope(orgId, user), async (tx) => ({
+    actions: (await audit.auditActions(tx, orgId)).map((a) => a.action),
+    actors: (await audit.auditActors(tx, orgId)).map((a) => ({
+      id: a.actor_user_id,
+      email: a.actor_email,
+      name: a.deleted ? null : a.name,
+      deleted: a.deleted || (a.actor_user_id === null && a.actor_email !== null),
+    })),
+  }));
+}
+
+const DOWNLOAD_PAGE = 1000;
+export const CSV_COLUMNS = [
+  'id',
+  'at',
+  'action',
+  'actor_id',
+  'actor_email',
+  'actor_name',
+  'actor_deleted',
+  'target_type',
+  'target_id',
+  'target_label',
+  'detail',
+] as const;
+
+/**
+ * A CSV cell (RFC 4180): quoted when it holds a comma, quote or line break; a leading
+ * = + - @ (or tab, CR) is prefixed with ' so a spreadsheet shows it as text, not a formula.
+ */
+export function csvCell(v: string | number | boolean | null): string {
+  if (v === null) return '';
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+function csvRow(e: AuditEventView): string {
+  return [
+    e.id,
+    e.at,
+    e.action,
+    e.actor?.id ?? null,
+    e.actor?.email ?? null,
+    e.actor?.name ?? null,
+    e.actor ? e.actor.deleted : null,
+    e.target?.type ?? null,
+    e.target?.id ?? null,
+    e.target?.label ?? null,
+    JSON.stringify(e.detail),
+  ]
+    .map(csvCell)
+    .join(',');
+}
+
+/**
+ * Every entry the filter selects, oldest first, as one CSV or JSON-lines file; the download
+ * itself is audited (`audit.downloaded`, after the rows were read, so it is not in the file).
+ * @throws AppError 403 `admin_required`.
+ */
+export async function download(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  format: 'csv' | 'jsonl',
+  q: AuditQuery,
+): Promise<{ contentType: string; filename: string; body: Buffer; rows: number }> {
+  requireAdmin(role, 'Only owners and admins can read the audit log.');
+  const filter = filterOf(q);
+  const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
+  let after: string | null = null;
+  let count = 0;
+  await withTenant(deps.db.app, tenantScope(orgId, user), async (tx) => {
+    for (;;) {
+      const rows = await audit.auditEvents(tx, orgId, filter, 'asc', after, DOWNLOAD_PAGE);
+      for (const r of rows) lines.push(format === 'csv' ? csvRow(presentEvent(r)) : JSON.stringify(presentEvent(r)));
+      count += rows.length;
+      after = rows.at(-1)?.id ?? after;
+      if (rows.length < DOWNLOAD_PAGE) break;
+    }
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'audit.downloaded',
+      details: {
+        format,
+        rows: count,
+        filter: {
+          action: q.action ?? null,
+          actor: q.actor ?? null,
+          from: q.from?.toISOString() ?? null,
+          to: q.to?.toISOString() ?? null,
+        },
+      },
+    });
+  });
+  const date = deps.clock.now().toISOString().slice(0, 10);
+  const eol = format === 'csv' ? '\r\n' : '\n';
+  return {
+    contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    filename: `audit-${orgId.slice(0, 8)}-${date}.${format}`,
+    body: Buffer.from(lines.length ? lines.join(eol) + eol : '', 'utf8'),
+    rows: count,
+  };
+}
