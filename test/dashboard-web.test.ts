@@ -231,7 +231,10 @@ test(
     }
     const done = page.locator('#exports tbody tr[data-status=done]');
     await done.waitFor({ timeout: 60_000 });
-    assert.match(await done.innerText(), /Ready.*\d+ sessions · [\d.]+ (KB|MB).*Download.*expires in (1 day|\d+ hours)/s);
+    assert.match(
+      await done.innerText(),
+      /Ready.*\d+ sessions · [\d.]+ (KB|MB).*Download.*expires in (1 day|\d+ hours)/s,
+    );
     assert.equal(await page.locator('body').getAttribute('data-not-reloaded'), 'yes', 'the page was not reloaded');
     const mail = await ts.inbox.waitFor(ownerEmail, { since, subject: /export/i, timeoutMs: 15_000 });
     assert.match(mail.text ?? '', /ready/i);
@@ -265,7 +268,10 @@ test(
     await page.waitForURL(/\?action=invitation\.created/);
     await page.waitForFunction(() => document.querySelectorAll('#audit tbody tr').length === 2);
     const invites = await rowsOf(page, '#audit');
-    assert.ok(invites.every((r) => r.includes('invitation.created')), JSON.stringify(invites));
+    assert.ok(
+      invites.every((r) => r.includes('invitation.created')),
+      JSON.stringify(invites),
+    );
     const shown = await page.locator('#audit tbody tr').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-id')));
     const csv = await page.request.get(`${ts.url}${await page.locator('#download-csv').getAttribute('href')}`);
     assert.equal(csv.status(), 200);
@@ -346,7 +352,10 @@ test(
     assert.equal(api404.status(), 404);
     assert.doesNotMatch(await api404.text(), /<html/i, 'the API keeps its plain 404');
     await page.goto(`${ts.url}/orgs/00000000-0000-4000-8000-000000000000`);
-    await page.getByRole('alert').getByText(/No such organization/).waitFor();
+    await page
+      .getByRole('alert')
+      .getByText(/No such organization/)
+      .waitFor();
 
     // Danger zone: type-the-name; then a banner on every page of the org; cancel by an owner.
     await page.goto(`${orgUrl}/settings`);

@@ -43,7 +43,8 @@ export async function person(browser: Browser): Promise<Person> {
     const where = new URL(m.location().url || 'about:blank').pathname;
     // API refusals are handled by the pages; a 404 page's own status is expected (not an asset's).
     const status = /^Failed to load resource: .* status of (4\d\d)/.exec(m.text())?.[1];
-    const handled = status !== undefined && (where.startsWith('/api/') || (status === '404' && !where.startsWith('/static/')));
+    const handled =
+      status !== undefined && (where.startsWith('/api/') || (status === '404' && !where.startsWith('/static/')));
     if (!handled) problems.push(`console: ${m.text()} ${where}`);
   });
   return { ctx, page, problems, requests };

@@ -133,3 +133,25 @@ function DeletionBanner(props: { c: OrgContext }): JSX.Element {
     </Banner>
   );
 }
+
+/**
+ * The deletion banner for an organisation page outside the frame (the session page): loads
+ * the deletion state and the visitor's role itself; renders nothing unless a deletion is pending.
+ */
+export function PendingDeletion(props: { orgId: string }): JSX.Element | null {
+  const loaded = useLoad(async () => {
+    const deletion = await api<Deletion>('GET', `/api/orgs/${props.orgId}/deletion`);
+    if (!deletion.scheduled) return null;
+    const [{ user }, org] = await Promise.all([me(), api<Org>('GET', `/api/orgs/${props.orgId}`)]);
+    const c: OrgContext = {
+      user,
+      org,
+      deletion,
+      admin: org.role !== 'member',
+      owner: org.role === 'owner',
+      reload: () => undefined,
+    };
+    return c;
+  }, [props.orgId]);
+  return loaded.data ? <DeletionBanner c={loaded.data} /> : null;
+}
