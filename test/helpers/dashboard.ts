@@ -74,8 +74,21 @@ export async function snap(page: Page, name: string): Promise<void> {
   await page.setViewportSize(DESKTOP);
   await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
   await page.setViewportSize(PHONE);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `${name}: the page scrolls sideways by ${overflow}px on a phone`);
+  const overflow = await page.evaluate(() => {
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((e) => {
+        const over = (x: Element | null) => !!x && x.getBoundingClientRect().right > window.innerWidth + 0.5;
+        // The outermost element that sticks out (what is inside a scroll box may be wide).
+        return over(e) && !over(e.parentElement) && !e.parentElement?.closest('.table-scroll, .tabs');
+      })
+      .slice(0, 5)
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className}`);
+    return { by: document.documentElement.scrollWidth - window.innerWidth, wide };
+  });
+  assert.ok(
+    overflow.by <= 0,
+    `${name}: the page scrolls sideways by ${overflow.by}px on a phone: ${overflow.wide.join(', ')}`,
+  );
   await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`), fullPage: true });
   await page.setViewportSize(size);
 }

@@ -232,7 +232,7 @@ function Events(props: { orgId: string; filter: Filter }): JSX.Element {
                       </td>
                       <td class={e.actor?.deleted ? 'muted' : ''}>{actorLabel(e.actor)}</td>
                       <td>
-                        <code>{e.action}</code>
+                        <code class="nowrap">{e.action}</code>
                       </td>
                       <td>{e.target ? (e.target.label ?? e.target.id ?? '') : ''}</td>
                       <td class="muted small">{detailText(e.detail)}</td>

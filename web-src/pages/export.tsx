@@ -8,7 +8,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
 import { Async, Banner, Card, Empty, Field, TableScroll, useLoad, usePoll } from '../ui/components.tsx';
-import { ago, bytes, when } from '../ui/format.ts';
+import { ago, bytes, plural, when } from '../ui/format.ts';
 import { OrgFrame, type OrgContext } from '../ui/org.tsx';
 
 /** One export as `GET /api/orgs/:id/exports` lists it. */
@@ -117,7 +117,7 @@ function ExportRow(props: { x: ExportJob }): JSX.Element {
           </>
         ) : x.status === 'done' ? (
           <span class="small">
-            {x.sessions_done} sessions · {bytes(x.size_bytes ?? x.bytes_written)}
+            {plural(x.sessions_done, 'session')} · {bytes(x.size_bytes ?? x.bytes_written)}
           </span>
         ) : (
           <span class="small muted">
@@ -173,8 +173,8 @@ function StartExport(props: { orgId: string; active: boolean; readOnly: boolean;
         One encrypted archive of every session (audio tracks, transcripts, metadata) and the audit log, in the open{' '}
         <a href="https://age-encryption.org">age</a> format. It is kept for a limited time after it is ready.
       </p>
-      <form id="export" onSubmit={(e) => void start(e)}>
-        <fieldset class="stack">
+      <form id="export" class="vertical" onSubmit={(e) => void start(e)}>
+        <fieldset>
           <legend>Encrypt it with</legend>
           <label class="check">
             <input
@@ -223,10 +223,12 @@ function StartExport(props: { orgId: string; active: boolean; readOnly: boolean;
             </Field>
           )}
         </fieldset>
-        <button type="submit" disabled={props.active || props.readOnly}>
-          Start export
-        </button>
-        {props.active ? <span class="muted small">An export is running.</span> : null}
+        <div class="row">
+          <button type="submit" disabled={props.active || props.readOnly}>
+            Start export
+          </button>
+          {props.active ? <span class="muted small">An export is running.</span> : null}
+        </div>
       </form>
       {error ? <Banner>{error}</Banner> : null}
     </Card>

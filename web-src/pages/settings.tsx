@@ -128,6 +128,7 @@ function RetentionForm(props: { orgId: string; r: Retention; saved: () => void }
       </p>
       <form
         id="retention"
+        class="vertical"
         onSubmit={(e) => {
           e.preventDefault();
           void save(
@@ -139,7 +140,7 @@ function RetentionForm(props: { orgId: string; r: Retention; saved: () => void }
           );
         }}
       >
-        <fieldset class="stack">
+        <fieldset>
           <legend class="visually-hidden">How long to keep recordings</legend>
           <label class="check">
             <input
@@ -151,42 +152,44 @@ function RetentionForm(props: { orgId: string; r: Retention; saved: () => void }
             />
             Keep recordings until someone deletes them
           </label>
-          <label class="check">
-            <input
-              type="radio"
-              name="keep"
-              id="keep-limited"
-              checked={keep === 'limited'}
-              onChange={() => setKeep('limited')}
-            />
-            Erase recordings automatically after
-          </label>
-          <div class="input-unit">
-            <input
-              id="retention-amount"
-              type="number"
-              min={1}
-              max={36500}
-              aria-label="Keep recordings for (amount)"
-              disabled={keep === 'forever'}
-              value={amount}
-              onInput={(e) => setAmount(e.currentTarget.value)}
-            />
-            <select
-              id="retention-unit"
-              aria-label="Unit"
-              disabled={keep === 'forever'}
-              value={unit}
-              onChange={(e) => setUnit(e.currentTarget.value as Unit)}
-            >
-              {UNITS.slice()
-                .reverse()
-                .map((u) => (
-                  <option key={u.unit} value={u.unit}>
-                    {u.unit}
-                  </option>
-                ))}
-            </select>
+          <div class="row">
+            <label class="check">
+              <input
+                type="radio"
+                name="keep"
+                id="keep-limited"
+                checked={keep === 'limited'}
+                onChange={() => setKeep('limited')}
+              />
+              Erase recordings automatically after
+            </label>
+            <div class="input-unit">
+              <input
+                id="retention-amount"
+                type="number"
+                min={1}
+                max={36500}
+                aria-label="Keep recordings for (amount)"
+                disabled={keep === 'forever'}
+                value={amount}
+                onInput={(e) => setAmount(e.currentTarget.value)}
+              />
+              <select
+                id="retention-unit"
+                aria-label="Unit"
+                disabled={keep === 'forever'}
+                value={unit}
+                onChange={(e) => setUnit(e.currentTarget.value as Unit)}
+              >
+                {UNITS.slice()
+                  .reverse()
+                  .map((u) => (
+                    <option key={u.unit} value={u.unit}>
+                      {u.unit}
+                    </option>
+                  ))}
+              </select>
+            </div>
           </div>
         </fieldset>
         <button type="submit" disabled={!valid}>
@@ -279,7 +282,7 @@ function TranscriptionForm(props: { orgId: string; t: Transcription }): JSX.Elem
   return (
     <form
       id="transcription"
-      class="stack"
+      class="vertical"
       onSubmit={(e) => {
         e.preventDefault();
         void save(
