@@ -46,7 +46,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     sessionArchiveRoutes(deps),
     transcriptRoutes(deps),
     lifecycleRoutes(deps),
-    dashboardRoutes(deps),
+    dashboardRoutes(deps, opts.billing),
     webRoutes(deps),
   ]) {
     app.use(router.routes());

@@ -114,3 +114,28 @@ revoke execute on function app.ledger_track_report(), app.ledger_transcript_done
   app.audit_mark_deleted_accounts(), app.auth_session_set_time_zone(text, text)
   from public, recorder_app, recorder_sfu, recorder_jobs, recorder_sweep;
 grant execute on function app.auth_session_set_time_zone(text, text) to recorder_app;
+
+-- Home: the proven user's sessions across all their organisations, newest first, with what
+-- the dashboard needs to tell their state (recording now, the newest transcription run).
+-- Acts only for app.current_user_id() (NULL without a proven request: no rows); erased
+-- sessions are left out.
+create or replace function app.my_home_sessions(p_limit int)
+  returns table (id uuid, organization_id uuid, organization_name text, title text, status text, created_at timestamptz,
+                 started_at timestamptz, ended_at timestamptz, recording boolean, track_count int, run_status text, has_transcript boolean)
+  language sql stable security definer set search_path = pg_catalog, public as $$
+  select s.id, s.organization_id, o.name, s.title, s.status, s.created_at,
+         (select min(k.started_at) from public.recording_takes k where k.session_id = s.id),
+         s.ended_at,
+         s.status = 'open' and exists (select 1 from public.recording_takes k where k.session_id = s.id and k.stopped_at is null),
+         (select count(*)::int from public.tracks t where t.session_id = s.id),
+         (select r.status from public.transcription_runs r where r.session_id = s.id order by r.created_at desc, r.id limit 1),
+         exists (select 1 from public.transcripts tr where tr.session_id = s.id)
+    from public.memberships m
+    join public.organizations o on o.id = m.organization_id
+    join public.recording_sessions s on s.organization_id = m.organization_id
+   where m.user_id = app.current_user_id() and s.deleted_at is null and s.key_erased_at is null
+   order by s.created_at desc, s.id desc
+   limit least(greatest(p_limit, 1), 200)
+$$;
+revoke execute on function app.my_home_sessions(int) from public, recorder_sfu, recorder_jobs, recorder_sweep;
+grant execute on function app.my_home_sessions(int) to recorder_app;

@@ -222,6 +222,7 @@ test(
     const root = fs.readdirSync(out)[0] ?? '';
     const parts = fs.readdirSync(path.join(out, root, 'audit-log')).sort();
     assert.deepEqual(parts, ['part-000001.jsonl', 'part-000002.jsonl']);
+    assert.ok(fs.existsSync(path.join(out, root, 'usage.jsonl')), 'the usage ledger is exported too');
     const ids = parts.flatMap((p) =>
       fs
         .readFileSync(path.join(out, root, 'audit-log', p), 'utf8')

@@ -25,6 +25,7 @@ const REVIEWED_FOR_API = [
   'app.guest_session_info(uuid,bytea)', // the guest link's token
   'app.host_record_consent(uuid,text)', // the proven user's own participant in the proven org
   'app.member_org_id()', // policy helper: the proven org, for its members
+  'app.my_home_sessions(integer)', // the proven user's own orgs' sessions (dashboard home)
   'app.my_memberships()', // the proven user's own memberships
   'app.my_sole_ownerships()', // the proven user's own ownerships
   'app.org_deletion_due(uuid)', // trigger helper: the proven org only

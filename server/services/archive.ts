@@ -4,6 +4,7 @@
  *     recorder-export-<org8>-<date>/README.txt
  *     …/organization.json                      the org, members, pending invitations
  *     …/audit-log/part-000001.jsonl            the audit log, 5 000 entries per part
+ *     …/usage.jsonl                            the usage ledger (usage_events), oldest first
  *     …/sessions/<date>_<title>_<id8>/session.json     participants, takes, tracks, timeline
  *     …/sessions/<…>/take1_<name>_audio_<id8>.ogg      each track: Ogg Opus or WebM
  *     …/sessions/<…>/transcript.json|srt|vtt|txt       the newest transcript, if any
@@ -22,6 +23,7 @@ import { withTenant } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycleExport.ts';
 import * as sessions from '../repositories/sessions.ts';
 import * as studio from '../repositories/studio.ts';
+import * as usage from '../repositories/usage.ts';
 import { listMembers } from '../repositories/orgs.ts';
 import { createSecretKey } from 'node:crypto';
 import { openBlob, type SealKey } from '../../lib/chunks/seal.ts';
@@ -39,6 +41,7 @@ import { Arena } from '../../lib/archive/arena.ts';
 export type ArchiveDeps = Pick<Deps, 'db' | 'storage' | 'clock'>;
 
 const AUDIT_PART = 5000;
+const LEDGER_PAGE = 5000;
 const SESSION_PAGE = 50;
 /**
  * A track that muxes to at most this many bytes is written in one pass: muxed into an arena
@@ -71,6 +74,31 @@ export function slug(s: string, max = 40): string {
 }
 
 const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`, 'utf8');
+
+/** The org's usage ledger as JSON lines, oldest first (a few rows per track: small). */
+async function ledgerFile(deps: ArchiveDeps, job: ArchiveJob): Promise<Buffer> {
+  const lines: string[] = [];
+  let afterId = '0';
+  for (;;) {
+    const rows = await withTenant(deps.db.jobs, { orgId: job.orgId, userId: job.userId }, (tx) =>
+      usage.ledgerPage(tx, job.orgId, afterId, LEDGER_PAGE),
+    );
+    for (const r of rows)
+      lines.push(
+        JSON.stringify({
+          id: r.id,
+          metric: r.metric,
+          quantity: Number(r.quantity),
+          occurred_at: r.occurred_at.toISOString(),
+          session_id: r.session_id,
+          source_id: r.source_id,
+        }),
+      );
+    afterId = rows.at(-1)?.id ?? afterId;
+    if (rows.length < LEDGER_PAGE) break;
+  }
+  return Buffer.from(lines.length ? `${lines.join('\n')}\n` : '', 'utf8');
+}
 
 /** Yields the archive's bytes. @throws on any read, decryption or storage failure. */
 export function orgArchive(deps: ArchiveDeps, job: ArchiveJob): AsyncGenerator<Buffer> {
@@ -124,6 +152,7 @@ async function writeArchive(deps: ArchiveDeps, job: ArchiveJob, w: ArchiveWriter
     afterAudit = rows.at(-1)?.id ?? afterAudit;
     if (rows.length < AUDIT_PART) break;
   }
+  await addFile(pack, `${root}/usage.jsonl`, await ledgerFile(deps, job), now);
   let after: { createdAt: Date; id: string } | null = null;
   let done = 0;
   for (;;) {

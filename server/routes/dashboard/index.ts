@@ -6,14 +6,29 @@ import Router from '@koa/router';
 import type { Deps } from '../../core/context.ts';
 import type { AppState } from '../../context.ts';
 import { parse } from '../../middleware/validate.ts';
-import { orgMember, inOrgWithRole } from '../../middleware/auth.ts';
+import { orgMember, inOrgWithRole, requireUser } from '../../middleware/auth.ts';
 import { sendAttachment } from '../../middleware/core.ts';
 import * as auditLog from '../../services/auditLog.ts';
-import { auditDownloadQuery, auditEventsQuery } from './schema.ts';
+import * as usage from '../../services/usage.ts';
+import * as home from '../../services/home.ts';
+import type { Billing } from '../../billing/stripe.ts';
+import { auditDownloadQuery, auditEventsQuery, homeQuery, usageQuery } from './schema.ts';
 
-export function dashboardRoutes(deps: Deps): Router<AppState> {
+/** `billing`: the started Stripe client, or undefined when billing is off (usage is shown without limits). */
+export function dashboardRoutes(deps: Deps, billing?: Billing): Router<AppState> {
   const r = new Router<AppState>();
   const member = orgMember(deps);
+
+  r.get('/api/home', async (ctx) => {
+    const user = requireUser(ctx);
+    const { limit } = parse(homeQuery, ctx.query);
+    ctx.body = { sessions: await home.homeSessions(deps, user, limit) };
+  });
+
+  r.get('/api/orgs/:orgId/usage', member, async (ctx) => {
+    const { months } = parse(usageQuery, ctx.query);
+    ctx.body = await usage.getUsage(deps, billing, ...inOrgWithRole(ctx), months);
+  });
 
   r.get('/api/orgs/:orgId/audit/events', member, async (ctx) => {
     const q = parse(auditEventsQuery, ctx.query);

@@ -38,3 +38,7 @@ export const auditDownloadQuery = z
   .object({ ...auditFilterShape, format: z.enum(['csv', 'jsonl']) })
   .strict()
   .refine(fromBeforeTo, { message: 'from must be before to', path: ['to'] });
+
+export const usageQuery = z.object({ months: z.coerce.number().int().min(1).max(24).default(6) }).strict();
+
+export const homeQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();

@@ -1,0 +1,125 @@
+// The dashboard's API as its pages use it: home across my organisations with each
+// session's state and next step; members with seats, invitations with expiry and resend;
+// the retention preview; the export's progress and ready email; the account's sign-in
+// sessions named by device and time zone, and signing out elsewhere.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+import type { HttpClient } from './helpers/http.ts';
+import { assertError, freshEmail, getMe, inviteLinkIn } from './helpers/api.ts';
+import { asOwner } from './helpers/recording.ts';
+import { CaptureStore } from '../sfu/capture/CaptureStore.ts';
+
+interface HomeSession {
+  id: string;
+  org_id: string;
+  org_name: string;
+  title: string;
+  state: string;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  track_count: number;
+  next_action: string;
+}
+
+let ts: TestServer;
+let alice: HttpClient;
+let bob: HttpClient;
+let outsider: HttpClient;
+const aliceEmail = freshEmail('alice');
+const bobEmail = freshEmail('bob');
+let orgA = '';
+let orgB = '';
+
+async function join(inviter: HttpClient, orgId: string, c: HttpClient, email: string, role = 'member') {
+  const since = ts.inbox.messages.length;
+  const res = await inviter.post(`/api/orgs/${orgId}/invitations`, { email, role });
+  assert.equal(res.status, 201, res.text);
+  const { token } = inviteLinkIn(await ts.inbox.waitFor(email, { since }));
+  assert.equal((await c.post('/api/invitations/accept', { token })).status, 200);
+}
+
+before(async () => {
+  ts = await startTestServer({ JOBS: 'off' });
+  alice = await ts.signIn(aliceEmail);
+  bob = await ts.signIn(bobEmail);
+  outsider = await ts.signIn(freshEmail('dash-outsider'));
+  orgA = String((await alice.post('/api/orgs', { name: 'Alpha' })).body.id);
+  orgB = String((await bob.post('/api/orgs', { name: 'Bravo' })).body.id);
+  await join(bob, orgB, alice, aliceEmail);
+});
+after(() => ts?.close());
+
+async function session(c: HttpClient, orgId: string, title: string): Promise<string> {
+  const res = await c.post<{ id: string }>(`/api/orgs/${orgId}/sessions`, { title });
+  assert.equal(res.status, 201, res.text);
+  return res.body.id;
+}
+
+test('home: the sessions of all my organisations, newest first, with state and next step', async () => {
+  const { deps } = ts.running;
+  const store = new CaptureStore(deps.db.sfu, deps.storage.objectStore, deps.storage.keyProvider);
+  const live = await session(alice, orgA, 'Live one');
+  const recording = await session(alice, orgA, 'Recording now');
+  const host = await alice.post<{ participant_id: string }>(`/api/orgs/${orgA}/sessions/${recording}/join`, {
+    display_name: 'Alice',
+  });
+  assert.equal(host.status, 200, host.text);
+  await store.startTake(orgA, recording, host.body.participant_id, new Date());
+  const ended = await session(bob, orgB, 'Just ended');
+  const transcribing = await session(bob, orgB, 'Being transcribed');
+  const failed = await session(bob, orgB, 'Transcription failed');
+  const ready = await session(bob, orgB, 'Transcript ready');
+  const erased = await session(bob, orgB, 'Erased');
+  await session(outsider, String((await outsider.post('/api/orgs', { name: 'Elsewhere' })).body.id), 'Not mine');
+  for (const id of [ended, transcribing, failed, ready])
+    assert.equal((await bob.post(`/api/orgs/${orgB}/sessions/${id}/end`)).status, 200);
+  assert.equal((await bob.request('DELETE', `/api/orgs/${orgB}/sessions/${erased}`)).status, 200);
+  await asOwner(ts, async (c) => {
+    // Whatever the session's end queued, set each run as the worker would have left it.
+    await c.query('delete from transcription_runs where session_id = any($1)', [[ended, transcribing, failed, ready]]);
+    const run = async (sid: string, status: string) =>
+      (
+        await c.query<{ id: string }>(
+          `insert into transcription_runs (organization_id, session_id, reason, status) values ($1, $2, 'auto', $3) returning id`,
+          [orgB, sid, status],
+        )
+      ).rows[0]?.id;
+    await run(transcribing, 'running');
+    await run(failed, 'failed');
+    const done = await run(ready, 'done');
+    await c.query(
+      `insert into transcripts (run_id, organization_id, session_id, object_key, model, language, segment_count, speaker_count, audio_seconds, speech_seconds)
+       values ($1, $2, $3, $4, 'seeded', 'en', 1, 1, 60, 50)`,
+      [done, orgB, ready, `orgs/${orgB}/sessions/${ready}/transcripts/${done}-1.sealed`],
+    );
+  });
+  const res = await alice.get<{ sessions: HomeSession[] }>('/api/home');
+  assert.equal(res.status, 200, res.text);
+  const got = res.body.sessions.map((s) => [s.title, s.org_name, s.state, s.next_action]);
+  assert.deepEqual(got, [
+    ['Transcript ready', 'Bravo', 'ready', 'view_transcript'],
+    ['Transcription failed', 'Bravo', 'failed', 'retry_transcript'],
+    ['Being transcribed', 'Bravo', 'transcribing', 'wait'],
+    ['Just ended', 'Bravo', 'ended', 'open'],
+    ['Recording now', 'Alpha', 'recording', 'join'],
+    ['Live one', 'Alpha', 'live', 'join'],
+  ]);
+  const rec = res.body.sessions.find((s) => s.id === recording);
+  assert.ok(rec?.started_at, 'a recorded session has started');
+  assert.equal(res.body.sessions.find((s) => s.id === live)?.started_at, null);
+  assert.ok(res.body.sessions.find((s) => s.id === ended)?.ended_at);
+  const two = await alice.get<{ sessions: HomeSession[] }>('/api/home?limit=2');
+  assert.deepEqual(
+    two.body.sessions.map((s) => s.id),
+    [ready, failed],
+  );
+  // Bob is not in Alpha: he sees only Bravo's.
+  const bobs = (await bob.get<{ sessions: HomeSession[] }>('/api/home')).body.sessions;
+  assert.deepEqual([...new Set(bobs.map((s) => s.org_id))], [orgB]);
+  assertError(await ts.client().get('/api/home'), 401, 'unauthenticated', 'signed out');
+  for (const q of ['limit=0', 'limit=201', 'limit=x', 'other=1'])
+    assertError(await alice.get(`/api/home?${q}`), 400, 'invalid_input', q);
+  void getMe;
+});
