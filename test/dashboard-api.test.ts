@@ -123,3 +123,72 @@ test('home: the sessions of all my organisations, newest first, with state and n
     assertError(await alice.get(`/api/home?${q}`), 400, 'invalid_input', q);
   void getMe;
 });
+
+interface Invitation {
+  id: string;
+  email: string;
+  role: string;
+  expires_at: string;
+  expired: boolean;
+}
+
+test('members: seats used against paid; invitations show expiry, resend renews the link, revoke ends it', async () => {
+  const base = `/api/orgs/${orgA}`;
+  const carolEmail = freshEmail('carol');
+  const carol = await ts.signIn(carolEmail);
+  let since = ts.inbox.messages.length;
+  const inv = await alice.post<Invitation>(`${base}/invitations`, { email: carolEmail, role: 'admin' });
+  assert.equal(inv.status, 201, inv.text);
+  assert.equal(inv.body.expired, false);
+  const oldToken = inviteLinkIn(await ts.inbox.waitFor(carolEmail, { since })).token;
+  // A week later the invitation has expired: gone from the pending list, shown with include_expired.
+  await asOwner(ts, (c) =>
+    c.query(`update invitations set expires_at = now() - interval '1 hour' where id = $1`, [inv.body.id]),
+  );
+  assert.deepEqual((await alice.get<{ invitations: Invitation[] }>(`${base}/invitations`)).body.invitations, []);
+  const withExpired = await alice.get<{ invitations: Invitation[] }>(`${base}/invitations?include_expired=true`);
+  assert.deepEqual(
+    withExpired.body.invitations.map((i) => [i.email, i.expired]),
+    [[carolEmail, true]],
+  );
+  assertError(
+    await carol.post('/api/invitations/accept', { token: oldToken }),
+    404,
+    'invalid_invitation',
+    'expired link',
+  );
+  since = ts.inbox.messages.length;
+  const resent = await alice.post<Invitation>(`${base}/invitations/${inv.body.id}/resend`);
+  assert.equal(resent.status, 200, resent.text);
+  assert.equal(resent.body.expired, false);
+  assert.ok(Date.parse(resent.body.expires_at) > Date.now() + 3600_000, resent.body.expires_at);
+  const mail = await ts.inbox.waitFor(carolEmail, { since });
+  const newToken = inviteLinkIn(mail).token;
+  assert.notEqual(newToken, oldToken);
+  assert.deepEqual(
+    (await alice.get<{ invitations: Invitation[] }>(`${base}/invitations`)).body.invitations.map((i) => i.id),
+    [inv.body.id],
+  );
+  assertError(await alice.post(`${base}/invitations/not-a-uuid/resend`), 400, 'invalid_input', 'bad id');
+  assertError(await bob.post(`${base}/invitations/${inv.body.id}/resend`), 404, 'org_not_found', 'another org');
+  assert.equal((await carol.post('/api/invitations/accept', { token: newToken })).status, 200);
+  assertError(await alice.post(`${base}/invitations/${inv.body.id}/resend`), 404, 'invitation_not_found', 'accepted');
+  // A revoked invitation cannot be resent; a member may not resend.
+  const dave = freshEmail('dave');
+  const second = await alice.post<Invitation>(`${base}/invitations`, { email: dave });
+  assert.equal((await alice.request('DELETE', `${base}/invitations/${second.body.id}`)).status, 204);
+  assertError(await alice.post(`${base}/invitations/${second.body.id}/resend`), 404, 'invitation_not_found', 'revoked');
+  const members = await alice.get<{ members: { email: string; display_name: string | null }[]; seats: unknown }>(
+    `${base}/members`,
+  );
+  assert.equal(members.status, 200);
+  assert.deepEqual(members.body.seats, { used: 2, paid: null }, 'billing off: no paid seats');
+  const audit = await alice.get<{ events: { action: string }[] }>(`${base}/audit/events?action=invitation.resent`);
+  assert.equal(audit.body.events.length, 1);
+  const plainEmail = freshEmail('plain-member');
+  const plain = await ts.signIn(plainEmail);
+  await join(alice, orgA, plain, plainEmail);
+  const third = await alice.post<Invitation>(`${base}/invitations`, { email: freshEmail('erin') });
+  assertError(await plain.post(`${base}/invitations/${third.body.id}/resend`), 403, 'admin_required', 'a member');
+  assert.deepEqual((await plain.get<{ seats: unknown }>(`${base}/members`)).body.seats, { used: 3, paid: null });
+});

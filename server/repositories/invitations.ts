@@ -39,6 +39,34 @@ export function listPendingInvitations(db: Queryable, orgId: string, now: Date):
   );
 }
 
+/** Open invitations (not accepted, not revoked), expired ones included: the members page shows them as such. */
+export function listOpenInvitations(db: Queryable, orgId: string): Promise<InvitationRow[]> {
+  return many<InvitationRow>(
+    db,
+    `select ${COLS} from invitations
+      where organization_id = $1::uuid and accepted_at is null and revoked_at is null
+      order by created_at desc`,
+    [orgId],
+  );
+}
+
+/** A new token and expiry for an open invitation (the old link stops working); undefined when not open. */
+export function renewInvitation(
+  db: Queryable,
+  orgId: string,
+  id: string,
+  tokenHash: Buffer,
+  expiresAt: Date,
+): Promise<InvitationRow | undefined> {
+  return maybeOne<InvitationRow>(
+    db,
+    `update invitations set token_hash = $3::bytea, expires_at = $4::timestamptz
+      where organization_id = $1::uuid and id = $2::uuid and accepted_at is null and revoked_at is null
+     returning ${COLS}`,
+    [orgId, id, tokenHash, expiresAt],
+  );
+}
+
 export function revokeInvitation(db: Queryable, orgId: string, id: string): Promise<InvitationRow | undefined> {
   return maybeOne<InvitationRow>(
     db,

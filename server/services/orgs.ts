@@ -176,14 +176,18 @@ export interface InvitationView {
   role: Role;
   created_at: string;
   expires_at: string;
+  /** True once expires_at has passed (listed only with include_expired). */
+  expired: boolean;
 }
 
-const presentInvitation = (i: invitations.InvitationRow): InvitationView => ({
+/** An invitation as the API shows it; `now` decides `expired`. */
+export const presentInvitation = (i: invitations.InvitationRow, now: Date): InvitationView => ({
   id: i.id,
   email: i.email,
   role: i.role,
   created_at: i.created_at.toISOString(),
   expires_at: i.expires_at.toISOString(),
+  expired: i.expires_at <= now,
 });
 
 /** Invites an address with a role and emails the link. Admins may not invite owners. */
@@ -227,7 +231,7 @@ export async function invite(
     invitationEmail(deps.config, email, orgName, user.email, invitedRole, token),
     'invitation',
   );
-  return presentInvitation(inv);
+  return presentInvitation(inv, deps.clock.now());
 }
 
 export async function listInvitations(
@@ -235,12 +239,14 @@ export async function listInvitations(
   user: SignedInUser,
   orgId: string,
   role: Role,
+  includeExpired = false,
 ): Promise<InvitationView[]> {
   requireAdmin(role);
+  const now = deps.clock.now();
   const rows = await withTenant(deps.db.app, scope(orgId, user), (tx) =>
-    invitations.listPendingInvitations(tx, orgId, deps.clock.now()),
+    includeExpired ? invitations.listOpenInvitations(tx, orgId) : invitations.listPendingInvitations(tx, orgId, now),
   );
-  return rows.map(presentInvitation);
+  return rows.map((r) => presentInvitation(r, now));
 }
 
 export async function revokeInvitation(

@@ -11,8 +11,9 @@ import { sendAttachment } from '../../middleware/core.ts';
 import * as auditLog from '../../services/auditLog.ts';
 import * as usage from '../../services/usage.ts';
 import * as home from '../../services/home.ts';
+import * as members from '../../services/members.ts';
 import type { Billing } from '../../billing/stripe.ts';
-import { auditDownloadQuery, auditEventsQuery, homeQuery, usageQuery } from './schema.ts';
+import { auditDownloadQuery, auditEventsQuery, homeQuery, invitationParams, usageQuery } from './schema.ts';
 
 /** `billing`: the started Stripe client, or undefined when billing is off (usage is shown without limits). */
 export function dashboardRoutes(deps: Deps, billing?: Billing): Router<AppState> {
@@ -43,6 +44,11 @@ export function dashboardRoutes(deps: Deps, billing?: Billing): Router<AppState>
     const { format, ...filter } = parse(auditDownloadQuery, ctx.query);
     const file = await auditLog.download(deps, ...inOrgWithRole(ctx), format, filter);
     sendAttachment(ctx, { ...file, size: file.body.length });
+  });
+
+  r.post('/api/orgs/:orgId/invitations/:id/resend', member, async (ctx) => {
+    const { id } = parse(invitationParams, ctx.params);
+    ctx.body = await members.resendInvitation(deps, ...inOrgWithRole(ctx), id);
   });
 
   return r;

@@ -42,3 +42,5 @@ export const auditDownloadQuery = z
 export const usageQuery = z.object({ months: z.coerce.number().int().min(1).max(24).default(6) }).strict();
 
 export const homeQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+
+export const invitationParams = z.object({ orgId: z.uuid(), id: z.uuid() });

@@ -6,6 +6,7 @@ import { bodyOf } from '../../middleware/core.ts';
 import { parse } from '../../middleware/validate.ts';
 import { orgMember, requireUser, inOrg, inOrgWithRole } from '../../middleware/auth.ts';
 import * as svc from '../../services/orgs.ts';
+import * as members from '../../services/members.ts';
 import {
   createOrgBody,
   updateOrgBody,
@@ -15,6 +16,7 @@ import {
   invitationParams,
   acceptBody,
   auditQuery,
+  invitationsQuery,
 } from './schema.ts';
 
 export function orgRoutes(deps: Deps): Router<AppState> {
@@ -42,7 +44,7 @@ export function orgRoutes(deps: Deps): Router<AppState> {
   });
 
   r.get('/api/orgs/:orgId/members', member, async (ctx) => {
-    ctx.body = { members: await svc.listMembers(deps, ...inOrg(ctx)) };
+    ctx.body = { members: await svc.listMembers(deps, ...inOrg(ctx)), seats: await members.seats(deps, ...inOrg(ctx)) };
   });
 
   r.patch('/api/orgs/:orgId/members/:userId', member, async (ctx) => {
@@ -64,7 +66,8 @@ export function orgRoutes(deps: Deps): Router<AppState> {
   });
 
   r.get('/api/orgs/:orgId/invitations', member, async (ctx) => {
-    ctx.body = { invitations: await svc.listInvitations(deps, ...inOrgWithRole(ctx)) };
+    const q = parse(invitationsQuery, ctx.query);
+    ctx.body = { invitations: await svc.listInvitations(deps, ...inOrgWithRole(ctx), q.include_expired === 'true') };
   });
 
   r.delete('/api/orgs/:orgId/invitations/:id', member, async (ctx) => {

@@ -16,6 +16,7 @@ export const memberParams = z.object({ orgId: z.uuid(), userId: z.uuid() });
 export const changeRoleBody = z.object({ role }).strict();
 export const inviteBody = z.object({ email, role: role.default('member') }).strict();
 export const invitationParams = z.object({ orgId: z.uuid(), id: z.uuid() });
+export const invitationsQuery = z.object({ include_expired: z.enum(['true', 'false']).optional() });
 export const acceptBody = z
   .object({ token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, 'is not an invitation token') })
   .strict();
