@@ -179,7 +179,7 @@ function Next(props: { s: HomeSession; reload: () => void }): JSX.Element {
         <>
           <button
             class="secondary"
-            aria-label={`Retry the transcription of ${s.title}`}
+            aria-label={`Retry transcription of ${s.title}`}
             onClick={() =>
               void api('POST', `/api/orgs/${s.org_id}/sessions/${s.id}/transcript/rerun`).then(
                 props.reload,
@@ -194,7 +194,7 @@ function Next(props: { s: HomeSession; reload: () => void }): JSX.Element {
       );
     default:
       return (
-        <a href={page} aria-label={`Listen to ${s.title}`}>
+        <a href={page} aria-label={`Listen and download ${s.title}`}>
           Listen and download
         </a>
       );

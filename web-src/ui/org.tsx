@@ -50,7 +50,7 @@ export type OrgTab = 'members' | 'sessions' | 'usage' | 'audit' | 'settings' | '
 const TABS: { tab: OrgTab; label: string; path: string; admin: boolean; billing?: boolean }[] = [
   { tab: 'members', label: 'Members', path: '', admin: false },
   { tab: 'sessions', label: 'Sessions', path: '/sessions', admin: false },
-  { tab: 'usage', label: 'Usage', path: '/usage', admin: false },
+  { tab: 'usage', label: 'Usage', path: '/usage', admin: true },
   { tab: 'audit', label: 'Audit log', path: '/audit', admin: true },
   { tab: 'settings', label: 'Settings', path: '/settings', admin: true },
   { tab: 'export', label: 'Export', path: '/export', admin: true },
