@@ -121,7 +121,6 @@ test('home: the sessions of all my organisations, newest first, with state and n
   assertError(await ts.client().get('/api/home'), 401, 'unauthenticated', 'signed out');
   for (const q of ['limit=0', 'limit=201', 'limit=x', 'other=1'])
     assertError(await alice.get(`/api/home?${q}`), 400, 'invalid_input', q);
-  void getMe;
 });
 
 interface Invitation {
@@ -191,4 +190,126 @@ test('members: seats used against paid; invitations show expiry, resend renews t
   const third = await alice.post<Invitation>(`${base}/invitations`, { email: freshEmail('erin') });
   assertError(await plain.post(`${base}/invitations/${third.body.id}/resend`), 403, 'admin_required', 'a member');
   assert.deepEqual((await plain.get<{ seats: unknown }>(`${base}/members`)).body.seats, { used: 3, paid: null });
+});
+
+interface AuthSession {
+  id: string;
+  current: boolean;
+  device: string;
+  browser: string | null;
+  os: string | null;
+  time_zone: string | null;
+  place: string | null;
+  last_seen_at: string;
+}
+
+/** Signs in as a browser would: its user agent, and the time zone the sign-in page reports. */
+async function signInFrom(email: string, ua: string, timeZone?: string): Promise<HttpClient> {
+  const c = ts.client();
+  const since = ts.inbox.messages.length;
+  assert.equal((await c.post('/api/auth/code', { email }, { 'user-agent': ua })).status, 202);
+  const mail = await ts.inbox.waitFor(email, { since, subject: /sign-in code/ });
+  const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1] ?? '';
+  const v = await c.post(
+    '/api/auth/verify',
+    { email, code, ...(timeZone ? { time_zone: timeZone } : {}) },
+    { 'user-agent': ua },
+  );
+  assert.equal(v.status, 200, v.text);
+  return c;
+}
+
+const MAC_CHROME =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const LINUX_FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+
+test('account: sign-in sessions named by device and time zone; sign out elsewhere', async () => {
+  const email = freshEmail('traveller');
+  const laptop = await signInFrom(email, MAC_CHROME, 'Europe/Berlin');
+  const phone = await signInFrom(email, LINUX_FIREFOX);
+  const list = await laptop.get<{ sessions: AuthSession[] }>('/api/auth/sessions');
+  assert.equal(list.status, 200);
+  const mine = list.body.sessions.find((s) => s.current);
+  assert.equal(mine?.device, 'Chrome on macOS');
+  assert.equal(mine?.time_zone, 'Europe/Berlin');
+  assert.equal(mine?.place, 'Berlin');
+  const other = list.body.sessions.find((s) => !s.current);
+  assert.deepEqual([other?.device, other?.time_zone], ['Firefox on Linux', null]);
+  assert.ok(other?.last_seen_at);
+  // A time zone that is not one is refused, and no session is made.
+  const c = ts.client();
+  const since = ts.inbox.messages.length;
+  await c.post('/api/auth/code', { email });
+  const mail = await ts.inbox.waitFor(email, { since, subject: /sign-in code/ });
+  const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1] ?? '';
+  assertError(
+    await c.post('/api/auth/verify', { email, code, time_zone: 'Mars/Olympus' }),
+    400,
+    'invalid_input',
+    'zone',
+  );
+  assertError(await c.post('/api/auth/verify', { email, code, time_zone: 42 }), 400, 'invalid_input', 'zone type');
+  // Sign out elsewhere: the phone is signed out, the laptop stays.
+  const out = await laptop.post<{ revoked: number }>('/api/auth/sessions/revoke-others');
+  assert.equal(out.status, 200, out.text);
+  assert.equal(out.body.revoked, 1);
+  assertError(await phone.get('/api/me'), 401, 'unauthenticated', 'the other session ended');
+  assert.equal((await laptop.get('/api/me')).status, 200);
+  assert.deepEqual(
+    (await laptop.get<{ sessions: AuthSession[] }>('/api/auth/sessions')).body.sessions.map((s) => s.current),
+    [true],
+  );
+  assert.equal((await laptop.post<{ revoked: number }>('/api/auth/sessions/revoke-others')).body.revoked, 0);
+  assertError(await ts.client().post('/api/auth/sessions/revoke-others'), 401, 'unauthenticated', 'signed out');
+  // Display name (shown to other members): existing PATCH /api/me.
+  assert.equal((await laptop.patch('/api/me', { display_name: 'Tess Traveller' })).status, 200);
+  assert.equal((await getMe(laptop)).body.user.display_name, 'Tess Traveller');
+});
+
+interface Preview {
+  retention_days: number | null;
+  next_sweep_at: string;
+  sessions: { id: string; title: string; retention_ends_at: string; erase_at: string }[];
+}
+
+test('retention preview: what the next sweep would erase for a retention being considered; nothing is erased', async () => {
+  const base = `/api/orgs/${orgB}`;
+  const old = await session(bob, orgB, 'Forty days old');
+  const recent = await session(bob, orgB, 'Ten days old');
+  await asOwner(ts, async (c) => {
+    await c.query(
+      `update recording_sessions set created_at = now() - interval '41 days', ended_at = now() - interval '40 days' where id = $1`,
+      [old],
+    );
+    await c.query(
+      `update recording_sessions set created_at = now() - interval '11 days', ended_at = now() - interval '10 days' where id = $1`,
+      [recent],
+    );
+  });
+  const titles = (p: Preview) => p.sessions.filter((s) => [old, recent].includes(s.id)).map((s) => s.title);
+  const current = await alice.get<Preview>(`${base}/retention/preview`);
+  assert.equal(current.status, 200, current.text);
+  assert.equal(current.body.retention_days, null);
+  assert.deepEqual(current.body.sessions, [], 'kept until deleted: nothing to erase');
+  const month = await alice.get<Preview>(`${base}/retention/preview?days=30`);
+  assert.deepEqual(titles(month.body), ['Forty days old']);
+  assert.equal(month.body.sessions[0]?.erase_at, month.body.next_sweep_at);
+  const week = await alice.get<Preview>(`${base}/retention/preview?days=7`);
+  assert.deepEqual(titles(week.body), ['Forty days old', 'Ten days old']);
+  assert.deepEqual((await alice.get<Preview>(`${base}/retention/preview?days=none`)).body.sessions, []);
+  assert.equal((await bob.request('PUT', `${base}/retention`, { retention_days: 30 })).status, 200);
+  assert.deepEqual(titles((await alice.get<Preview>(`${base}/retention/preview`)).body), ['Forty days old']);
+  // Previewing erased nothing.
+  assert.equal((await bob.get(`${base}/sessions/${old}`)).status, 200);
+  assert.equal(
+    await asOwner(
+      ts,
+      async (c) =>
+        (await c.query('select 1 from recording_sessions where id = $1 and wrapped_key is not null', [old])).rowCount,
+    ),
+    1,
+  );
+  assertError(await outsider.get(`${base}/retention/preview`), 404, 'org_not_found', 'another org');
+  for (const q of ['days=0', 'days=36501', 'days=x', 'days=1.5', 'other=1'])
+    assertError(await alice.get(`${base}/retention/preview?${q}`), 400, 'invalid_input', q);
 });

@@ -10,9 +10,10 @@ export interface AuthSessionRow {
   revoked_at: Date | null;
   user_agent: string | null;
   client_ip: string | null;
+  time_zone: string | null;
 }
 
-const COLS = 'id, user_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip';
+const COLS = 'id, user_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip, time_zone';
 
 export function listUserAuthSessions(
   db: Queryable,
@@ -39,4 +40,18 @@ export async function revokeAuthSession(db: Queryable, userId: string, id: strin
       [id, userId],
     )) === 1
   );
+}
+
+/** Revokes every other live session of the user (sign out elsewhere); returns how many. */
+export function revokeOtherAuthSessions(db: Queryable, userId: string, keepId: string): Promise<number> {
+  return exec(
+    db,
+    `update auth_sessions set revoked_at = now() where user_id = $1::uuid and id <> $2::uuid and revoked_at is null`,
+    [userId, keepId],
+  );
+}
+
+/** Records the browser's time zone on the session whose raw token this is (app.auth_session_set_time_zone). */
+export async function setAuthSessionTimeZone(db: Queryable, token: string, zone: string): Promise<void> {
+  await exec(db, `select app.auth_session_set_time_zone($1::text, $2::text)`, [token, zone]);
 }

@@ -60,6 +60,20 @@ export function retentionDueBy(db: Queryable, orgId: string, at: Date): Promise<
   );
 }
 
+/** What retentionDueBy would list if the org kept recordings for `days` days (a preview; erases nothing). */
+export function retentionDueIf(db: Queryable, orgId: string, days: number, at: Date): Promise<RetentionDueRow[]> {
+  return many<RetentionDueRow>(
+    db,
+    `select s.id, s.title, s.created_at, s.ended_at,
+            coalesce(s.ended_at, s.created_at) + make_interval(days => $2::int) as erase_after
+       from recording_sessions s
+      where s.organization_id = $1::uuid and s.wrapped_key is not null
+        and coalesce(s.ended_at, s.created_at) + make_interval(days => $2::int) <= $3::timestamptz
+      order by erase_after, s.id limit 500`,
+    [orgId, days, at],
+  );
+}
+
 /** Sessions (any org) due for retention erasure by the database's clock. */
 export function retentionDue(db: Queryable, limit: number): Promise<{ organization_id: string; session_id: string }[]> {
   return many(db, `select organization_id, session_id from app.retention_due($1::int)`, [limit]);

@@ -8,7 +8,14 @@ import { withUser } from '../core/db/pool.ts';
 import { randomToken, safeEqual } from '../core/crypto/secrets.ts';
 import { consume } from './rateLimit.ts';
 import { issueCode, verifyCode as verifyCodeRow } from '../repositories/signin.ts';
-import { listUserAuthSessions, revokeAuthSession, type AuthSessionRow } from '../repositories/authSessions.ts';
+import {
+  listUserAuthSessions,
+  revokeAuthSession,
+  revokeOtherAuthSessions,
+  setAuthSessionTimeZone,
+  type AuthSessionRow,
+} from '../repositories/authSessions.ts';
+import { parseUserAgent, timeZonePlace } from '../../lib/userAgent.ts';
 import { AppError, notFound, tooManyRequests } from '../core/errors.ts';
 import type { Deps } from '../core/context.ts';
 import type { NewSession, SignedInUser } from '../context.ts';
@@ -65,6 +72,7 @@ export async function verifyCode(
   clientIp: string,
   userAgent: string | null,
   deviceCookie?: string,
+  timeZone?: string,
 ): Promise<NewSession> {
   const email = normalizeEmail(rawEmail);
   await consume(deps, 'verify-client', clientIp, deps.config.rateLimits.verifyPerClient);
@@ -90,6 +98,8 @@ export async function verifyCode(
     deps.metrics.codesFailed.inc();
     throw invalidCode();
   }
+  // The holder of the new session's token records where the browser's clock is (account page).
+  if (timeZone) await withUser(deps.db.app, null, (tx) => setAuthSessionTimeZone(tx, token, timeZone));
   return {
     token,
     user: { id: r.user_id, email: r.email, displayName: r.display_name, authSessionId: r.auth_session_id },
@@ -126,6 +136,14 @@ export interface SessionView {
   user_agent: string | null;
   client_ip: string | null;
   current: boolean;
+  /** "Chrome on macOS", from the user agent (lib/userAgent.ts). */
+  device: string;
+  browser: string | null;
+  os: string | null;
+  /** The browser's IANA time zone at sign-in, when it said. */
+  time_zone: string | null;
+  /** The place the zone is named for ("Berlin"), or null. */
+  place: string | null;
 }
 
 function present(s: AuthSessionRow, currentId: string): SessionView {
@@ -137,6 +155,9 @@ function present(s: AuthSessionRow, currentId: string): SessionView {
     user_agent: s.user_agent,
     client_ip: s.client_ip,
     current: s.id === currentId,
+    ...parseUserAgent(s.user_agent),
+    time_zone: s.time_zone,
+    place: timeZonePlace(s.time_zone),
   };
 }
 
@@ -145,6 +166,11 @@ export async function listSessions(deps: Deps, user: SignedInUser): Promise<Sess
     listUserAuthSessions(tx, user.id, deps.clock.now(), deps.config.sessionIdleTtlS),
   );
   return rows.map((r) => present(r, user.authSessionId));
+}
+
+/** Signs out everywhere else: revokes the user's other sessions. Returns how many. */
+export async function revokeOtherSessions(deps: Deps, user: SignedInUser): Promise<number> {
+  return withUser(deps.db.app, user.id, (tx) => revokeOtherAuthSessions(tx, user.id, user.authSessionId));
 }
 
 /** Revokes one of the user's own sessions. @throws AppError 404 when it is not theirs. */

@@ -52,6 +52,55 @@ export async function getRetention(deps: Deps, user: SignedInUser, orgId: string
   });
 }
 
+export interface RetentionPreview {
+  retention_days: number | null;
+  next_sweep_at: string;
+  /** What the next sweep would erase with `retention_days` (at most 500, soonest first). */
+  sessions: {
+    id: string;
+    title: string;
+    created_at: string;
+    ended_at: string | null;
+    /** When its retention ran (or runs) out. */
+    retention_ends_at: string;
+    /** When the sweep erases it: the next sweep. */
+    erase_at: string;
+  }[];
+}
+
+/**
+ * What the next sweep would erase if the retention were `days` (undefined: the current
+ * setting; null: keep until deleted, so nothing). Read-only: nothing is erased or changed.
+ * @throws AppError 404 `org_not_found`.
+ */
+export async function previewRetention(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  days: number | null | undefined,
+): Promise<RetentionPreview> {
+  const next = await nextSweepAt(deps);
+  const at = new Date(Math.max(next.getTime(), deps.clock.now().getTime()));
+  return withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {
+    const org = await repo.findOrgLifecycle(tx, orgId);
+    if (!org) throw notFound('org_not_found', 'No such organization, or you are not a member.');
+    const keep = days === undefined ? org.retention_days : days;
+    const due = keep === null ? [] : await repo.retentionDueIf(tx, orgId, keep, at);
+    return {
+      retention_days: keep,
+      next_sweep_at: at.toISOString(),
+      sessions: due.map((d) => ({
+        id: d.id,
+        title: d.title,
+        created_at: d.created_at.toISOString(),
+        ended_at: d.ended_at?.toISOString() ?? null,
+        retention_ends_at: d.erase_after.toISOString(),
+        erase_at: at.toISOString(),
+      })),
+    };
+  });
+}
+
 /** Sets the retention (owners and admins); null keeps recordings until deleted. */
 export async function setRetention(
   deps: Deps,

@@ -30,9 +30,9 @@ export function authRoutes(deps: Deps): Router<AppState> {
   });
 
   r.post('/api/auth/verify', async (ctx) => {
-    const { email, code } = parse(verifyBody, bodyOf(ctx));
+    const { email, code, time_zone } = parse(verifyBody, bodyOf(ctx));
     const device = ctx.cookies.get(DEVICE_COOKIE);
-    const session = await auth.verifyCode(deps, email, code, ctx.ip, ctx.get('user-agent') || null, device);
+    const session = await auth.verifyCode(deps, email, code, ctx.ip, ctx.get('user-agent') || null, device, time_zone);
     ctx.cookies.set(SESSION_COOKIE, session.token, cookieOptions(deps, true, deps.config.sessionAbsoluteTtlS));
     // This browser has now signed in to this address: it keeps a sign-in budget of its own.
     if (!auth.trustedDevice(deps, device, session.user.email))
@@ -71,6 +71,10 @@ export function authRoutes(deps: Deps): Router<AppState> {
   r.get('/api/auth/sessions', async (ctx) => {
     const user = requireUser(ctx);
     ctx.body = { sessions: await auth.listSessions(deps, user) };
+  });
+
+  r.post('/api/auth/sessions/revoke-others', async (ctx) => {
+    ctx.body = { revoked: await auth.revokeOtherSessions(deps, requireUser(ctx)) };
   });
 
   r.delete('/api/auth/sessions/:id', async (ctx) => {

@@ -1,6 +1,7 @@
 /** Request schemas for /api/auth and /api/me. */
 import { z } from 'zod';
 import { isPlainText } from '../../middleware/validate.ts';
+import { isTimeZone } from '../../../lib/userAgent.ts';
 
 export const email = z
   .string()
@@ -8,7 +9,14 @@ export const email = z
   .max(254)
   .pipe(z.email({ message: 'must be an email address' }));
 export const requestCodeBody = z.object({ email }).strict();
-export const verifyBody = z.object({ email, code: z.string().regex(/^\d{6}$/, 'must be 6 digits') }).strict();
+export const verifyBody = z
+  .object({
+    email,
+    code: z.string().regex(/^\d{6}$/, 'must be 6 digits'),
+    /** The browser's IANA time zone (Intl.DateTimeFormat().resolvedOptions().timeZone), shown in the sign-in list. */
+    time_zone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
+  })
+  .strict();
 export const sessionIdParams = z.object({ id: z.uuid() });
 export const updateMeBody = z
   .object({

@@ -6,14 +6,22 @@ import Router from '@koa/router';
 import type { Deps } from '../../core/context.ts';
 import type { AppState } from '../../context.ts';
 import { parse } from '../../middleware/validate.ts';
-import { orgMember, inOrgWithRole, requireUser } from '../../middleware/auth.ts';
+import { orgMember, inOrg, inOrgWithRole, requireUser } from '../../middleware/auth.ts';
 import { sendAttachment } from '../../middleware/core.ts';
 import * as auditLog from '../../services/auditLog.ts';
 import * as usage from '../../services/usage.ts';
 import * as home from '../../services/home.ts';
 import * as members from '../../services/members.ts';
+import * as retention from '../../services/retention.ts';
 import type { Billing } from '../../billing/stripe.ts';
-import { auditDownloadQuery, auditEventsQuery, homeQuery, invitationParams, usageQuery } from './schema.ts';
+import {
+  auditDownloadQuery,
+  auditEventsQuery,
+  homeQuery,
+  invitationParams,
+  retentionPreviewQuery,
+  usageQuery,
+} from './schema.ts';
 
 /** `billing`: the started Stripe client, or undefined when billing is off (usage is shown without limits). */
 export function dashboardRoutes(deps: Deps, billing?: Billing): Router<AppState> {
@@ -49,6 +57,11 @@ export function dashboardRoutes(deps: Deps, billing?: Billing): Router<AppState>
   r.post('/api/orgs/:orgId/invitations/:id/resend', member, async (ctx) => {
     const { id } = parse(invitationParams, ctx.params);
     ctx.body = await members.resendInvitation(deps, ...inOrgWithRole(ctx), id);
+  });
+
+  r.get('/api/orgs/:orgId/retention/preview', member, async (ctx) => {
+    const { days } = parse(retentionPreviewQuery, ctx.query);
+    ctx.body = await retention.previewRetention(deps, ...inOrg(ctx), days === 'none' ? null : days);
   });
 
   return r;

@@ -44,3 +44,8 @@ export const usageQuery = z.object({ months: z.coerce.number().int().min(1).max(
 export const homeQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
 
 export const invitationParams = z.object({ orgId: z.uuid(), id: z.uuid() });
+
+/** days: a retention to try (1–36500), or `none` (keep until deleted); omitted: the current one. */
+export const retentionPreviewQuery = z
+  .object({ days: z.union([z.literal('none'), z.coerce.number().int().min(1).max(36500)]).optional() })
+  .strict();
