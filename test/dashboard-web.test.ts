@@ -222,9 +222,9 @@ test(
       await locker.query('lock table tracks in access exclusive mode');
       await page.fill('#export-passphrase', 'correct horse battery staple');
       await page.click('#export button[type=submit]');
-      const exportRow = page.locator('#exports tbody tr').first();
-      await exportRow.getByText(/^0 of \d+ sessions · /).waitFor();
-      assert.equal(await exportRow.getAttribute('data-status'), 'running');
+      // Queued first, then running with its total: the page follows without a reload.
+      const exportRow = page.locator('#exports tbody tr[data-status=running]');
+      await exportRow.getByText(/^0 of 3 sessions · /).waitFor();
       assert.ok(await page.locator('#export button[type=submit]').isDisabled(), 'no second export while one runs');
       await snap(page, 'export-running');
     } finally {
