@@ -153,6 +153,19 @@ export function exportOrg(db: Queryable, orgId: string): Promise<ExportOrgRow | 
   );
 }
 
+/** Who asked for an export and the org's name, for the ready email (the requester, while still a member). */
+export function exportRequester(
+  db: Queryable,
+  orgId: string,
+  userId: string,
+): Promise<{ email: string; org_name: string } | undefined> {
+  return maybeOne(
+    db,
+    `select u.email, o.name as org_name from users u join organizations o on o.id = $1::uuid where u.id = $2::uuid`,
+    [orgId, userId],
+  );
+}
+
 export function countSessions(db: Queryable, orgId: string): Promise<{ n: number }> {
   return one(db, `select count(*)::int as n from recording_sessions where organization_id = $1::uuid`, [orgId]);
 }

@@ -32,6 +32,7 @@ import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
 import { requireAdmin } from '../policies.ts';
+import { exportFailedEmail, exportReadyEmail } from './lifecycleEmails.ts';
 
 export interface ExportView {
   id: string;
@@ -41,6 +42,8 @@ export interface ExportView {
   sessions_total: number;
   sessions_done: number;
   bytes_written: number;
+  /** The same as bytes_written (the dashboard's name for it). */
+  bytes_done: number;
   size_bytes: number | null;
   error_code: string | null;
   created_at: string;
@@ -58,6 +61,7 @@ const present = (j: repo.ExportJobRow): ExportView => ({
   sessions_total: j.sessions_total,
   sessions_done: j.sessions_done,
   bytes_written: Number(j.bytes_written),
+  bytes_done: Number(j.bytes_written),
   size_bytes: j.size_bytes === null ? null : Number(j.size_bytes),
   error_code: j.error_code,
   created_at: j.created_at.toISOString(),
@@ -211,15 +215,9 @@ async function runExport(deps: Deps, job: QueuedJob, q: { running?: Worker }): P
       tx((db) => repo.recordExportProgress(db, job.id, deps.clock.now(), p.sessionsDone, p.bytes)),
     );
     const now = deps.clock.now();
-    await tx(async (db) => {
-      await repo.markExportDone(
-        db,
-        job.id,
-        now,
-        key,
-        bytes,
-        new Date(now.getTime() + deps.config.lifecycle.exportTtlS * 1000),
-      );
+    const expiresAt = new Date(now.getTime() + deps.config.lifecycle.exportTtlS * 1000);
+    const requester = await tx(async (db) => {
+      await repo.markExportDone(db, job.id, now, key, bytes, expiresAt);
       await audit.insertAudit(db, {
         orgId: job.orgId,
         actorUserId: job.userId,
@@ -227,16 +225,29 @@ async function runExport(deps: Deps, job: QueuedJob, q: { running?: Worker }): P
         action: 'export.completed',
         details: { export_id: job.id, size_bytes: bytes, sessions: sessionsDone },
       });
+      return repo.exportRequester(db, job.orgId, job.userId);
     });
+    // After commit: the requester learns it is ready (no SMTP inside the transaction).
+    if (requester)
+      deps.mailer.sendInBackground(
+        exportReadyEmail(deps.config, requester.email, requester.org_name, job.orgId, expiresAt),
+        'export_ready',
+      );
   } catch (err) {
     const code =
       typeof (err as { code?: unknown }).code === 'string' && /^[a-z_]{1,64}$/.test((err as { code: string }).code)
         ? (err as { code: string }).code
         : 'export_failed';
     log.error('export failed', { error_code: code, ...errorFields(err) });
-    await tx((db) => repo.markExportFailed(db, job.id, deps.clock.now(), code)).catch((e: unknown) =>
-      log.error('export failure not recorded', errorFields(e)),
-    );
+    const requester = await tx(async (db) => {
+      await repo.markExportFailed(db, job.id, deps.clock.now(), code);
+      return repo.exportRequester(db, job.orgId, job.userId);
+    }).catch((e: unknown) => log.error('export failure not recorded', errorFields(e)));
+    if (requester)
+      deps.mailer.sendInBackground(
+        exportFailedEmail(deps.config, requester.email, requester.org_name, job.orgId, code),
+        'export_failed',
+      );
   }
 }
 

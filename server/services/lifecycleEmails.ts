@@ -71,3 +71,37 @@ export function accountDeletionEmail(config: Config, to: string, dueAt: Date): M
       `sign in again with this address and choose "Restore my account".\n\n${config.publicUrl}/\n`,
   };
 }
+
+/** The export someone asked for is ready to download (until it expires). */
+export function exportReadyEmail(
+  config: Config,
+  to: string,
+  orgName: string,
+  orgId: string,
+  expiresAt: Date,
+): MailMessage {
+  return {
+    to,
+    subject: `Your export of ${orgName} is ready`,
+    text:
+      `The export of "${orgName}" you asked for is ready.\n\n` +
+      `Download it from the organization's Export page until ${day(expiresAt)}; after that it is deleted:\n` +
+      `${config.publicUrl}/orgs/${orgId}/export\n\n` +
+      `It is encrypted to the key or passphrase you gave; decrypt it with age (age-encryption.org).\n`,
+  };
+}
+
+/** The export someone asked for failed; they can start another. */
+export function exportFailedEmail(
+  config: Config,
+  to: string,
+  orgName: string,
+  orgId: string,
+  code: string,
+): MailMessage {
+  return {
+    to,
+    subject: `Your export of ${orgName} failed`,
+    text: `The export of "${orgName}" you asked for did not finish (${code}). You can start another from the organization's Export page:\n${config.publicUrl}/orgs/${orgId}/export\n`,
+  };
+}
