@@ -247,7 +247,7 @@ test(
     await snap(page, 'export');
 
     // Audit log: enough events for two pages (each rename is audited).
-    for (let i = 0; i < 30; i++) await ownerApi.patch(`/api/orgs/${orgId}`, { name: `Dash Studio ${i % 2}` });
+    for (let i = 0; i < 60; i++) await ownerApi.patch(`/api/orgs/${orgId}`, { name: `Dash Studio ${i % 2}` });
     await page.goto(`${orgUrl}/audit`);
     await page.locator('#audit tbody tr').first().waitFor();
     assert.equal(await page.locator('#audit tbody tr').count(), 50, 'the first page');
@@ -297,7 +297,10 @@ test(
     await page.selectOption('#filter-actor', (await colleagueOption.getAttribute('value')) ?? '');
     await page.click('#audit-filter button[type=submit]');
     await page.waitForURL(/\?actor=/);
-    await page.waitForFunction(() => !document.querySelector('#audit tbody tr:nth-child(50)'));
+    await page.waitForFunction((who) => {
+      const cells = [...document.querySelectorAll('#audit tbody tr td:nth-child(2)')];
+      return cells.length > 0 && cells.every((c) => c.textContent?.includes(who));
+    }, colleagueEmail);
     const theirs = await page.locator('#audit tbody tr td:nth-child(2)').allInnerTexts();
     assert.ok(theirs.length > 0 && theirs.every((w) => w.includes(colleagueEmail)), JSON.stringify(theirs));
     await snap(page, 'audit');
@@ -381,9 +384,10 @@ test(
     await page.locator('#members').waitFor();
     await snap(page, 'deletion-banner');
     await page.click('#cancel-deletion');
-    await page.waitForLoadState('load');
+    await page.locator('#deletion-banner').waitFor({ state: 'detached' });
+    await page.reload();
     await page.locator('#members').waitFor();
-    assert.equal(await page.locator('#deletion-banner').count(), 0, 'cancelled');
+    assert.equal(await page.locator('#deletion-banner').count(), 0, 'cancelled for good');
 
     const billing = [...owner.requests, ...colleague.requests].filter((p) => p.includes('billing'));
     assert.deepEqual(billing, [], 'no request to a billing route with billing off');

@@ -6,7 +6,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from './api.ts';
-import { Async, Banner, useLoad } from './components.tsx';
+import { Async, Banner, useLoad, type Loaded } from './components.tsx';
 import { day, when } from './format.ts';
 import { me, type User } from './session.tsx';
 
@@ -108,7 +108,7 @@ function DeletionBanner(props: { c: OrgContext }): JSX.Element {
   const cancel = async () => {
     try {
       await api('DELETE', `/api/orgs/${org.id}/deletion`);
-      location.reload();
+      props.c.reload();
     } catch (err) {
       setError(messageOf(err));
     }
@@ -139,7 +139,7 @@ function DeletionBanner(props: { c: OrgContext }): JSX.Element {
  * the deletion state and the visitor's role itself; renders nothing unless a deletion is pending.
  */
 export function PendingDeletion(props: { orgId: string }): JSX.Element | null {
-  const loaded = useLoad(async () => {
+  const loaded: Loaded<OrgContext | null> = useLoad(async () => {
     const deletion = await api<Deletion>('GET', `/api/orgs/${props.orgId}/deletion`);
     if (!deletion.scheduled) return null;
     const [{ user }, org] = await Promise.all([me(), api<Org>('GET', `/api/orgs/${props.orgId}`)]);
@@ -149,7 +149,7 @@ export function PendingDeletion(props: { orgId: string }): JSX.Element | null {
       deletion,
       admin: org.role !== 'member',
       owner: org.role === 'owner',
-      reload: () => undefined,
+      reload: () => loaded.reload(),
     };
     return c;
   }, [props.orgId]);
