@@ -372,6 +372,7 @@ test(
     const banner = page.locator('#deletion-banner');
     await banner.waitFor();
     assert.match(await banner.innerText(), /This organization will be deleted on .+\. Until then it is read-only/);
+    assert.ok(await page.locator('#org-name').isDisabled(), 'read-only: the settings cannot be changed');
     for (const tab of ['', '/sessions', '/export', '/audit']) {
       await page.goto(`${orgUrl}${tab}`);
       await banner.waitFor();
@@ -382,6 +383,8 @@ test(
     assert.ok(await colleague.page.locator('#create-session button[type=submit]').isDisabled());
     await page.goto(orgUrl);
     await page.locator('#members').waitFor();
+    assert.equal(await page.locator('#invite').count(), 0, 'read-only: nobody to invite');
+    assert.equal(await page.locator('#members select').count(), 0, 'read-only: no role changes');
     await snap(page, 'deletion-banner');
     await page.click('#cancel-deletion');
     await page.locator('#deletion-banner').waitFor({ state: 'detached' });

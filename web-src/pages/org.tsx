@@ -107,7 +107,8 @@ function Members(props: { c: OrgContext }): JSX.Element {
               </tbody>
             </table>
           </TableScroll>
-          {c.admin ? <Invite c={c} roles={roles} act={act} /> : null}
+          {/* While a deletion is pending the organization is read-only: nothing to invite or change. */}
+          {c.admin && !c.deletion.scheduled ? <Invite c={c} roles={roles} act={act} /> : null}
           {c.admin ? <Invitations c={c} invitations={d.invitations} act={act} /> : null}
         </>
       )}
@@ -120,7 +121,7 @@ type Act = (fn: () => Promise<unknown>, done?: string) => Promise<void>;
 function MemberRow(props: { m: Member; c: OrgContext; roles: Role[]; act: Act }): JSX.Element {
   const { m, c, act } = props;
   const self = m.user_id === c.user.id;
-  const canManage = c.admin && !self && (c.owner || m.role !== 'owner');
+  const canManage = c.admin && !c.deletion.scheduled && !self && (c.owner || m.role !== 'owner');
   const base = `/api/orgs/${c.org.id}/members/${m.user_id}`;
   const name = m.display_name || m.email;
   return (
@@ -163,7 +164,7 @@ function MemberRow(props: { m: Member; c: OrgContext; roles: Role[]; act: Act })
         <time dateTime={m.joined_at}>{day(m.joined_at)}</time>
       </td>
       <td>
-        {self ? (
+        {self && !c.deletion.scheduled ? (
           <button
             class="danger"
             onClick={() =>
@@ -266,7 +267,7 @@ function Invitations(props: { c: OrgContext; invitations: Invitation[]; act: Act
                     )}
                   </td>
                   <td>
-                    <div class="row">
+                    <div class="row" hidden={props.c.deletion.scheduled}>
                       <button
                         class="secondary"
                         aria-label={`Resend the invitation to ${i.email}`}

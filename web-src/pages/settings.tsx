@@ -18,9 +18,13 @@ export function SettingsPage(props: { orgId: string }): JSX.Element {
       {(c) =>
         c.admin ? (
           <>
-            <NameCard c={c} />
-            <RetentionCard c={c} />
-            <TranscriptionCard c={c} />
+            {/* Pending deletion: read-only (a disabled fieldset disables every control in it). */}
+            <fieldset disabled={c.deletion.scheduled} class="plain">
+              <legend class="visually-hidden">Settings</legend>
+              <NameCard c={c} />
+              <RetentionCard c={c} />
+              <TranscriptionCard c={c} />
+            </fieldset>
             {c.owner ? <DangerZone c={c} /> : null}
           </>
         ) : (
