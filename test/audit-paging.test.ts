@@ -187,10 +187,24 @@ test('the filter narrows the rows; the CSV and JSON lines downloads hold the sam
     .split('\n')
     .map((l) => JSON.parse(l) as AuditEvent);
   assert.deepEqual(lines, events, 'the JSON lines are the events the page API showed');
-  // The downloads were audited, and after the rows were read.
+  // The downloads were audited, each bounded by the newest entry when it started (not itself).
   const downloads = await walk('action=audit.downloaded');
-  assert.equal(downloads.length, 2);
-  assert.equal(downloads[0]?.detail.rows, expected.length);
+  assert.deepEqual(
+    downloads.map((d) => d.detail.format),
+    ['csv', 'jsonl'],
+  );
+  for (const d of downloads) assert.ok(BigInt(String(d.detail.up_to_id)) < BigInt(d.id));
+
+  // Unfiltered, the download spans several pages of the server's reads and is the whole log.
+  const everything = (await orgAuditIds()).filter((id) => BigInt(id) < BigInt(downloads[1]?.id ?? '0') + 1n);
+  const all = await owner.get(`${base}/audit/download?format=jsonl`);
+  assert.equal(all.status, 200);
+  const allIds = all.text
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as AuditEvent).id);
+  assert.ok(allIds.length > 5000, `${allIds.length} rows`);
+  assert.deepEqual(allIds, everything, 'every entry up to the download, once, in id order');
 });
 
 test(

@@ -57,6 +57,8 @@ export interface AuditFilter {
   actorEmail: string | null;
   from: Date | null;
   to: Date | null;
+  /** Only entries up to this id (a download's snapshot); null: no bound. */
+  upToId?: string | null;
 }
 
 /** An audit entry with its actor's and target's current names (null when not visible or gone). */
@@ -110,9 +112,20 @@ export function auditEvents(
         and ($5::timestamptz is null or a.created_at >= $5::timestamptz)
         and ($6::timestamptz is null or a.created_at < $6::timestamptz)
         and ($7::bigint is null or ${o.cursor})
+        and ($9::bigint is null or a.id <= $9::bigint)
       order by ${o.order} limit $8::int`,
-    [orgId, f.action, f.actorUserId, f.actorEmail, f.from, f.to, after, limit],
+    [orgId, f.action, f.actorUserId, f.actorEmail, f.from, f.to, after, limit, f.upToId ?? null],
   );
+}
+
+/** The org's newest audit id ('0' when it has none). */
+export async function maxAuditId(db: Queryable, orgId: string): Promise<string> {
+  const rows = await many<{ id: string }>(
+    db,
+    `select coalesce(max(id), 0)::text as id from audit_log where organization_id = $1::uuid`,
+    [orgId],
+  );
+  return rows[0]?.id ?? '0';
 }
 
 /** The distinct actions in the org's audit log, by name. */

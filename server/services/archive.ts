@@ -317,6 +317,7 @@ function readme(orgName: string, at: Date): string {
     '',
     'organization.json      the organization and its members',
     'audit-log/*.jsonl      the audit log, one JSON object per line, oldest first',
+    'usage.jsonl            the usage ledger: seconds recorded and transcribed, bytes stored and erased',
     'sessions/*/session.json  each recording session: participants, takes, tracks, timeline',
     "sessions/*/*.ogg|webm  each captured track (Ogg Opus audio, WebM VP8 video); all tracks of a take start at the take's start",
     'sessions/*/transcript.*  the newest transcript as JSON, SubRip, WebVTT and plain text',

@@ -4,7 +4,10 @@
  * numeric id, and downloaded (CSV or JSON lines) exactly as the filter selects. Owners and
  * admins only; RLS decides which org's rows exist.
  */
+import { AsyncResource } from 'node:async_hooks';
+import { Readable } from 'node:stream';
 import type { Deps } from '../core/context.ts';
+import { log, errorFields } from '../core/logger.ts';
 import { withTenant } from '../core/db/pool.ts';
 import type { SignedInUser } from '../context.ts';
 import { requireAdmin, tenantScope } from '../policies.ts';
@@ -178,8 +181,11 @@ function csvRow(e: AuditEventView): string {
 }
 
 /**
- * Every entry the filter selects, oldest first, as one CSV or JSON-lines file; the download
- * itself is audited (`audit.downloaded`, after the rows were read, so it is not in the file).
+ * Every entry the filter selects, oldest first, as one CSV or JSON-lines file, streamed:
+ * each page of rows is read as the response needs it (in a transaction of its own, proven
+ * again, once the headers are sent), so memory stays flat however long the log. The file
+ * is a snapshot: it ends at the newest entry when the download started, and the download
+ * is audited then (`audit.downloaded`, with that bound), so it is not in its own file.
  * @throws AppError 403 `admin_required`.
  */
 export async function download(
@@ -189,20 +195,11 @@ export async function download(
   role: Role,
   format: 'csv' | 'jsonl',
   q: AuditQuery,
-): Promise<{ contentType: string; filename: string; body: Buffer; rows: number }> {
+): Promise<{ contentType: string; filename: string; body: Readable }> {
   requireAdmin(role, 'Only owners and admins can read the audit log.');
-  const filter = filterOf(q);
-  const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
-  let after: string | null = null;
-  let count = 0;
-  await withTenant(deps.db.app, tenantScope(orgId, user), async (tx) => {
-    for (;;) {
-      const rows = await audit.auditEvents(tx, orgId, filter, 'asc', after, DOWNLOAD_PAGE);
-      for (const r of rows) lines.push(format === 'csv' ? csvRow(presentEvent(r)) : JSON.stringify(presentEvent(r)));
-      count += rows.length;
-      after = rows.at(-1)?.id ?? after;
-      if (rows.length < DOWNLOAD_PAGE) break;
-    }
+  const scope = tenantScope(orgId, user);
+  const upToId = await withTenant(deps.db.app, scope, async (tx) => {
+    const max = await audit.maxAuditId(tx, orgId);
     await audit.insertAudit(tx, {
       orgId,
       actorUserId: user.id,
@@ -210,7 +207,7 @@ export async function download(
       action: 'audit.downloaded',
       details: {
         format,
-        rows: count,
+        up_to_id: max,
         filter: {
           action: q.action ?? null,
           actor: q.actor ?? null,
@@ -219,13 +216,35 @@ export async function download(
         },
       },
     });
+    return max;
   });
-  const date = deps.clock.now().toISOString().slice(0, 10);
+  const filter = { ...filterOf(q), upToId };
+  // Bound to this request's context, so a page read after the response started is still
+  // read as the proven user (the request's own transaction has ended by then).
+  const page = AsyncResource.bind((after: string | null) =>
+    withTenant(deps.db.app, scope, (tx) => audit.auditEvents(tx, orgId, filter, 'asc', after, DOWNLOAD_PAGE)),
+  );
   const eol = format === 'csv' ? '\r\n' : '\n';
+  async function* lines(): AsyncGenerator<Buffer> {
+    if (format === 'csv') yield Buffer.from(CSV_COLUMNS.join(',') + eol, 'utf8');
+    let after: string | null = null;
+    for (;;) {
+      const rows = await page(after);
+      if (rows.length > 0) {
+        const text = rows.map((r) => (format === 'csv' ? csvRow(presentEvent(r)) : JSON.stringify(presentEvent(r))));
+        yield Buffer.from(text.join(eol) + eol, 'utf8');
+      }
+      if (rows.length < DOWNLOAD_PAGE) return;
+      after = rows.at(-1)?.id ?? null;
+    }
+  }
+  const body = Readable.from(lines());
+  // Headers are gone by the time a later page fails: the download ends short, and we log it.
+  body.on('error', (err) => log.error('audit download stream failed', errorFields(err)));
+  const date = deps.clock.now().toISOString().slice(0, 10);
   return {
     contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     filename: `audit-${orgId.slice(0, 8)}-${date}.${format}`,
-    body: Buffer.from(lines.length ? lines.join(eol) + eol : '', 'utf8'),
-    rows: count,
+    body,
   };
 }

@@ -51,7 +51,7 @@ export function dashboardRoutes(deps: Deps, billing?: Billing): Router<AppState>
   r.get('/api/orgs/:orgId/audit/download', member, async (ctx) => {
     const { format, ...filter } = parse(auditDownloadQuery, ctx.query);
     const file = await auditLog.download(deps, ...inOrgWithRole(ctx), format, filter);
-    sendAttachment(ctx, { ...file, size: file.body.length });
+    sendAttachment(ctx, file);
   });
 
   r.post('/api/orgs/:orgId/invitations/:id/resend', member, async (ctx) => {
