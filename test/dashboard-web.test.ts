@@ -18,6 +18,7 @@ import { freshEmail, inviteLinkIn } from './helpers/api.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { asOwner, seedRecordedSession } from './helpers/recording.ts';
 import { person, rowsOf, signInOnPage, snap, type Person } from './helpers/dashboard.ts';
+import { runLifecycleSweep } from '../server/jobs/sweep.ts';
 
 const ready = prerequisites('the dashboard pages in Chromium', [
   !fs.existsSync(CHROMIUM) && 'chromium (apt-get install chromium)',
@@ -323,7 +324,7 @@ test(
 );
 
 test(
-  'account in words, sign out elsewhere, the 404 page, the deletion banner; no billing request anywhere',
+  'account in words, sign out elsewhere, the 404 page, the deletion banner, a deleted account in the audit log; no billing request anywhere',
   { skip: !ready, timeout: 240_000 },
   async () => {
     assert.ok(owner && colleague, 'the first test signed both in');
@@ -391,6 +392,27 @@ test(
     await page.reload();
     await page.locator('#members').waitFor();
     assert.equal(await page.locator('#deletion-banner').count(), 0, 'cancelled for good');
+
+    // The colleague deletes their account, with what it means spelled out; 30 days later it is
+    // purged, and the audit log shows their entries as a deleted account's.
+    await colleague.page.goto(`${ts.url}/account`);
+    await colleague.page.getByText('For 30 days you can restore the account by signing in again.').waitFor();
+    const confirmDelete = colleague.page.locator('#delete-account button[type=submit]');
+    assert.ok(await confirmDelete.isDisabled(), 'not before the address is typed');
+    await colleague.page.fill('#delete-account-email', colleagueEmail);
+    await confirmDelete.click();
+    await colleague.page.waitForURL(/\/signin/);
+    ts.clock.advance(31 * 86400);
+    await ts.clock.settled();
+    await runLifecycleSweep(ts.running.deps);
+    await page.goto(`${orgUrl}/audit?action=invitation.accepted`);
+    await signInOnPage(ts, page, ownerEmail);
+    await page.waitForURL(/\/audit\?action=invitation\.accepted/);
+    const accepted = page.locator('#audit tbody tr').first();
+    await accepted.waitFor();
+    assert.match(await accepted.innerText(), /Deleted account/);
+    assert.doesNotMatch(await accepted.innerText(), new RegExp(colleagueEmail.replace(/[.]/g, '\\.')));
+    await snap(page, 'audit-deleted-account');
 
     const billing = [...owner.requests, ...colleague.requests].filter((p) => p.includes('billing'));
     assert.deepEqual(billing, [], 'no request to a billing route with billing off');

@@ -72,7 +72,8 @@ function apiQuery(f: Filter): URLSearchParams {
 /** A person in words: name (email), or the email of a deleted account, or "System". */
 export function actorLabel(a: Actor | null): string {
   if (!a) return 'System';
-  if (a.deleted) return `${a.email ?? 'unknown'} (deleted account)`;
+  // A purged account keeps no address: the entry says only that it was deleted.
+  if (a.deleted) return a.email ? `${a.email} (deleted account)` : 'Deleted account';
   return a.name ? `${a.name} (${a.email ?? ''})` : (a.email ?? a.id ?? 'unknown');
 }
 
@@ -134,11 +135,14 @@ function Audit(props: { c: OrgContext }): JSX.Element {
         <Field label="Who">
           <select id="filter-actor" value={draft.actor} onChange={set('actor')}>
             <option value="">Anyone</option>
-            {(facets.data?.actors ?? []).map((a) => (
-              <option key={a.id ?? a.email} value={a.id ?? a.email ?? ''}>
-                {actorLabel(a)}
-              </option>
-            ))}
+            {/* The API filters by id or address: a purged account has neither, so it is not offered. */}
+            {(facets.data?.actors ?? [])
+              .filter((a) => a.id ?? a.email)
+              .map((a) => (
+                <option key={a.id ?? a.email} value={a.id ?? a.email ?? ''}>
+                  {actorLabel(a)}
+                </option>
+              ))}
           </select>
         </Field>
         <Field label="From">

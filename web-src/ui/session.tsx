@@ -35,7 +35,7 @@ export async function me(): Promise<Me> {
     return m;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
-      location.href = '/signin?next=' + encodeURIComponent(location.pathname + location.hash);
+      location.href = '/signin?next=' + encodeURIComponent(location.pathname + location.search + location.hash);
       return new Promise<Me>(() => undefined);
     }
     throw e;
