@@ -154,6 +154,22 @@ test(
     assert.match(rows[1] ?? '', /Interview .*Ended.*Listen and download/);
     assert.match(rows[2] ?? '', /Interview .*Ready.*Read the transcript/);
     await snap(page, 'home');
+
+    // A failed transcription offers a retry; retried, the session waits for its transcript.
+    const endedId = (await home.nth(1).getAttribute('data-session')) ?? '';
+    await asOwner(ts, (c) =>
+      c.query(
+        `insert into transcription_runs (organization_id, session_id, reason, status, finished_at)
+         values ($1, $2, 'auto', 'failed', now())`,
+        [orgId, endedId],
+      ),
+    );
+    await page.reload();
+    const failed = page.locator(`#home-sessions tr[data-session="${endedId}"]`);
+    await failed.getByText('Transcription failed').waitFor();
+    await failed.getByRole('button', { name: 'Retry transcription of Interview' }).click();
+    await failed.getByText('The transcript is on its way.').waitFor();
+    assert.equal(await failed.getAttribute('data-state'), 'transcribing');
   },
 );
 
