@@ -4,6 +4,7 @@
 // sessions named by device and time zone, and signing out elsewhere.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { assertError, freshEmail, getMe, inviteLinkIn } from './helpers/api.ts';
@@ -368,3 +369,23 @@ test(
     );
   },
 );
+
+test('SQL: the new definer functions act only for a proven user or a token holder', async () => {
+  const app = new pg.Client({ connectionString: ts.db.appUrl });
+  await app.connect();
+  try {
+    // The API role with nothing proven: no user, so no home sessions.
+    assert.equal((await app.query('select * from app.my_home_sessions(200)')).rowCount, 0);
+    // A time zone needs the session's raw token; a guess changes nothing.
+    const r = await app.query<{ ok: boolean }>(`select app.auth_session_set_time_zone('not-a-token', 'UTC') as ok`);
+    assert.equal(r.rows[0]?.ok, false);
+    await assert.rejects(
+      app.query(`select app.auth_session_set_time_zone('x', 'Europe/Berlin''; --')`),
+      /invalid_input/,
+    );
+    // The ledger's trigger functions are not callable at all.
+    await assert.rejects(app.query('select app.ledger_track_report()'), /permission denied|trigger/);
+  } finally {
+    await app.end();
+  }
+});

@@ -6,6 +6,7 @@
 // role can neither change nor delete ledger rows, and no other org sees them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import pg from 'pg';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import type { HttpClient } from './helpers/http.ts';
@@ -209,4 +210,31 @@ test('the ledger is append-only for the API role and private to its org', async 
   assertError(await memberC.get(`${base}/usage`), 403, 'admin_required', 'a member');
   for (const q of ['months=0', 'months=25', 'months=x', 'other=1'])
     assertError(await owner.get(`${base}/usage?${q}`), 400, 'invalid_input', q);
+});
+
+test('a deployment from before the ledger: the backfill migration writes the same sums', async () => {
+  // What still exists is backfilled; a session erased before the ledger existed has no
+  // tracks left to count (the media sweep removed them), so it adds nothing, stored or erased.
+  const live = 'session_id not in (select id from recording_sessions where key_erased_at is not null)';
+  const withTriggers = await ledger(live);
+  const held = await ledger();
+  assert.ok(withTriggers.recorded > 0 && withTriggers.tracks > 0);
+  const up = fs
+    .readFileSync(new URL('../migrations/1732400007100_usage_backfill.sql', import.meta.url), 'utf8')
+    .split('-- Down Migration')[0];
+  await asOwner(ts, async (c) => {
+    // As if the rows had never been written: the org's history without its ledger.
+    await c.query('delete from usage_events where organization_id = $1', [orgId]);
+    await c.query(up ?? '');
+  });
+  const backfilled = await ledger(live);
+  assert.deepEqual(
+    { ...backfilled, rows: 0 },
+    { ...withTriggers, rows: 0 },
+    'seconds, bytes, transcripts and tracks as the triggers counted them',
+  );
+  const m = await thisMonth();
+  assert.equal(m.storage_bytes, held.stored - held.erased, 'the bytes held are the same');
+  await asOwner(ts, (c) => c.query(up ?? ''));
+  assert.deepEqual(await ledger(live), backfilled, 'running it again counts nothing twice');
 });
