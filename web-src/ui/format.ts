@@ -33,7 +33,7 @@ export function ago(date: string | number | Date, now: number = Date.now()): str
       ? null
       : abs < 3600
         ? `${Math.round(abs / 60)} min`
-        : abs < 86400
+        : abs < 23 * 3600
           ? plural(Math.round(abs / 3600), 'hour')
           : plural(Math.round(abs / 86400), 'day');
   if (!unit) return 'just now';
