@@ -1,5 +1,5 @@
 // The dashboard in a real headless Chromium, with billing off, walked by an owner and a
-// member as they would: home, members and invitations (resend, revoke), what a member does
+// colleague (first a member, then an admin) as they would: home, members and invitations (resend, revoke), what a member does
 // not see, settings (name, retention with units and its preview, automatic transcription),
 // an export whose progress moves without a reload, the audit log's filters, paging and
 // downloads, usage, the account page, the 404 page, and the deletion banner. Every page is
@@ -53,7 +53,7 @@ after(async () => {
 });
 
 test(
-  'home, members and invitations as owner; a member sees no admin controls',
+  'home, members and invitations as owner; a member sees no admin controls, an admin no danger zone',
   { skip: !ready, timeout: 240_000 },
   async () => {
     owner = await person(browser);
@@ -129,6 +129,25 @@ test(
     const row = page.locator('#members tbody tr', { hasText: colleagueEmail });
     assert.equal(await row.locator('select').inputValue(), 'member');
     assert.equal(await page.locator('#invitations').getByText(colleagueEmail).count(), 0, 'accepted: not pending');
+
+    // Promoted to admin, the colleague manages the organisation but has no danger zone.
+    await page.selectOption(`select[aria-label="Role of ${colleagueEmail}"]`, 'admin');
+    await page.getByText(`${colleagueEmail} is now admin.`).waitFor();
+    await colleague.page.goto(`${orgUrl}/settings`);
+    await colleague.page.locator('#retention-amount').waitFor();
+    assert.deepEqual(await colleague.page.locator('nav.tabs a').allInnerTexts(), [
+      'Members',
+      'Sessions',
+      'Usage',
+      'Audit log',
+      'Settings',
+      'Export',
+    ]);
+    assert.equal(await colleague.page.locator('#danger-zone').count(), 0, 'only owners may delete the organization');
+    await snap(colleague.page, 'settings-admin');
+    await colleague.page.goto(orgUrl);
+    await colleague.page.locator('#invite').waitFor();
+    assert.equal(await colleague.page.locator('#members select').count(), 0, 'an admin cannot change an owner');
 
     // Recorded sessions (one with a transcript), and a live one started from Home.
     ownerApi = await ts.signIn(ownerEmail);
@@ -396,7 +415,7 @@ test(
     }
     await colleague.page.goto(`${orgUrl}/sessions`);
     await colleague.page.locator('#deletion-banner').waitFor();
-    assert.equal(await colleague.page.locator('#cancel-deletion').count(), 0, 'a member cannot cancel');
+    assert.equal(await colleague.page.locator('#cancel-deletion').count(), 0, 'only owners can cancel');
     assert.ok(await colleague.page.locator('#create-session button[type=submit]').isDisabled());
     await page.goto(orgUrl);
     await page.locator('#members').waitFor();
