@@ -18,7 +18,7 @@ import { transcriptRoutes } from './routes/transcripts/index.ts';
 import { lifecycleRoutes } from './routes/lifecycle/index.ts';
 import { dashboardRoutes } from './routes/dashboard/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
-import { webRoutes } from './web/pages.ts';
+import { webRoutes, notFoundPage } from './web/pages.ts';
 
 export interface AppOptions {
   /** The started Stripe client (server/billing/stripe.ts startBilling), or undefined when billing is off. */
@@ -52,5 +52,6 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }
+  app.use(notFoundPage(deps));
   return app;
 }

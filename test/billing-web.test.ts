@@ -1,7 +1,8 @@
-// The Billing section of the org page in a real headless Chromium: an owner without a plan
+// The Billing tab of an organisation in a real headless Chromium: an owner without a plan
 // picks one and is sent to Stripe Checkout; once the webhook arrives the page shows plan,
-// seats and renewal, and "Manage billing" opens the Customer Portal. Skips (loudly) where
-// /usr/bin/chromium is missing.
+// seats and renewal, and "Manage billing" opens the Customer Portal. With billing on, the
+// Members tab shows seats used against seats paid and the Usage tab the plan's limits.
+// Skips (loudly) where /usr/bin/chromium is missing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import type { TestServer } from './helpers/server.ts';
 import type { StripeFake } from './helpers/stripe-fake.ts';
 import { newOrg, startBilled, subscriptionEvent } from './helpers/billing-flow.ts';
 import { assertAccessible } from './helpers/axe.ts';
+import { snap } from './helpers/dashboard.ts';
 
 const hasChromium = prerequisites('the billing page test in Chromium', [
   !fs.existsSync(CHROMIUM) && 'chromium (apt-get install chromium)',
@@ -54,6 +56,8 @@ test(
       });
 
       await page.goto(`${ts.url}/orgs/${orgId}`);
+      await page.getByRole('link', { name: 'Billing' }).click();
+      await page.waitForURL(`${ts.url}/orgs/${orgId}/billing`);
       const summary = page.locator('#billing-summary');
       await summary.waitFor();
       assert.match(await summary.innerText(), /No paid plan\. Seats: 1 used of 1\./);
@@ -71,13 +75,29 @@ test(
         seats: 4,
         created: Math.floor(Date.now() / 1000),
       });
-      await page.goto(`${ts.url}/orgs/${orgId}#billing`);
+      await page.goto(`${ts.url}/orgs/${orgId}/billing`);
       await summary.waitFor();
       assert.match(await summary.innerText(), /Plan: Team \(active\)\. Seats: 1 used of 4\. Renews /);
       assert.equal(await page.locator('#billing-checkout').count(), 0, 'no second checkout once subscribed');
       await assertAccessible(page, 'the organization page with billing');
       fs.mkdirSync(path.join('test-output', 'screens'), { recursive: true });
       await page.locator('#billing').screenshot({ path: path.join('test-output', 'screens', 'billing-section.png') });
+      await snap(page, 'billing');
+
+      // Seats used against seats paid on the Members tab; the plan's limits beside usage.
+      await page.goto(`${ts.url}/orgs/${orgId}`);
+      await page.locator('#member-summary').getByText('1 member · 1 of 4 paid seats used').waitFor();
+      await snap(page, 'members-billing');
+      await page.goto(`${ts.url}/orgs/${orgId}/usage`);
+      await page
+        .locator('#usage-plan')
+        .getByText(/^Plan: Team/)
+        .waitFor();
+      const current = await page.locator('#usage-current').innerText();
+      assert.match(current, /Hours recorded\s*0\s*of \d+ this period/);
+      assert.match(current, /Seats used\s*1\s*of 4 paid/);
+      await snap(page, 'usage-billing');
+      await page.goto(`${ts.url}/orgs/${orgId}/billing`);
       await page.click('#billing-portal');
       await page.waitForURL(/^https:\/\/billing\.stripe\.com\/p\/session\//);
       assert.deepEqual(problems, []);

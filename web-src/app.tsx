@@ -5,7 +5,6 @@
  */
 import type { JSX } from 'preact';
 import { render } from 'preact';
-import { Message } from './ui/components.tsx';
 import { SignInPage } from './pages/signin.tsx';
 import { OrgsPage } from './pages/orgs.tsx';
 import { OrgPage } from './pages/org.tsx';
@@ -14,6 +13,12 @@ import { AccountPage } from './pages/account.tsx';
 import { SessionsPage } from './pages/sessions.tsx';
 import { SessionPage } from './pages/session.tsx';
 import { InvitePage } from './pages/invite.tsx';
+import { HomePage } from './pages/home.tsx';
+import { UsagePage } from './pages/usage.tsx';
+import { SettingsPage } from './pages/settings.tsx';
+import { ExportPage } from './pages/export.tsx';
+import { BillingPage } from './pages/billing.tsx';
+import { NotFoundPage } from './pages/notfound.tsx';
 
 const data = document.body.dataset;
 const org = data.org ?? '';
@@ -27,11 +32,17 @@ const PAGES: Record<string, () => JSX.Element> = {
   sessions: () => <SessionsPage orgId={org} />,
   session: () => <SessionPage orgId={org} sessionId={data.session ?? ''} />,
   invite: () => <InvitePage />,
+  home: () => <HomePage />,
+  usage: () => <UsagePage orgId={org} />,
+  settings: () => <SettingsPage orgId={org} />,
+  export: () => <ExportPage orgId={org} />,
+  billing: () => <BillingPage orgId={org} />,
+  notfound: () => <NotFoundPage />,
 };
 
 const main = document.getElementById('main');
 if (main) {
   main.replaceChildren();
   const page = PAGES[data.page ?? ''];
-  render(page ? page() : <Message text="Unknown page" />, main);
+  render(page ? page() : <NotFoundPage />, main);
 }

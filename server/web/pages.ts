@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
+import type Koa from 'koa';
 import type { Deps } from '../core/context.ts';
 import type { AppContext, AppState } from '../context.ts';
 import { ensureCsrfCookie } from '../middleware/auth.ts';
@@ -59,9 +60,13 @@ export function webRoutes(deps: Deps): Router<AppState> {
       ensureCsrfCookie(deps, ctx);
       ctx.type = 'html';
       ctx.set('cache-control', 'no-store');
-      ctx.body = shell(title, name, data(ctx), undefined, wide ? 'wide' : '');
+      // Billing on or off is known to the page without a request to a billing route.
+      ctx.body = shell(title, name, { billing: billingFlag, ...data(ctx) }, undefined, wide ? 'wide' : '');
     };
-  r.get('/', (ctx) => ctx.redirect(ctx.state.user ? '/orgs' : '/signin'));
+  const billingFlag = deps.config.billing ? 'on' : 'off';
+  const inOrg = (ctx: AppContext) => ({ org: ctx.params.orgId ?? '' });
+  const home = page('Home', 'home');
+  r.get('/', (ctx) => (ctx.state.user ? home(ctx) : ctx.redirect('/signin')));
   r.get('/signin', page('Sign in', 'signin'));
   r.get('/account', page('Your account', 'account'));
   r.get('/orgs', page('Organizations', 'orgs'));
@@ -69,10 +74,11 @@ export function webRoutes(deps: Deps): Router<AppState> {
     '/orgs/:orgId',
     page('Organization', 'org', (ctx) => ({ org: ctx.params.orgId ?? '' })),
   );
-  r.get(
-    '/orgs/:orgId/audit',
-    page('Audit log', 'audit', (ctx) => ({ org: ctx.params.orgId ?? '' })),
-  );
+  r.get('/orgs/:orgId/audit', page('Audit log', 'audit', inOrg));
+  r.get('/orgs/:orgId/usage', page('Usage', 'usage', inOrg));
+  r.get('/orgs/:orgId/settings', page('Settings', 'settings', inOrg));
+  r.get('/orgs/:orgId/export', page('Export', 'export', inOrg));
+  r.get('/orgs/:orgId/billing', page('Billing', 'billing', inOrg));
   r.get('/invite', page('Invitation', 'invite'));
   // Browsers ask for it on every page; an empty answer keeps a 404 out of their consoles.
   r.get('/favicon.ico', (ctx) => {
@@ -113,4 +119,21 @@ export function webRoutes(deps: Deps): Router<AppState> {
     }
   });
   return r;
+}
+
+/**
+ * The 404 page: a GET for a page that no router answered gets the page shell (a heading,
+ * links home) with status 404 instead of a bare "Not Found". API paths keep their JSON 404.
+ * Mounted last in server/app.ts.
+ */
+export function notFoundPage(deps: Deps): Koa.Middleware<AppState> {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.method !== 'GET' || ctx.status !== 404 || ctx.body != null) return;
+    if (ctx.path.startsWith('/api/') || ctx.path.startsWith('/static/')) return;
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = shell('Page not found', 'notfound', { billing: deps.config.billing ? 'on' : 'off' });
+    ctx.status = 404;
+  };
 }

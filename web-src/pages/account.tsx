@@ -1,63 +1,43 @@
-/** The signed-in user's account: active sign-in sessions and deleting the account. */
+/**
+ * The signed-in user's account: display name, the active sign-in sessions in words
+ * ("Chrome on macOS, Berlin time zone, last seen 5 min ago"), signing out everywhere else,
+ * and deleting the account with what it means spelled out.
+ */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Message, useLoad, TableScroll } from '../ui/components.tsx';
-import { when } from '../ui/format.ts';
-import { me, type User } from '../ui/session.tsx';
+import { Async, Banner, Card, Field, PageHeader, useLoad } from '../ui/components.tsx';
+import { ago, describeAgent, zoneName } from '../ui/format.ts';
+import { me, showNav, type User } from '../ui/session.tsx';
 
 interface AuthSession {
   id: string;
+  device?: string | null;
   user_agent: string | null;
-  client_ip: string | null;
+  time_zone?: string | null;
+  created_at?: string;
   last_seen_at: string;
   current: boolean;
 }
 
+type Status = { kind: 'ok' | 'error'; text: string } | null;
+
 /** The account page. */
 export function AccountPage(): JSX.Element {
   const loaded = useLoad(async () => {
-    const { user } = await me();
+    const { user, memberships } = await me();
     const { sessions } = await api<{ sessions: AuthSession[] }>('GET', '/api/auth/sessions');
-    return { user, sessions };
+    return { user, sessions, orgCount: memberships.length };
   });
   return (
     <>
-      <h1>Your account</h1>
+      <PageHeader title="Your account" />
       <Async loaded={loaded} what="Loading your account…">
-        {({ user, sessions }) => (
+        {({ user, sessions, orgCount }) => (
           <>
-            <p>Signed in as {user.email}.</p>
-            <h2>Active sessions</h2>
-            <TableScroll label="Active sessions">
-              <table id="sessions">
-                <tbody>
-                  {sessions.map((s) => (
-                    <tr key={s.id}>
-                      <td>
-                        {s.user_agent || 'Unknown browser'}
-                        {s.current ? ' (this one)' : ''}
-                      </td>
-                      <td>{s.client_ip || ''}</td>
-                      <td>last seen {when(s.last_seen_at)}</td>
-                      <td>
-                        {s.current ? null : (
-                          <button
-                            class="danger"
-                            onClick={() =>
-                              void api('DELETE', `/api/auth/sessions/${s.id}`).then(() => location.reload())
-                            }
-                          >
-                            Revoke
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableScroll>
-            <DeleteAccount user={user} />
+            <Profile user={user} />
+            <Sessions sessions={sessions} reload={loaded.reload} />
+            <DeleteAccount user={user} orgCount={orgCount} />
           </>
         )}
       </Async>
@@ -65,17 +45,118 @@ export function AccountPage(): JSX.Element {
   );
 }
 
+function Profile(props: { user: User }): JSX.Element {
+  const [name, setName] = useState(props.user.display_name ?? '');
+  const [status, setStatus] = useState<Status>(null);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const r = await api<{ user: User }>('PATCH', '/api/me', { display_name: name.trim() });
+      showNav(r.user);
+      setStatus({ kind: 'ok', text: 'Name saved.' });
+    } catch (err) {
+      setStatus({ kind: 'error', text: messageOf(err) });
+    }
+  };
+  return (
+    <Card title="Profile" id="profile">
+      <p>
+        Signed in as <strong>{props.user.email}</strong>.
+      </p>
+      <form id="display-name-form" onSubmit={(e) => void save(e)}>
+        <Field label="Display name" hint="Shown to the other members of your organizations and in recording sessions.">
+          <input
+            id="display-name"
+            required
+            maxLength={80}
+            autocomplete="name"
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
+        </Field>
+        <button type="submit">Save name</button>
+      </form>
+      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+    </Card>
+  );
+}
+
+/** "Chrome on macOS, Berlin time zone, last seen 5 min ago". */
+export function describeSession(s: AuthSession, now: number = Date.now()): string {
+  return [s.device || describeAgent(s.user_agent), zoneName(s.time_zone), `last seen ${ago(s.last_seen_at, now)}`]
+    .filter(Boolean)
+    .join(', ');
+}
+
+function Sessions(props: { sessions: AuthSession[]; reload: () => void }): JSX.Element {
+  const [status, setStatus] = useState<Status>(null);
+  const others = props.sessions.filter((s) => !s.current).length;
+  const act = async (fn: () => Promise<unknown>, done: string) => {
+    try {
+      await fn();
+      setStatus({ kind: 'ok', text: done });
+      props.reload();
+    } catch (err) {
+      setStatus({ kind: 'error', text: messageOf(err) });
+    }
+  };
+  return (
+    <Card title="Where you are signed in" id="sign-ins">
+      <ul class="plain" id="sessions">
+        {props.sessions.map((s) => (
+          <li key={s.id} class="row" data-current={s.current ? 'true' : undefined}>
+            <span>
+              {describeSession(s)}
+              {s.current ? <strong> (this browser)</strong> : null}
+            </span>
+            <span class="spacer" />
+            {s.current ? null : (
+              <button
+                class="secondary"
+                aria-label={`Sign out ${s.device || describeAgent(s.user_agent)}`}
+                onClick={() => void act(() => api('DELETE', `/api/auth/sessions/${s.id}`), 'Signed out there.')}
+              >
+                Sign out
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      <p class="row">
+        <button
+          id="signout-others"
+          class="secondary"
+          disabled={others === 0}
+          onClick={() => void act(() => api('POST', '/api/auth/sessions/revoke-others'), 'Signed out everywhere else.')}
+        >
+          Sign out everywhere else
+        </button>
+        {others === 0 ? <span class="muted small">This is your only sign-in.</span> : null}
+      </p>
+      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+    </Card>
+  );
+}
+
 // Account deletion (docs/data-lifecycle.md): typed confirmation; restorable for 30 days.
-function DeleteAccount(props: { user: User }): JSX.Element {
+function DeleteAccount(props: { user: User; orgCount: number }): JSX.Element {
   const [confirm, setConfirm] = useState('');
   const [error, setError] = useState<string | null>(null);
   return (
-    <section id="delete-account">
-      <h2>Delete your account</h2>
-      <p class="muted">
-        You are signed out everywhere at once. Sign in again within 30 days to restore the account; after that it is
-        gone.
-      </p>
+    <Card title="Delete your account" id="delete-account" class="danger-zone">
+      <ul>
+        <li>You are signed out everywhere at once, and an email tells you how to undo it.</li>
+        <li>
+          For 30 days you can restore the account by signing in again. After that it is erased for good: your name,
+          sign-ins and your place in{' '}
+          {props.orgCount === 1 ? 'your organization' : `your ${props.orgCount} organizations`}. Audit logs keep their
+          entries, without your email address.
+        </li>
+        <li>Recordings you made stay with their organization.</li>
+        <li>
+          If you are the only owner of an organization, make someone else owner first (or delete the organization).
+        </li>
+      </ul>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -85,19 +166,24 @@ function DeleteAccount(props: { user: User }): JSX.Element {
           );
         }}
       >
-        <input
-          type="email"
-          id="delete-account-email"
-          placeholder={props.user.email}
-          aria-label="Type your email address to confirm"
-          value={confirm}
-          onInput={(e) => setConfirm(e.currentTarget.value)}
-        />
-        <button type="submit" class="danger">
+        <Field label={`Type your email address (${props.user.email}) to confirm`}>
+          <input
+            type="email"
+            id="delete-account-email"
+            autocomplete="off"
+            value={confirm}
+            onInput={(e) => setConfirm(e.currentTarget.value)}
+          />
+        </Field>
+        <button
+          type="submit"
+          class="danger solid"
+          disabled={confirm.trim().toLowerCase() !== props.user.email.toLowerCase()}
+        >
           Delete my account
         </button>
       </form>
-      {error ? <Message text={error} /> : null}
-    </section>
+      {error ? <Banner>{error}</Banner> : null}
+    </Card>
   );
 }

@@ -1,12 +1,13 @@
 /**
- * Billing on the org page (owners and admins): plan, seats, renewal and usage; owners pick a
- * plan (Stripe Checkout) or manage card, invoices and cancellation (Stripe Customer Portal).
- * With billing off the API answers `billing_disabled` and the section stays away.
+ * The organisation's Billing tab (owners and admins): plan, seats, renewal and usage; owners
+ * pick a plan (Stripe Checkout) or manage card, invoices and cancellation (Stripe Customer
+ * Portal). With billing off the tab is not offered and no billing route is asked.
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError, messageOf } from '../ui/api.ts';
-import { Message, useLoad } from '../ui/components.tsx';
+import { Banner, Message, useLoad } from '../ui/components.tsx';
+import { billingOn, OrgFrame } from '../ui/org.tsx';
 import { when } from '../ui/format.ts';
 
 interface Billing {
@@ -19,6 +20,23 @@ interface Billing {
   usage: { recording_hours: { used: number; limit: number | null } };
   can_manage: boolean;
   has_billing_account: boolean;
+}
+
+/** The billing page. */
+export function BillingPage(props: { orgId: string }): JSX.Element {
+  return (
+    <OrgFrame orgId={props.orgId} tab="billing">
+      {(c) =>
+        !billingOn() ? (
+          <Banner kind="info">Billing is off on this server: there is nothing to pay.</Banner>
+        ) : c.admin ? (
+          <BillingSection orgId={c.org.id} />
+        ) : (
+          <Banner kind="info">Only owners and admins can see billing.</Banner>
+        )
+      }
+    </OrgFrame>
+  );
 }
 
 /** The billing section, or nothing when billing is off. */

@@ -1,26 +1,18 @@
-/** One organisation: members and roles, invitations, and (for admins) billing and lifecycle. */
+/**
+ * An organisation's members: roles, pending invitations (resend, revoke, expiry) and, with
+ * billing on, seats used against seats paid. Members see the list; owners and admins manage it.
+ */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Message, useLoad, TableScroll } from '../ui/components.tsx';
-import { when } from '../ui/format.ts';
-import { me, type User } from '../ui/session.tsx';
-import { BillingSection } from './billing.tsx';
-import { LifecycleSection } from './lifecycle.tsx';
-
-type Role = 'owner' | 'admin' | 'member';
-
-/** `GET /api/orgs/:id`. */
-export interface Org {
-  id: string;
-  name: string;
-  role: Role;
-  member_count: number;
-}
+import { Async, Banner, Card, Empty, Field, useLoad, TableScroll } from '../ui/components.tsx';
+import { ago, day, plural } from '../ui/format.ts';
+import { billingOn, OrgFrame, type OrgContext, type Role } from '../ui/org.tsx';
 
 interface Member {
   user_id: string;
   email: string;
+  display_name?: string | null;
   role: Role;
   joined_at: string;
 }
@@ -30,114 +22,133 @@ interface Invitation {
   email: string;
   role: Role;
   expires_at: string;
+  expired?: boolean;
 }
 
-interface OrgData {
-  user: User;
-  org: Org;
+interface Seats {
+  used: number;
+  paid: number | null;
+}
+
+interface MembersData {
   members: Member[];
   invitations: Invitation[];
+  seats: Seats | null;
 }
 
-async function loadOrg(orgId: string): Promise<OrgData> {
-  const { user } = await me();
-  const org = await api<Org>('GET', `/api/orgs/${orgId}`);
-  const admin = org.role === 'owner' || org.role === 'admin';
-  const [{ members }, invitations] = await Promise.all([
-    api<{ members: Member[] }>('GET', `/api/orgs/${orgId}/members`),
-    admin
-      ? api<{ invitations: Invitation[] }>('GET', `/api/orgs/${orgId}/invitations`).then((r) => r.invitations)
+async function loadMembers(c: OrgContext): Promise<MembersData> {
+  const orgId = c.org.id;
+  const [{ members, seats }, invitations] = await Promise.all([
+    api<{ members: Member[]; seats?: Seats }>('GET', `/api/orgs/${orgId}/members`),
+    c.admin
+      ? api<{ invitations: Invitation[] }>('GET', `/api/orgs/${orgId}/invitations?include_expired=true`).then(
+          (r) => r.invitations,
+        )
       : Promise.resolve([]),
   ]);
-  return { user, org, members, invitations };
+  // Seats mean something only where billing is on (paid is null without a subscription).
+  return { members, invitations, seats: billingOn() && seats ? seats : null };
 }
 
-/** The organisation page. */
+/** The organisation page (its Members tab). */
 export function OrgPage(props: { orgId: string }): JSX.Element {
-  const loaded = useLoad(() => loadOrg(props.orgId), [props.orgId]);
   return (
-    <Async loaded={loaded} what="Loading the organization…">
-      {(d) => <OrgView {...d} orgId={props.orgId} reload={loaded.reload} />}
+    <OrgFrame orgId={props.orgId} tab="members">
+      {(c) => <Members c={c} />}
+    </OrgFrame>
+  );
+}
+
+function Members(props: { c: OrgContext }): JSX.Element {
+  const { c } = props;
+  const loaded = useLoad(() => loadMembers(c), [c.org.id]);
+  const [status, setStatus] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const act = async (fn: () => Promise<unknown>, done?: string) => {
+    try {
+      await fn();
+      setStatus(done ? { kind: 'ok', text: done } : null);
+      loaded.reload();
+    } catch (err) {
+      setStatus({ kind: 'error', text: messageOf(err) });
+    }
+  };
+  const roles: Role[] = c.owner ? ['member', 'admin', 'owner'] : ['member', 'admin'];
+  return (
+    <Async loaded={loaded} what="Loading the members…">
+      {(d) => (
+        <>
+          <p class="muted" id="member-summary">
+            {plural(d.members.length, 'member')}
+            {d.seats ? ` · ${d.seats.used} of ${d.seats.paid ?? 'unlimited'} paid seats used` : ''}
+          </p>
+          {d.seats && d.seats.paid !== null && d.seats.used > d.seats.paid ? (
+            <Banner kind="warn">
+              More members than paid seats. <a href={`/orgs/${c.org.id}/billing`}>Add seats</a>
+            </Banner>
+          ) : null}
+          <div id="status">{status ? <Banner kind={status.kind}>{status.text}</Banner> : null}</div>
+          <h2>Members</h2>
+          <TableScroll label="Members">
+            <table id="members">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Role</th>
+                  <th>Joined</th>
+                  <th>
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.members.map((m) => (
+                  <MemberRow key={m.user_id} m={m} c={c} roles={roles} act={act} />
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+          {/* While a deletion is pending the organization is read-only: nothing to invite or change. */}
+          {c.admin && !c.deletion.scheduled ? <Invite c={c} roles={roles} act={act} /> : null}
+          {c.admin ? <Invitations c={c} invitations={d.invitations} act={act} /> : null}
+        </>
+      )}
     </Async>
   );
 }
 
-function OrgView(props: OrgData & { orgId: string; reload: () => void }): JSX.Element {
-  const { org, user, members, invitations, orgId } = props;
-  const [error, setError] = useState<string | null>(null);
-  const admin = org.role === 'owner' || org.role === 'admin';
-  const roles: Role[] = org.role === 'owner' ? ['member', 'admin', 'owner'] : ['member', 'admin'];
-  const act = async (fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      setError(null);
-      props.reload();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
-  return (
-    <>
-      <h1>{org.name}</h1>
-      <p class="muted">
-        You are {org.role}. {org.member_count} member(s).{admin ? ' ' : ''}
-        {admin ? <a href={`/orgs/${orgId}/audit`}>Audit log</a> : ''}{' '}
-        <a href={`/orgs/${orgId}/sessions`} id="sessions-link">
-          Recording sessions
-        </a>
-      </p>
-      <div id="status">{error ? <Message text={error} /> : null}</div>
-      <h2>Members</h2>
-      <TableScroll label="Members">
-        <table id="members">
-          <thead>
-            <tr>
-              <th>Email</th>
-              <th>Role</th>
-              <th>Joined</th>
-              <th>
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {members.map((m) => (
-              <MemberRow key={m.user_id} m={m} me={user} org={org} roles={roles} act={act} />
-            ))}
-          </tbody>
-        </table>
-      </TableScroll>
-      {admin ? <Invitations orgId={orgId} roles={roles} invitations={invitations} act={act} /> : null}
-      {admin ? <BillingSection orgId={orgId} /> : null}
-      {admin ? <LifecycleSection org={org} /> : null}
-    </>
-  );
-}
+type Act = (fn: () => Promise<unknown>, done?: string) => Promise<void>;
 
-function MemberRow(props: {
-  m: Member;
-  me: User;
-  org: Org;
-  roles: Role[];
-  act: (fn: () => Promise<unknown>) => Promise<void>;
-}): JSX.Element {
-  const { m, org, act } = props;
-  const self = m.user_id === props.me.id;
-  const admin = org.role === 'owner' || org.role === 'admin';
-  const canManage = admin && !self && (org.role === 'owner' || m.role !== 'owner');
-  const base = `/api/orgs/${org.id}/members/${m.user_id}`;
+function MemberRow(props: { m: Member; c: OrgContext; roles: Role[]; act: Act }): JSX.Element {
+  const { m, c, act } = props;
+  const self = m.user_id === c.user.id;
+  const canManage = c.admin && !c.deletion.scheduled && !self && (c.owner || m.role !== 'owner');
+  const base = `/api/orgs/${c.org.id}/members/${m.user_id}`;
+  const name = m.display_name || m.email;
   return (
     <tr data-user={m.user_id}>
       <td>
-        {m.email}
+        {m.display_name ? (
+          <>
+            <strong>{m.display_name}</strong>
+            <br />
+            <span class="muted small">{m.email}</span>
+          </>
+        ) : (
+          m.email
+        )}
         {self ? ' (you)' : ''}
       </td>
       <td>
         {canManage ? (
           <select
-            aria-label={`Role of ${m.email}`}
+            aria-label={`Role of ${name}`}
             value={m.role}
-            onChange={(e) => void act(() => api('PATCH', base, { role: e.currentTarget.value }))}
+            onChange={(e) =>
+              void act(
+                () => api('PATCH', base, { role: e.currentTarget.value }),
+                `${name} is now ${e.currentTarget.value}.`,
+              )
+            }
           >
             {props.roles.map((r) => (
               <option key={r} value={r}>
@@ -146,12 +157,14 @@ function MemberRow(props: {
             ))}
           </select>
         ) : (
-          m.role
+          <span class="pill">{m.role}</span>
         )}
       </td>
-      <td>{when(m.joined_at)}</td>
       <td>
-        {self ? (
+        <time dateTime={m.joined_at}>{day(m.joined_at)}</time>
+      </td>
+      <td>
+        {self && !c.deletion.scheduled ? (
           <button
             class="danger"
             onClick={() =>
@@ -164,7 +177,11 @@ function MemberRow(props: {
             Leave
           </button>
         ) : canManage ? (
-          <button class="danger" aria-label={`Remove ${m.email}`} onClick={() => void act(() => api('DELETE', base))}>
+          <button
+            class="danger"
+            aria-label={`Remove ${name}`}
+            onClick={() => void act(() => api('DELETE', base), `${name} was removed.`)}
+          >
             Remove
           </button>
         ) : null}
@@ -173,64 +190,109 @@ function MemberRow(props: {
   );
 }
 
-function Invitations(props: {
-  orgId: string;
-  roles: Role[];
-  invitations: Invitation[];
-  act: (fn: () => Promise<unknown>) => Promise<void>;
-}): JSX.Element {
+function Invite(props: { c: OrgContext; roles: Role[]; act: Act }): JSX.Element {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<string>(props.roles[0] ?? 'member');
-  const { orgId, act } = props;
+  const orgId = props.c.org.id;
   return (
-    <>
-      <h2>Invite someone</h2>
+    <Card title="Invite someone" id="invite-card">
       <form
         id="invite"
         onSubmit={(e) => {
           e.preventDefault();
-          void act(async () => {
-            await api('POST', `/api/orgs/${orgId}/invitations`, { email, role });
+          const to = email;
+          void props.act(async () => {
+            await api('POST', `/api/orgs/${orgId}/invitations`, { email: to, role });
             setEmail('');
-          });
+          }, `Invitation sent to ${to}.`);
         }}
       >
-        <input
-          type="email"
-          id="invite-email"
-          required
-          placeholder="colleague@example.com"
-          aria-label="Email address to invite"
-          value={email}
-          onInput={(e) => setEmail(e.currentTarget.value)}
-        />
-        <select id="invite-role" aria-label="Role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
-          {props.roles.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
+        <Field label="Email address">
+          <input
+            type="email"
+            id="invite-email"
+            required
+            autocomplete="off"
+            placeholder="colleague@example.com"
+            value={email}
+            onInput={(e) => setEmail(e.currentTarget.value)}
+          />
+        </Field>
+        <Field label="Role">
+          <select id="invite-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+            {props.roles.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </Field>
         <button type="submit">Send invitation</button>
       </form>
-      <h2>Pending invitations</h2>
+    </Card>
+  );
+}
+
+function Invitations(props: { c: OrgContext; invitations: Invitation[]; act: Act }): JSX.Element {
+  const { act } = props;
+  const orgId = props.c.org.id;
+  return (
+    <>
+      <h2>Invitations</h2>
       {props.invitations.length ? (
-        <TableScroll label="Pending invitations">
+        <TableScroll label="Invitations">
           <table id="invitations">
+            <thead>
+              <tr>
+                <th>Email</th>
+                <th>Role</th>
+                <th>Expires</th>
+                <th>
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {props.invitations.map((i) => (
                 <tr key={i.id}>
                   <td>{i.email}</td>
-                  <td>{i.role}</td>
-                  <td>expires {when(i.expires_at)}</td>
                   <td>
-                    <button
-                      class="secondary"
-                      aria-label={`Revoke the invitation of ${i.email}`}
-                      onClick={() => void act(() => api('DELETE', `/api/orgs/${orgId}/invitations/${i.id}`))}
-                    >
-                      Revoke
-                    </button>
+                    <span class="pill">{i.role}</span>
+                  </td>
+                  <td>
+                    {i.expired ? (
+                      <span class="pill bad">expired {ago(i.expires_at)}</span>
+                    ) : (
+                      <time dateTime={i.expires_at}>{ago(i.expires_at)}</time>
+                    )}
+                  </td>
+                  <td>
+                    <div class="row" hidden={props.c.deletion.scheduled}>
+                      <button
+                        class="secondary"
+                        aria-label={`Resend the invitation to ${i.email}`}
+                        onClick={() =>
+                          void act(
+                            () => api('POST', `/api/orgs/${orgId}/invitations/${i.id}/resend`),
+                            `Invitation sent again to ${i.email}.`,
+                          )
+                        }
+                      >
+                        Resend
+                      </button>
+                      <button
+                        class="danger"
+                        aria-label={`Revoke the invitation of ${i.email}`}
+                        onClick={() =>
+                          void act(
+                            () => api('DELETE', `/api/orgs/${orgId}/invitations/${i.id}`),
+                            `Invitation of ${i.email} revoked.`,
+                          )
+                        }
+                      >
+                        Revoke
+                      </button>
+                    </div>
                   </td>
                 </tr>
               ))}
@@ -238,7 +300,7 @@ function Invitations(props: {
           </table>
         </TableScroll>
       ) : (
-        <p class="muted">None.</p>
+        <Empty>No pending invitations.</Empty>
       )}
     </>
   );

@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Empty, Message, useLoad } from '../ui/components.tsx';
+import { Async, Banner, Card, Empty, Field, PageHeader, useLoad } from '../ui/components.tsx';
 import { me } from '../ui/session.tsx';
 
 /** The organisations page. */
@@ -21,14 +21,14 @@ export function OrgsPage(): JSX.Element {
   };
   return (
     <>
-      <h1>Your organizations</h1>
+      <PageHeader title="Your organizations" />
       <Async loaded={loaded} what="Loading your organizations…">
         {({ memberships }) =>
           memberships.length ? (
             <ul class="plain" id="org-list">
               {memberships.map((m) => (
                 <li key={m.id}>
-                  <a href={`/orgs/${m.id}`}>{m.name}</a> <span class="muted">({m.role})</span>
+                  <a href={`/orgs/${m.id}`}>{m.name}</a> <span class="pill">{m.role}</span>
                 </li>
               ))}
             </ul>
@@ -37,21 +37,23 @@ export function OrgsPage(): JSX.Element {
           )
         }
       </Async>
-      <h2>Create an organization</h2>
-      <form id="create-org" onSubmit={(e) => void create(e)}>
-        <input
-          name="name"
-          id="org-name"
-          required
-          maxLength={100}
-          placeholder="Organization name"
-          aria-label="Organization name"
-          value={name}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
-        <button type="submit">Create</button>
-      </form>
-      {error ? <Message text={error} /> : null}
+      <Card title="Create an organization" id="create-org-card">
+        <p class="muted">You become its owner, and can invite others as owners, admins or members.</p>
+        <form id="create-org" onSubmit={(e) => void create(e)}>
+          <Field label="Organization name">
+            <input
+              name="name"
+              id="org-name"
+              required
+              maxLength={100}
+              value={name}
+              onInput={(e) => setName(e.currentTarget.value)}
+            />
+          </Field>
+          <button type="submit">Create</button>
+        </form>
+        {error ? <Banner>{error}</Banner> : null}
+      </Card>
     </>
   );
 }

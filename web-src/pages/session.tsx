@@ -7,6 +7,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
 import { Async, Banner, Empty, Message, useLoad, TableScroll } from '../ui/components.tsx';
+import { PendingDeletion } from '../ui/org.tsx';
 import { size, when } from '../ui/format.ts';
 import { me } from '../ui/session.tsx';
 import { Playback } from './playback.tsx';
@@ -46,6 +47,7 @@ function SessionView(props: { s: SessionDetail; orgId: string; reload: () => voi
   const live = s.status === 'open';
   return (
     <>
+      <PendingDeletion orgId={orgId} />
       <h1>{s.title}</h1>
       <p class="row">
         <a href={`/orgs/${orgId}/sessions`}>← Sessions</a>

@@ -2,9 +2,9 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Empty, Message, useLoad, TableScroll } from '../ui/components.tsx';
+import { Async, Empty, Field, Message, useLoad, TableScroll } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
-import { me } from '../ui/session.tsx';
+import { OrgFrame } from '../ui/org.tsx';
 
 interface SessionRow {
   id: string;
@@ -18,10 +18,16 @@ interface SessionRow {
 /** The sessions page. */
 export function SessionsPage(props: { orgId: string }): JSX.Element {
   const { orgId } = props;
-  const loaded = useLoad(async () => {
-    await me();
-    return api<{ sessions: SessionRow[] }>('GET', `/api/orgs/${orgId}/sessions`);
-  }, [orgId]);
+  return (
+    <OrgFrame orgId={orgId} tab="sessions">
+      {(c) => <Sessions orgId={orgId} readOnly={c.deletion.scheduled} />}
+    </OrgFrame>
+  );
+}
+
+function Sessions(props: { orgId: string; readOnly: boolean }): JSX.Element {
+  const { orgId } = props;
+  const loaded = useLoad(() => api<{ sessions: SessionRow[] }>('GET', `/api/orgs/${orgId}/sessions`), [orgId]);
   const [title, setTitle] = useState('');
   const [error, setError] = useState<string | null>(null);
   const create = async (e: Event) => {
@@ -36,22 +42,22 @@ export function SessionsPage(props: { orgId: string }): JSX.Element {
   };
   return (
     <>
-      <h1>Recording sessions</h1>
-      <p>
-        <a href={`/orgs/${orgId}`}>← Organization</a>
-      </p>
+      <h2>Recording sessions</h2>
       <form id="create-session" onSubmit={(e) => void create(e)}>
-        <input
-          name="title"
-          id="session-title"
-          required
-          maxLength={200}
-          placeholder="Episode 12 with …"
-          aria-label="Session title"
-          value={title}
-          onInput={(e) => setTitle(e.currentTarget.value)}
-        />
-        <button type="submit">New session</button>
+        <Field label="Session title">
+          <input
+            name="title"
+            id="session-title"
+            required
+            maxLength={200}
+            placeholder="Episode 12 with …"
+            value={title}
+            onInput={(e) => setTitle(e.currentTarget.value)}
+          />
+        </Field>
+        <button type="submit" disabled={props.readOnly}>
+          New session
+        </button>
       </form>
       {error ? <Message text={error} /> : null}
       <Async loaded={loaded} what="Loading sessions…">

@@ -7,7 +7,7 @@ import { when } from '../ui/format.ts';
 
 function nextTarget(): string {
   const next = new URLSearchParams(location.search).get('next');
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/orgs';
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
 }
 
 /** The sign-in page. */
@@ -43,7 +43,9 @@ export function SignInPage(): JSX.Element {
   const verify = async (e: Event) => {
     e.preventDefault();
     try {
-      await api('POST', '/api/auth/verify', { email, code: code.trim() });
+      // The time zone lets the account page tell this sign-in from others ("Berlin time zone").
+      const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      await api('POST', '/api/auth/verify', { email, code: code.trim(), ...(zone ? { time_zone: zone } : {}) });
       location.href = target;
     } catch (err) {
       // An account being deleted: offer to restore it (docs/data-lifecycle.md).

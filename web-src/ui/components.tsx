@@ -112,3 +112,47 @@ export function TableScroll(props: { label: string; children: ComponentChildren 
     </div>
   );
 }
+
+/** A page's heading with optional actions on the right (they wrap below it on a phone). */
+export function PageHeader(props: { title: string; children?: ComponentChildren }): JSX.Element {
+  return (
+    <div class="page-head">
+      <h1>{props.title}</h1>
+      {props.children ? <div class="actions">{props.children}</div> : null}
+    </div>
+  );
+}
+
+/** One figure in a row of figures: label, value, and optionally what it is measured against. */
+export function Stat(props: { label: string; value: string; limit?: string | undefined; id?: string }): JSX.Element {
+  return (
+    <div class="stat" id={props.id}>
+      <div class="label">{props.label}</div>
+      <div class="value">{props.value}</div>
+      {props.limit ? <div class="limit">{props.limit}</div> : null}
+    </div>
+  );
+}
+
+/** A card: a titled surface grouping one task (a form, a list). */
+export function Card(props: { title: string; id?: string; class?: string; children: ComponentChildren }): JSX.Element {
+  const headingId = props.id ? `${props.id}-title` : undefined;
+  return (
+    <section class={`card ${props.class ?? ''}`} id={props.id} aria-labelledby={headingId}>
+      <h2 id={headingId}>{props.title}</h2>
+      {props.children}
+    </section>
+  );
+}
+
+/**
+ * Runs `fn` every `ms` while `active`, and once when it becomes active: polling that stops
+ * by itself (e.g. once an export is done).
+ */
+export function usePoll(fn: () => void, ms: number, active: boolean): void {
+  useEffect(() => {
+    if (!active) return;
+    const t = setInterval(fn, ms);
+    return () => clearInterval(t);
+  }, [active, ms]);
+}

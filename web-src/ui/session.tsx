@@ -35,7 +35,7 @@ export async function me(): Promise<Me> {
     return m;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
-      location.href = '/signin?next=' + encodeURIComponent(location.pathname + location.hash);
+      location.href = '/signin?next=' + encodeURIComponent(location.pathname + location.search + location.hash);
       return new Promise<Me>(() => undefined);
     }
     throw e;
@@ -49,9 +49,16 @@ function Nav(props: { user: User }): JSX.Element {
   };
   return (
     <>
-      <a href="/orgs">Organizations</a>
-      <a href="/account">Account</a>
-      <span class="right">{props.user.email}</span>
+      <a href="/" aria-current={location.pathname === '/' ? 'page' : undefined}>
+        Sessions
+      </a>
+      <a href="/orgs" aria-current={location.pathname === '/orgs' ? 'page' : undefined}>
+        Organizations
+      </a>
+      <a href="/account" aria-current={location.pathname === '/account' ? 'page' : undefined}>
+        Account
+      </a>
+      <span class="right">{props.user.display_name || props.user.email}</span>
       <button class="secondary" id="signout" onClick={() => void signOut()}>
         Sign out
       </button>
