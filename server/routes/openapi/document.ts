@@ -35,6 +35,7 @@ export function errorCodes(r: RouteDoc): Map<number, string[]> {
   if (r.body) add(400, 'invalid_json');
   // Any /api request that carries an Authorization header is proven by it (or refused).
   if (api) add(401, 'invalid_api_key');
+  if (api) add(429, 'rate_limited'); // (API keys: too many uncached key hashes from one client)
   if (api && WRITE.has(r.method)) add(403, 'csrf_failed');
   if (r.auth !== 'none') add(401, 'unauthenticated');
   if (r.auth === 'org') {
