@@ -7,6 +7,7 @@ import { when } from '../ui/format.ts';
 import { me, type User } from '../ui/session.tsx';
 import { BillingSection } from './billing.tsx';
 import { LifecycleSection } from './lifecycle.tsx';
+import { ApiKeysSection } from './apiKeys.tsx';
 
 type Role = 'owner' | 'admin' | 'member';
 
@@ -108,6 +109,7 @@ function OrgView(props: OrgData & { orgId: string; reload: () => void }): JSX.El
         </table>
       </TableScroll>
       {admin ? <Invitations orgId={orgId} roles={roles} invitations={invitations} act={act} /> : null}
+      {admin ? <ApiKeysSection orgId={orgId} /> : null}
       {admin ? <BillingSection orgId={orgId} /> : null}
       {admin ? <LifecycleSection org={org} /> : null}
     </>
