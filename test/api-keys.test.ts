@@ -159,7 +159,13 @@ test('a member key works on org routes without CSRF, acts as a member, and its s
     'admin_required',
     "member key deletes another's",
   );
-  assert.equal((await api.delete(`${A}/sessions/${created.body.id}`)).status, 200);
+  const erased = await api.delete<{ certificate: { certificate: Record<string, unknown> } }>(
+    `${A}/sessions/${created.body.id}`,
+  );
+  assert.equal(erased.status, 200);
+  const statement = erased.body.certificate.certificate;
+  assert.equal(statement.requested_by, null, 'the signed certificate names no person');
+  assert.deepEqual(statement.requested_by_api_key, { id: k.id, name: 'Interview bot', prefix: k.prefix });
 });
 
 test('cookies are ignored on key requests: a member key with an owner cookie is still a member', async () => {
