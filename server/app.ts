@@ -19,6 +19,8 @@ import { lifecycleRoutes } from './routes/lifecycle/index.ts';
 import { dashboardRoutes } from './routes/dashboard/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes, notFoundPage } from './web/pages.ts';
+import { apiKeyRoutes } from './routes/apiKeys/index.ts';
+import { openApiRoutes } from './routes/openapi/index.ts';
 
 export interface AppOptions {
   /** The started Stripe client (server/billing/stripe.ts startBilling), or undefined when billing is off. */
@@ -47,6 +49,8 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     transcriptRoutes(deps),
     lifecycleRoutes(deps),
     dashboardRoutes(deps, opts.billing),
+    apiKeyRoutes(deps),
+    openApiRoutes(deps),
     webRoutes(deps),
   ]) {
     app.use(router.routes());

@@ -19,6 +19,7 @@ import { SettingsPage } from './pages/settings.tsx';
 import { ExportPage } from './pages/export.tsx';
 import { BillingPage } from './pages/billing.tsx';
 import { NotFoundPage } from './pages/notfound.tsx';
+import { IntegrationsPage } from './pages/integrations.tsx';
 
 const data = document.body.dataset;
 const org = data.org ?? '';
@@ -38,6 +39,7 @@ const PAGES: Record<string, () => JSX.Element> = {
   export: () => <ExportPage orgId={org} />,
   billing: () => <BillingPage orgId={org} />,
   notfound: () => <NotFoundPage />,
+  integrations: () => <IntegrationsPage orgId={org} />,
 };
 
 const main = document.getElementById('main');

@@ -20,6 +20,8 @@ export interface AuditActor {
   email: string | null;
   name: string | null;
   deleted: boolean;
+  /** Set when an organisation API key acted (id, email null): its name and public prefix. */
+  api_key?: { id: string | null; name: string; prefix: string };
 }
 
 /** What was acted on, when the entry names something. */
@@ -61,6 +63,20 @@ function filterOf(q: AuditQuery): audit.AuditFilter {
 }
 
 function actorOf(r: audit.AuditEventRow): AuditActor | null {
+  // What a key did names the key (sql/110_api_keys.sql keeps its name and prefix in details).
+  const key = r.details.api_key;
+  if (key && typeof key === 'object' && !Array.isArray(key)) {
+    const k = key as Record<string, unknown>;
+    const name = str(k.name) ?? '';
+    const prefix = str(k.prefix) ?? '';
+    return {
+      id: null,
+      email: null,
+      name: `API key “${name}” (rec_${prefix}…)`,
+      deleted: false,
+      api_key: { id: str(k.id), name, prefix },
+    };
+  }
   const deleted = r.actor_deleted_at !== null || (r.actor_user_id === null && r.actor_email !== null);
   if (r.actor_user_id === null && r.actor_email === null && !deleted) return null;
   return {

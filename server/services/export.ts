@@ -140,7 +140,8 @@ export async function createExport(
     });
     return j;
   });
-  enqueue(deps, { id: row.id, orgId, userId: user.id, to });
+  // The job runs on the jobs pool, where no key is proven: it must not name the key as a user.
+  enqueue(deps, { id: row.id, orgId, userId: user.apiKey ? null : user.id, to });
   return present(row);
 }
 
@@ -225,7 +226,8 @@ async function runExport(deps: Deps, job: QueuedJob, q: { running?: Worker }): P
         action: 'export.completed',
         details: { export_id: job.id, size_bytes: bytes, sessions: sessionsDone },
       });
-      return repo.exportRequester(db, job.orgId, job.userId);
+      // A key-requested export has no person to mail.
+      return job.userId ? repo.exportRequester(db, job.orgId, job.userId) : undefined;
     });
     // After commit: the requester learns it is ready (no SMTP inside the transaction).
     if (requester)
@@ -241,7 +243,7 @@ async function runExport(deps: Deps, job: QueuedJob, q: { running?: Worker }): P
     log.error('export failed', { error_code: code, ...errorFields(err) });
     const requester = await tx(async (db) => {
       await repo.markExportFailed(db, job.id, deps.clock.now(), code);
-      return repo.exportRequester(db, job.orgId, job.userId);
+      return job.userId ? repo.exportRequester(db, job.orgId, job.userId) : undefined;
     }).catch((e: unknown) => log.error('export failure not recorded', errorFields(e)));
     if (requester)
       deps.mailer.sendInBackground(

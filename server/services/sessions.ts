@@ -362,7 +362,8 @@ export async function deleteSession(
   const certificate = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await repo.findSession(tx, orgId, id);
     if (!s) throw sessionNotFound();
-    if (role === 'member' && s.created_by !== user.id)
+    // user.id is the key's id when an API key acts (it is then the session's creator by key).
+    if (role === 'member' && s.created_by !== user.id && s.created_by_api_key_id !== user.id)
       throw forbidden('admin_required', 'Only owners, admins or the session creator can delete it.');
     await repo.eraseSessionKey(tx, id);
     await audit.insertAudit(tx, {
@@ -373,7 +374,14 @@ export async function deleteSession(
       details: { session_id: id, key_id: s.wrapped_key?.keyId ?? null },
     });
     // The signed deletion certificate (server/services/certificates.ts), stored with the erasure.
-    return certifyUserErasure(deps, tx, { orgId, sessionId: id, wrapped: s.wrapped_key, erasedAt, userId: user.id });
+    return certifyUserErasure(deps, tx, {
+      orgId,
+      sessionId: id,
+      wrapped: s.wrapped_key,
+      erasedAt,
+      userId: user.apiKey ? null : user.id,
+      apiKey: user.apiKey,
+    });
   });
   await deps.onSessionErased?.(id);
   return { erased_at: erasedAt.toISOString(), certificate };

@@ -79,6 +79,7 @@ export function webRoutes(deps: Deps): Router<AppState> {
   r.get('/orgs/:orgId/settings', page('Settings', 'settings', inOrg));
   r.get('/orgs/:orgId/export', page('Export', 'export', inOrg));
   r.get('/orgs/:orgId/billing', page('Billing', 'billing', inOrg));
+  r.get('/orgs/:orgId/integrations', page('Integrations', 'integrations', inOrg));
   r.get('/invite', page('Invitation', 'invite'));
   // Browsers ask for it on every page; an empty answer keeps a 404 out of their consoles.
   r.get('/favicon.ico', (ctx) => {

@@ -15,6 +15,8 @@ interface Actor {
   email: string | null;
   name: string | null;
   deleted: boolean;
+  /** An organisation API key acted: its name and public prefix. */
+  api_key?: { name: string; prefix: string };
 }
 
 interface AuditEvent {
@@ -69,9 +71,10 @@ function apiQuery(f: Filter): URLSearchParams {
   return q;
 }
 
-/** A person in words: name (email), or the email of a deleted account, or "System". */
+/** A person in words: name (email), or the email of a deleted account, an API key by name, or "System". */
 export function actorLabel(a: Actor | null): string {
   if (!a) return 'System';
+  if (a.api_key) return a.name ?? `API key (rec_${a.api_key.prefix}…)`;
   // A purged account keeps no address: the entry says only that it was deleted.
   if (a.deleted) return a.email ? `${a.email} (deleted account)` : 'Deleted account';
   return a.name ? `${a.name} (${a.email ?? ''})` : (a.email ?? a.id ?? 'unknown');

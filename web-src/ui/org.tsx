@@ -45,7 +45,7 @@ export function billingOn(): boolean {
 }
 
 /** The tabs of an organisation's pages. */
-export type OrgTab = 'members' | 'sessions' | 'usage' | 'audit' | 'settings' | 'export' | 'billing';
+export type OrgTab = 'members' | 'sessions' | 'usage' | 'audit' | 'settings' | 'export' | 'billing' | 'integrations';
 
 const TABS: { tab: OrgTab; label: string; path: string; admin: boolean; billing?: boolean }[] = [
   { tab: 'members', label: 'Members', path: '', admin: false },
@@ -54,6 +54,7 @@ const TABS: { tab: OrgTab; label: string; path: string; admin: boolean; billing?
   { tab: 'audit', label: 'Audit log', path: '/audit', admin: true },
   { tab: 'settings', label: 'Settings', path: '/settings', admin: true },
   { tab: 'export', label: 'Export', path: '/export', admin: true },
+  { tab: 'integrations', label: 'Integrations', path: '/integrations', admin: true },
   { tab: 'billing', label: 'Billing', path: '/billing', admin: true, billing: true },
 ];
 
