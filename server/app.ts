@@ -16,6 +16,7 @@ import { sessionRoutes } from './routes/sessions/index.ts';
 import { sessionArchiveRoutes } from './routes/sessions/archive.ts';
 import { transcriptRoutes } from './routes/transcripts/index.ts';
 import { lifecycleRoutes } from './routes/lifecycle/index.ts';
+import { webhookRoutes } from './routes/webhooks/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes } from './web/pages.ts';
 
@@ -45,6 +46,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     sessionArchiveRoutes(deps),
     transcriptRoutes(deps),
     lifecycleRoutes(deps),
+    webhookRoutes(deps),
     webRoutes(deps),
   ]) {
     app.use(router.routes());
