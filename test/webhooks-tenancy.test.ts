@@ -164,3 +164,18 @@ test('the job role acting for A gets nothing of B from the delivery functions', 
   );
   assert.deepEqual(d.rows[0], { state: 'pending', attempts: 0 });
 });
+
+test('deleting an organisation with endpoints and members leaves no webhook rows (its members leave no events)', async () => {
+  const o = await t.owner.query<{ id: string }>(`insert into organizations (name) values ('Gone') returning id`);
+  const orgId = o.rows[0]?.id ?? '';
+  const endpoint = await seedEndpoint(orgId);
+  await t.owner.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'owner')`, [
+    orgId,
+    t.ids.userA,
+  ]);
+  const queued = await t.owner.query('select 1 from webhook_deliveries where endpoint_id = $1', [endpoint]);
+  assert.equal(queued.rowCount, 1, 'member.added was queued');
+  await t.owner.query('delete from organizations where id = $1', [orgId]);
+  const left = await t.owner.query('select 1 from webhook_deliveries where organization_id = $1', [orgId]);
+  assert.equal(left.rowCount, 0);
+});
