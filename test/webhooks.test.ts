@@ -14,6 +14,8 @@ import type { HttpClient } from './helpers/http.ts';
 import { assertError, freshEmail, getMe, inviteLinkIn } from './helpers/api.ts';
 import { eventually } from './helpers/tools.ts';
 import { asOwner } from './helpers/recording.ts';
+import { launchChromium } from './helpers/browser.ts';
+import { assertAccessible } from './helpers/axe.ts';
 
 interface Received {
   headers: Record<string, string>;
@@ -427,4 +429,47 @@ test('after the last retry the endpoint is disabled and admins are emailed; enab
   assert.equal(off.body.disabled_reason, 'admin');
   assert.equal((await owner.delete(`${base}/webhooks/${ep.id}`)).status, 204);
   assertError(await owner.get(`${base}/webhooks/${ep.id}`), 404, 'webhook_not_found');
+});
+
+test('the organisation page: add an endpoint, copy its secret once, send a test event, read the delivery log', async () => {
+  const r = await receiver();
+  const browser = await launchChromium();
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    await ctx.addCookies([...owner.cookies].map(([name, value]) => ({ name, value, url: ts.url })));
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(15_000);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('dialog', (d) => void d.accept());
+    await page.goto(`${ts.url}/orgs/${orgId}`);
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    await page.getByLabel('Endpoint URL').fill(r.url);
+    await page.getByRole('checkbox', { name: 'recording.ready' }).uncheck();
+    await page.getByRole('checkbox', { name: 'transcript.ready' }).check();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const secret = (await page.locator('#webhook-secret').innerText()).trim();
+    assert.match(secret, /^whsec_/);
+    const row = page.locator('#webhooks tr', { hasText: r.url });
+    await row.waitFor();
+    assert.match(await row.innerText(), /transcript\.ready/);
+    await page.getByRole('button', { name: `Send test event to ${r.url}` }).click();
+    const got = await until('the test event from the page', () => r.delivered()[0]);
+    assert.equal(got.type, 'webhook.test');
+    new Webhook(secret).verify(got.raw.body, got.raw.headers);
+    await page.getByRole('button', { name: `Delivery log of ${r.url}` }).click();
+    await page.locator('#webhook-deliveries', { hasText: 'delivered' }).waitFor();
+    assert.match(
+      await page.locator('#webhook-deliveries').innerText(),
+      /webhook\.test[\s\S]*delivered[\s\S]*204 in \d+ ms/,
+    );
+    await assertAccessible(page, 'the organisation page with webhooks');
+    // Reloaded, the page no longer shows the secret.
+    await page.reload();
+    await row.waitFor();
+    assert.equal(await page.locator('#webhook-secret').count(), 0);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
 });

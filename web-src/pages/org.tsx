@@ -7,6 +7,7 @@ import { when } from '../ui/format.ts';
 import { me, type User } from '../ui/session.tsx';
 import { BillingSection } from './billing.tsx';
 import { LifecycleSection } from './lifecycle.tsx';
+import { WebhooksSection } from './webhooks.tsx';
 
 type Role = 'owner' | 'admin' | 'member';
 
@@ -110,6 +111,7 @@ function OrgView(props: OrgData & { orgId: string; reload: () => void }): JSX.El
       {admin ? <Invitations orgId={orgId} roles={roles} invitations={invitations} act={act} /> : null}
       {admin ? <BillingSection orgId={orgId} /> : null}
       {admin ? <LifecycleSection org={org} /> : null}
+      {admin ? <WebhooksSection orgId={orgId} /> : null}
     </>
   );
 }
