@@ -235,7 +235,9 @@ create or replace function app.webhook_admin_emails(p_endpoint uuid) returns tab
    order by u.email
 $$;
 
--- Owner (jobs process at start): endpoints with pending deliveries but no job get one.
+-- Owner (jobs process, at start and with its periodic maintenance): endpoints with pending
+-- deliveries but no live job (none yet, or one the queue gave up on after its own retries of
+-- a worker failure) get one.
 create or replace function app.webhook_reconcile_jobs() returns int
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare r record; n int := 0;
@@ -244,7 +246,8 @@ begin
   for r in
     execute 'select distinct e.id, e.organization_id from public.webhook_endpoints e
                join public.webhook_deliveries d on d.endpoint_id = e.id and d.state = ''pending''
-              where e.enabled and not exists (select 1 from graphile_worker.jobs j where j.key = ''webhook:'' || e.id)'
+              where e.enabled and not exists (select 1 from graphile_worker.jobs j
+                                               where j.key = ''webhook:'' || e.id and j.attempts < j.max_attempts)'
   loop
     perform app.webhook_add_job(r.id, r.organization_id, 0);
     n := n + 1;
@@ -252,10 +255,39 @@ begin
   return n;
 end $$;
 
+-- Owner (`npm run keys:rotate`, beside app.rotation_* of sql/070_lifecycle.sql): the endpoints'
+-- wrapped data keys are re-wrapped with the sessions' keys, so no KEK or KMS key is retired
+-- while a signing secret still depends on it.
+create or replace function app.webhook_rotation_batch(p_after uuid, p_limit int, p_org uuid, p_provider text, p_target_key text, p_from_key text)
+  returns table (endpoint_id uuid, organization_id uuid, wrapped_key jsonb)
+  language sql stable security definer set search_path = pg_catalog, public as $$
+  select e.id, e.organization_id, e.wrapped_key from public.webhook_endpoints e
+   where e.id > coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
+     and (p_org is null or e.organization_id = p_org)
+     and e.wrapped_key ->> 'provider' = p_provider
+     and (p_target_key is null or not (e.wrapped_key ->> 'keyId' = p_target_key or e.wrapped_key ->> 'keyId' like '%:key/' || p_target_key))
+     and (p_from_key is null or e.wrapped_key ->> 'keyId' = p_from_key or e.wrapped_key ->> 'keyId' like '%:key/' || p_from_key)
+   order by e.id limit p_limit
+$$;
+
+create or replace function app.webhook_rotation_store(p_endpoint uuid, p_old jsonb, p_new jsonb) returns boolean
+  language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+begin
+  update public.webhook_endpoints set wrapped_key = p_new where id = p_endpoint and wrapped_key = p_old;
+  return found;
+end $$;
+
+create or replace function app.webhook_key_usage()
+  returns table (provider text, key_id text, endpoints bigint)
+  language sql stable security definer set search_path = pg_catalog, public as $$
+  select wrapped_key ->> 'provider', wrapped_key ->> 'keyId', count(*) from public.webhook_endpoints group by 1, 2 order by 1, 2
+$$;
+
 revoke execute on all functions in schema app from public;
 revoke execute on function app.webhook_add_job(uuid, uuid, bigint), app.webhook_emit(uuid, text, jsonb, text),
   app.webhook_recording_ready(uuid), app.webhook_next(uuid), app.webhook_record_attempt(bigint, int, int, int, text, boolean, int, int),
-  app.webhook_admin_emails(uuid), app.webhook_reconcile_jobs()
+  app.webhook_admin_emails(uuid), app.webhook_reconcile_jobs(), app.webhook_rotation_batch(uuid, int, uuid, text, text, text),
+  app.webhook_rotation_store(uuid, jsonb, jsonb), app.webhook_key_usage()
   from recorder_app, recorder_sfu, recorder_jobs, recorder_sweep;
 -- Job workers deliver (sql/099_duties.sql lists the other duties; these functions are
 -- created after it runs, so their grant is here).

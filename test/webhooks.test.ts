@@ -16,6 +16,9 @@ import { eventually } from './helpers/tools.ts';
 import { asOwner } from './helpers/recording.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { assertAccessible } from './helpers/axe.ts';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { TEST_SECRET } from './helpers/constants.ts';
 
 interface Received {
   headers: Record<string, string>;
@@ -472,4 +475,40 @@ test('the organisation page: add an endpoint, copy its secret once, send a test 
   } finally {
     await browser.close();
   }
+});
+
+test('key rotation (npm run keys:rotate -- --new-kek) re-wraps endpoint keys; secrets still sign', async () => {
+  const r = await receiver();
+  const ep = await create(r.url, ['member.added']);
+  const keyIdOf = () =>
+    asOwner(ts, async (c) => {
+      const row = await c.query<{ k: string }>(
+        `select wrapped_key ->> 'keyId' as k from webhook_endpoints where id = $1`,
+        [ep.id],
+      );
+      return row.rows[0]?.k ?? '';
+    });
+  const before = await keyIdOf();
+  const run = spawnSync(
+    process.execPath,
+    [path.resolve(import.meta.dirname, '../scripts/keys-rotate.ts'), '--new-kek'],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        DATABASE_URL: ts.db.ownerUrl,
+        DATA_DIR: ts.dataDir,
+        SERVER_SECRET: TEST_SECRET,
+      },
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /re-wrapped [1-9]\d* webhook endpoint key\(s\); 0 changed meanwhile; 0 failed/);
+  const after = await keyIdOf();
+  assert.notEqual(after, before, 'the endpoint key moved to the new KEK');
+  assert.match(run.stdout, new RegExp(`webhook endpoint keys by key:\\n  local  ${after}`));
+  await owner.post(`${base}/webhooks/${ep.id}/test`);
+  const got = await until('a delivery after rotation', () => r.delivered()[0]);
+  new Webhook(ep.secret).verify(got.raw.body, got.raw.headers);
 });

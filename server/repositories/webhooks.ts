@@ -239,3 +239,46 @@ export async function reconcileJobs(db: Queryable): Promise<number> {
   const r = await one<{ n: number }>(db, `select app.webhook_reconcile_jobs() as n`);
   return r.n;
 }
+
+// ---- Key rotation (owner connection, `npm run keys:rotate`) ----
+
+export interface WebhookKeyRow {
+  endpoint_id: string;
+  organization_id: string;
+  wrapped_key: unknown;
+}
+
+/** Endpoints whose data key is to be re-wrapped, in id order after `after`. */
+export function rotationBatch(
+  db: Queryable,
+  o: {
+    after: string | null;
+    limit: number;
+    org: string | null;
+    provider: string;
+    targetKey: string | null;
+    fromKey: string | null;
+  },
+): Promise<WebhookKeyRow[]> {
+  return many<WebhookKeyRow>(
+    db,
+    `select endpoint_id, organization_id, wrapped_key
+       from app.webhook_rotation_batch($1::uuid, $2::int, $3::uuid, $4::text, $5::text, $6::text)`,
+    [o.after, o.limit, o.org, o.provider, o.targetKey, o.fromKey],
+  );
+}
+
+/** Stores a re-wrapped key if the endpoint still holds `old` (compare-and-swap). */
+export async function rotationStore(db: Queryable, endpointId: string, old: unknown, next: unknown): Promise<boolean> {
+  const r = await one<{ ok: boolean }>(db, `select app.webhook_rotation_store($1::uuid, $2::jsonb, $3::jsonb) as ok`, [
+    endpointId,
+    JSON.stringify(old),
+    JSON.stringify(next),
+  ]);
+  return r.ok;
+}
+
+/** Endpoint data keys per (provider, key id). */
+export function keyUsage(db: Queryable): Promise<{ provider: string; key_id: string; endpoints: string }[]> {
+  return many(db, `select provider, key_id, endpoints::text from app.webhook_key_usage()`);
+}
