@@ -283,14 +283,26 @@ create or replace function app.webhook_key_usage()
   select wrapped_key ->> 'provider', wrapped_key ->> 'keyId', count(*) from public.webhook_endpoints group by 1, 2 order by 1, 2
 $$;
 
+-- Sweep (the lifecycle sweep, every org): the delivery log keeps finished deliveries (and
+-- their attempts) for 30 days; pending ones stay however old they are.
+create or replace function app.webhook_prune_log() returns int
+  language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare n int;
+begin
+  delete from public.webhook_deliveries where state <> 'pending' and finished_at < app.now() - interval '30 days';
+  get diagnostics n = row_count;
+  return n;
+end $$;
+
 revoke execute on all functions in schema app from public;
 revoke execute on function app.webhook_add_job(uuid, uuid, bigint), app.webhook_emit(uuid, text, jsonb, text),
   app.webhook_recording_ready(uuid), app.webhook_next(uuid), app.webhook_record_attempt(bigint, int, int, int, text, boolean, int, int),
   app.webhook_admin_emails(uuid), app.webhook_reconcile_jobs(), app.webhook_rotation_batch(uuid, int, uuid, text, text, text),
-  app.webhook_rotation_store(uuid, jsonb, jsonb), app.webhook_key_usage()
+  app.webhook_rotation_store(uuid, jsonb, jsonb), app.webhook_key_usage(), app.webhook_prune_log()
   from recorder_app, recorder_sfu, recorder_jobs, recorder_sweep;
 -- Job workers deliver (sql/099_duties.sql lists the other duties; these functions are
 -- created after it runs, so their grant is here).
 grant execute on function app.webhook_next(uuid), app.webhook_record_attempt(bigint, int, int, int, text, boolean, int, int),
   app.webhook_admin_emails(uuid)
   to recorder_jobs;
+grant execute on function app.webhook_prune_log() to recorder_sweep;

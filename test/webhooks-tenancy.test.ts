@@ -4,7 +4,8 @@
 // none of A's; the job role acting for A gets nothing of B's from the delivery functions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { asTenant, openTwoTenants, type TwoTenants } from './helpers/db.ts';
+import pg from 'pg';
+import { asTenant, dutyUrl, openTwoTenants, type TwoTenants } from './helpers/db.ts';
 
 let t: TwoTenants;
 const ids = { endpointA: '', endpointB: '', deliveryB: '', memberA: '' };
@@ -178,4 +179,33 @@ test('deleting an organisation with endpoints and members leaves no webhook rows
   await t.owner.query('delete from organizations where id = $1', [orgId]);
   const left = await t.owner.query('select 1 from webhook_deliveries where organization_id = $1', [orgId]);
   assert.equal(left.rowCount, 0);
+});
+
+test('the lifecycle sweep keeps 30 days of finished deliveries and every pending one', async () => {
+  const mk = async (state: string, daysAgo: number) => {
+    const r = await t.owner.query<{ id: string }>(
+      `insert into webhook_deliveries (organization_id, endpoint_id, event_type, payload, state, finished_at, created_at)
+       values ($1, $2, 'webhook.test', '{}', $3, case when $3 <> 'pending' then now() - make_interval(days => $4) end,
+               now() - make_interval(days => $4)) returning id::text`,
+      [t.ids.orgA, ids.endpointA, state, daysAgo],
+    );
+    return r.rows[0]?.id ?? '';
+  };
+  const old = await mk('delivered', 31);
+  const oldFailed = await mk('failed', 40);
+  const recent = await mk('delivered', 29);
+  const pendingOld = await mk('pending', 60);
+  const sweep = new pg.Client({ connectionString: await dutyUrl(t.db.ownerUrl, 'recorder_sweep') });
+  await sweep.connect();
+  try {
+    const n = await sweep.query<{ n: number }>('select app.webhook_prune_log() as n');
+    assert.equal(n.rows[0]?.n, 2);
+  } finally {
+    await sweep.end();
+  }
+  const left = await t.owner.query<{ id: string }>(
+    'select id::text from webhook_deliveries where id = any($1::bigint[])',
+    [[old, oldFailed, recent, pendingOld]],
+  );
+  assert.deepEqual(left.rows.map((r) => r.id).sort(), [recent, pendingOld].sort());
 });

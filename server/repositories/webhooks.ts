@@ -240,6 +240,12 @@ export async function reconcileJobs(db: Queryable): Promise<number> {
   return r.n;
 }
 
+/** Sweep connection: removes finished deliveries older than 30 days; returns how many. */
+export async function pruneLog(db: Queryable): Promise<number> {
+  const r = await one<{ n: number }>(db, `select app.webhook_prune_log() as n`);
+  return r.n;
+}
+
 // ---- Key rotation (owner connection, `npm run keys:rotate`) ----
 
 export interface WebhookKeyRow {
