@@ -19,6 +19,7 @@ import { lifecycleRoutes } from './routes/lifecycle/index.ts';
 import { webhookRoutes } from './routes/webhooks/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes } from './web/pages.ts';
+import { apiKeyRoutes } from './routes/apiKeys/index.ts';
 
 export interface AppOptions {
   /** The started Stripe client (server/billing/stripe.ts startBilling), or undefined when billing is off. */
@@ -47,6 +48,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     transcriptRoutes(deps),
     lifecycleRoutes(deps),
     webhookRoutes(deps),
+    apiKeyRoutes(deps),
     webRoutes(deps),
   ]) {
     app.use(router.routes());

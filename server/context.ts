@@ -9,6 +9,19 @@ export interface SignedInUser {
   email: string;
   displayName: string | null;
   authSessionId: string;
+  /**
+   * Set when the request authenticated with an API key: the principal is then the key
+   * (`id` and `authSessionId` are the key's id, `email` is empty, `displayName` its name);
+   * the database attributes its writes to the key (sql/110_api_keys.sql).
+   */
+  apiKey?: ApiKeyPrincipal;
+}
+
+/** The API key a request authenticated with. */
+export interface ApiKeyPrincipal {
+  id: string;
+  name: string;
+  prefix: string;
 }
 
 /** A sign-in's result: the session token (set as the cookie) and who it signs in. */

@@ -32,6 +32,15 @@ export function requireOwnerForOwnership(role: Role, touchesOwnership: boolean, 
   if (touchesOwnership) requireOwner(role, message);
 }
 
+/**
+ * What only a signed-in person may do, never an API key: create or see keys, change members
+ * or invitations, delete the organization (sql/110_api_keys.sql refuses them again).
+ * @throws AppError 403 `api_key_forbidden` when the actor is an API key.
+ */
+export function requirePerson(user: SignedInUser, message = 'An API key cannot do that; sign in.'): void {
+  if (user.apiKey) throw forbidden('api_key_forbidden', message);
+}
+
 /** The transaction scope of a user acting in an org (checked against the request's proof). */
 export function tenantScope(orgId: string, user: SignedInUser): TenantScope {
   return { orgId, userId: user.id };

@@ -8,12 +8,44 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { openTwoTenants, sessionTokenFor, type TwoTenants } from './helpers/db.ts';
+import { ARGON2_PARAMS, generateKey, keyHash } from '../server/core/crypto/apiKeys.ts';
 
 let t: TwoTenants;
 let owner: pg.Client;
 let app: pg.Client;
 const ids = { userA: '', userB: '', orgA: '', orgB: '', sessionB: '' };
 let tokenA = '';
+/** API keys of A (admin) and B (admin): prefix and the raw argon2id hash app.begin_request_key takes. */
+interface SeededKey {
+  id: string;
+  prefix: string;
+  hash: Buffer;
+}
+const keys: Record<'a' | 'b', SeededKey> = {
+  a: { id: '', prefix: '', hash: Buffer.alloc(0) },
+  b: { id: '', prefix: '', hash: Buffer.alloc(0) },
+};
+
+async function seedKey(orgId: string, userId: string): Promise<SeededKey> {
+  const k = generateKey();
+  const hash = await keyHash(k.secret, k.salt, ARGON2_PARAMS);
+  const r = await owner.query<{ id: string }>(
+    `insert into api_keys (organization_id, name, prefix, role, salt, argon2_memory_kib, argon2_iterations,
+                           argon2_parallelism, verifier, created_by)
+     values ($1, 'seed', $2, 'admin', $3, $4, $5, $6, sha256($7), $8) returning id`,
+    [
+      orgId,
+      k.prefix,
+      k.salt,
+      ARGON2_PARAMS.memoryKib,
+      ARGON2_PARAMS.iterations,
+      ARGON2_PARAMS.parallelism,
+      hash,
+      userId,
+    ],
+  );
+  return { id: r.rows[0]!.id, prefix: k.prefix, hash };
+}
 
 before(async () => {
   t = await openTwoTenants();
@@ -39,6 +71,8 @@ before(async () => {
     `update users set deletion_requested_at = now(), deletion_due_at = now() + interval '30 days' where id = $1`,
     [ids.userB],
   );
+  keys.b = await seedKey(ids.orgB, ids.userB);
+  keys.a = await seedKey(ids.orgA, ids.userA);
   await sessionTokenFor(owner, ids.userB);
   tokenA = await sessionTokenFor(owner, ids.userA);
 });
@@ -77,6 +111,7 @@ async function bState(): Promise<string> {
             (select count(*) from auth_sessions where user_id = $2) sessions,
             (select count(*) from audit_log where organization_id = $1) audit,
             (select count(*) from memberships where organization_id = $1) members,
+            (select json_agg(row(id, revoked_at, last_used_at, verifier)) from api_keys where organization_id = $1) keys,
             (select offset_s from app.clock_offset) clock`,
     [ids.orgB, ids.userB, ids.sessionB],
   );
@@ -299,4 +334,95 @@ test('a valid token of A: nothing of B is reachable, and no session for anyone e
     await app.query('rollback');
   }
   assert.equal(await bState(), before);
+});
+
+test("API keys: a wrong hash proves nothing, A's key reaches nothing of B, and a key cannot act as a person", async () => {
+  const before = await bState();
+  await app.query('begin');
+  try {
+    // B's prefix is public; without the secret's hash no context is set.
+    const guessed = await app.query('select * from app.begin_request_key($1, $2, $3)', [
+      keys.b.prefix,
+      randomBytes(32),
+      ids.orgB,
+    ]);
+    assert.equal(guessed.rowCount, 0);
+    assert.equal((await app.query('select app.current_api_key_id() k, app.current_org_id() o')).rows[0].k, null);
+    // The salt lookup reveals nothing to prove with, and never the verifier.
+    const salt = await app.query('select * from app.api_key_salt($1)', [keys.b.prefix]);
+    assert.deepEqual(Object.keys(salt.rows[0] ?? {}).sort(), ['iterations', 'memory_kib', 'parallelism', 'salt']);
+    assert.equal(await attempt('select verifier from api_keys'), 'denied');
+    assert.equal(await attempt('select salt from api_keys'), 'denied');
+    // A's key addressed at B: no org, so nothing of B.
+    const proven = await app.query('select * from app.begin_request_key($1, $2, $3)', [
+      keys.a.prefix,
+      keys.a.hash,
+      ids.orgB,
+    ]);
+    assert.equal(proven.rows[0]?.org_role, null, "A's key is not B's");
+    await everyTableClosed('key of A at B', true);
+  } finally {
+    await app.query('rollback');
+  }
+  await app.query('begin');
+  try {
+    const proven = await app.query('select * from app.begin_request_key($1, $2, $3)', [
+      keys.a.prefix,
+      keys.a.hash,
+      ids.orgA,
+    ]);
+    assert.equal(proven.rows[0]?.org_role, 'admin');
+    const own = await app.query('select id from organizations');
+    assert.deepEqual(
+      own.rows.map((r: { id: string }) => r.id),
+      [ids.orgA],
+      "the proof works: A's key sees A",
+    );
+    await everyTableClosed('key of A', true);
+    // Not a person: no user, no keys to see or mint, no members to change.
+    assert.equal((await app.query('select app.current_user_id() u')).rows[0].u, null);
+    assert.equal((await app.query('select count(*)::int n from api_keys')).rows[0].n, 0, 'a key sees no keys');
+    const minted = await attempt(
+      `insert into api_keys (organization_id, name, prefix, role, salt, argon2_memory_kib, argon2_iterations,
+                             argon2_parallelism, verifier, created_by)
+       values ($1, 'minted', 'zzzzzzzzzzzz', 'admin', gen_random_bytes(16), 19456, 2, 1, gen_random_bytes(32), $2)`,
+      [ids.orgA, ids.userA],
+    );
+    assert.equal(minted, 'denied', 'a key cannot create a key');
+    const demoted = await attempt(`update memberships set role = 'member' where organization_id = $1`, [ids.orgA]);
+    assert.ok(demoted === 'denied' || demoted.rowCount === 0, 'a key cannot change members');
+    const removed = await attempt('delete from memberships where organization_id = $1', [ids.orgA]);
+    assert.ok(removed === 'denied' || removed.rowCount === 0, 'a key cannot remove members');
+    const invited = await attempt(
+      `insert into invitations (organization_id, email, role, token_hash, expires_at)
+       values ($1, 'x@example.com', 'owner', gen_random_bytes(32), now() + interval '1 day')`,
+      [ids.orgA],
+    );
+    assert.equal(invited, 'denied', 'a key cannot invite');
+    assert.equal(await attempt('select * from app.schedule_org_deletion()'), 'denied', 'a key cannot delete the org');
+    // What a key writes names the key, whoever the statement claims.
+    const forged = await app.query(
+      `insert into audit_log (organization_id, actor_user_id, actor_email, action) values ($1, $2, 'a@example.com', 'forged')
+       returning actor_user_id, actor_email, actor_api_key_id`,
+      [ids.orgA, ids.userA],
+    );
+    assert.deepEqual(forged.rows[0], { actor_user_id: null, actor_email: null, actor_api_key_id: keys.a.id });
+  } finally {
+    await app.query('rollback');
+  }
+  // Revoked: the same hash proves nothing any more.
+  await owner.query('update api_keys set revoked_at = now() where id = $1', [keys.a.id]);
+  try {
+    await app.query('begin');
+    const r = await app.query('select * from app.begin_request_key($1, $2, $3)', [
+      keys.a.prefix,
+      keys.a.hash,
+      ids.orgA,
+    ]);
+    assert.equal(r.rowCount, 0, 'a revoked key proves nothing');
+    await app.query('rollback');
+  } finally {
+    await owner.query('update api_keys set revoked_at = null where id = $1', [keys.a.id]);
+  }
+  assert.equal(await bState(), before, "B's keys are unchanged and unused");
 });

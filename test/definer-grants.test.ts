@@ -12,9 +12,12 @@ const REVIEWED_FOR_API = [
   'app.accept_invitation(bytea)', // the invitation's token; the proven user's own address
   'app.acting_for_org()', // policy helper: false for the API role
   'app.admin_org_id()', // policy helper: the proven org, for its owners and admins
+  'app.api_key_salt(text)', // salt and argon2 parameters of a live key, by its public prefix (no secret)
   'app.begin_request(text,uuid,integer)', // the proof itself: a live session's raw token
+  'app.begin_request_key(text,bytea,uuid)', // the proof of a bearer key: its raw argon2id hash
   'app.cancel_org_deletion()', // owner of the proven org
   'app.create_organization(text)', // the proven user becomes owner of a new org
+  'app.current_api_key_id()', // policy helper: the proven API key (NULL for a person)
   'app.current_org_id()', // policy helper: the proven org
   'app.current_role_in_org()', // policy helper: the proven user's role in the proven org
   'app.current_seat_limit()', // members of the proven org

@@ -11,6 +11,7 @@ import { withRequest } from '../core/db/pool.ts';
 import { forbidden, unauthorized, notFound } from '../core/errors.ts';
 import { randomToken, safeEqual } from '../core/crypto/secrets.ts';
 import { z } from 'zod';
+import { KeyProver } from '../services/apiKeys.ts';
 
 type Next = () => Promise<unknown>;
 
@@ -51,11 +52,16 @@ const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
  * the org the path names, and sets that verified context for the transaction). The result
  * is `ctx.state.actor` ({user, orgId, role}); every query of the request runs in that
  * transaction (core/db/pool.ts withRequest).
+ *
+ * An API request with `Authorization: Bearer <key>` is proven by its key instead
+ * ({@link keyLoader}); its cookies are ignored, so CSRF does not apply.
  */
 export function sessionLoader(deps: Deps) {
+  const keyRequest = keyLoader(deps);
   return async (ctx: AppContext, next: Next) => {
     // Behind a TLS-terminating proxy Koa sees http; PUBLIC_URL says what clients use.
     ctx.cookies.secure = deps.config.secureCookies;
+    if (ctx.path.startsWith('/api/') && ctx.get('authorization')) return keyRequest(ctx, next);
     const token = ctx.cookies.get(SESSION_COOKIE);
     if (token) ctx.state.cookieAuth = true;
     if (ctx.state.cookieAuth && !SAFE.has(ctx.method) && ctx.path.startsWith('/api/')) {
@@ -79,6 +85,45 @@ export function sessionLoader(deps: Deps) {
         ctx.state.actor = { user, orgId: proven.role ? orgId : null, role: proven.role };
         if (orgId && proven.role) ctx.state.org = { id: orgId, role: proven.role };
       }
+      return next();
+    });
+  };
+}
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,200})$/i;
+const invalidKey = () =>
+  unauthorized('invalid_api_key', 'The API key is not valid: unknown, revoked or expired, or not a bearer key.');
+
+/**
+ * Proves a bearer API key for the request's one transaction (app.begin_request_key: the
+ * database checks the key's hash, revocation and expiry, and sets the key's org and role
+ * when the path names that org). On an org route the key acts as a member of its role
+ * there; another org's route answers 404 like any non-member's; routes outside an org see
+ * no user (a key is not a person). A key that does not prove is 401 `invalid_api_key`.
+ */
+function keyLoader(deps: Deps) {
+  const prover = new KeyProver(deps);
+  return async (ctx: AppContext, next: Next) => {
+    const bearer = BEARER.exec(ctx.get('authorization'))?.[1];
+    if (!bearer) throw invalidKey();
+    const orgId = ORG_PATH.exec(ctx.path)?.[1]?.toLowerCase() ?? null;
+    const proof = await prover.prove(bearer, orgId);
+    if (!proof) throw invalidKey();
+    return withRequest(deps.db.app, proof, async (proven) => {
+      const key = proven?.apiKey;
+      if (!proven || !key) throw invalidKey();
+      prover.accepted(bearer, proof);
+      if (!orgId) return next();
+      const user: SignedInUser = {
+        id: proven.userId,
+        email: proven.email,
+        displayName: proven.displayName,
+        authSessionId: proven.authSessionId,
+        apiKey: { id: key.id, name: key.name, prefix: key.prefix },
+      };
+      ctx.state.user = user;
+      ctx.state.actor = { user, orgId: proven.role ? orgId : null, role: proven.role };
+      if (proven.role) ctx.state.org = { id: orgId, role: proven.role };
       return next();
     });
   };

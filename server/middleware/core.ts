@@ -47,6 +47,8 @@ export function requestLifecycle(deps: Deps) {
           status: ctx.status,
           latency_ms: Math.round(seconds * 1e4) / 10,
           ...(org ? { org } : {}),
+          // An API key's public prefix (never the key): which automation made the request.
+          ...(ctx.state.user?.apiKey ? { credential: `rec_${ctx.state.user.apiKey.prefix}` } : {}),
         });
       }
     });

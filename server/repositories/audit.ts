@@ -5,6 +5,8 @@ export interface AuditRow {
   id: string;
   actor_user_id: string | null;
   actor_email: string | null;
+  /** Set when an API key acted (sql/110_api_keys.sql); details.api_key then names it. */
+  actor_api_key_id: string | null;
   action: string;
   target_user_id: string | null;
   target_email: string | null;
@@ -43,7 +45,7 @@ export async function insertAudit(db: Queryable, e: AuditEntry): Promise<void> {
 export function listAudit(db: Queryable, orgId: string, limit: number, beforeId: string | null): Promise<AuditRow[]> {
   return many<AuditRow>(
     db,
-    `select id::text, actor_user_id, actor_email, action, target_user_id, target_email, details, created_at
+    `select id::text, actor_user_id, actor_email, actor_api_key_id, action, target_user_id, target_email, details, created_at
        from audit_log where organization_id = $1::uuid and ($3::bigint is null or id < $3::bigint)
       order by audit_log.id desc limit $2::int`,
     [orgId, limit, beforeId],

@@ -8,6 +8,8 @@ export interface SessionRow {
   title: string;
   status: 'open' | 'ended';
   created_by: string | null;
+  /** The API key that created it (then created_by is null). */
+  created_by_api_key_id: string | null;
   created_at: Date;
   ended_at: Date | null;
   key_erased_at: Date | null;
@@ -17,7 +19,7 @@ export interface SessionRow {
   track_count: number;
 }
 
-const SESSION_COLS = `s.id, s.organization_id, s.title, s.status, s.created_by, s.created_at, s.ended_at,
+const SESSION_COLS = `s.id, s.organization_id, s.title, s.status, s.created_by, s.created_by_api_key_id, s.created_at, s.ended_at,
   s.key_erased_at, s.deleted_at, s.wrapped_key,
   (select count(*)::int from participants p where p.session_id = s.id) as participant_count,
   (select count(*)::int from tracks t where t.session_id = s.id) as track_count`;

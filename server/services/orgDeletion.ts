@@ -21,7 +21,7 @@ import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
-import { requireOwner } from '../policies.ts';
+import { requireOwner, requirePerson } from '../policies.ts';
 
 /** The grace period between scheduling and deletion. */
 /** The grace period (sql/070_lifecycle.sql app.schedule_org_deletion sets the due date from the database clock). */
@@ -57,6 +57,7 @@ export async function scheduleDeletion(
   role: Role,
   confirmName: string,
 ): Promise<DeletionView> {
+  requirePerson(user, 'An API key cannot delete the organization.');
   requireOwner(role, 'Only an owner can delete the organization.');
   const now = deps.clock.now();
   const r = await withTenant(deps.db.app, { orgId, userId: user.id }, async (tx) => {

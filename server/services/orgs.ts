@@ -13,7 +13,7 @@ import { normalizeEmail } from './auth.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
-import { requireAdmin, requireOwnerForOwnership, tenantScope } from '../policies.ts';
+import { requireAdmin, requireOwnerForOwnership, requirePerson, tenantScope } from '../policies.ts';
 
 export interface OrgView {
   id: string;
@@ -111,6 +111,7 @@ export async function changeRole(
   targetUserId: string,
   newRole: Role,
 ): Promise<MemberView> {
+  requirePerson(user, 'An API key cannot change members.');
   requireAdmin(role);
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const target = await orgs.findMember(tx, orgId, targetUserId);
@@ -150,6 +151,7 @@ export async function removeMember(
   role: Role,
   targetUserId: string,
 ): Promise<void> {
+  requirePerson(user, 'An API key cannot change members.');
   const self = targetUserId === user.id;
   if (!self) requireAdmin(role);
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
@@ -195,6 +197,7 @@ export async function invite(
   rawEmail: string,
   invitedRole: Role,
 ): Promise<InvitationView> {
+  requirePerson(user, 'An API key cannot invite members.');
   requireAdmin(role);
   requireOwnerForOwnership(role, invitedRole === 'owner', 'Only an owner can invite an owner.');
   const email = normalizeEmail(rawEmail);
@@ -250,6 +253,7 @@ export async function revokeInvitation(
   role: Role,
   id: string,
 ): Promise<void> {
+  requirePerson(user, 'An API key cannot change invitations.');
   requireAdmin(role);
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const inv = await invitations.revokeInvitation(tx, orgId, id);
@@ -281,7 +285,8 @@ export async function acceptInvitation(
 export interface AuditView {
   id: string;
   action: string;
-  actor: { user_id: string | null; email: string | null };
+  /** A person (user_id, email), or an API key (api_key: its id, name and prefix; user_id and email null). */
+  actor: { user_id: string | null; email: string | null; api_key: { id: string; name: string; prefix: string } | null };
   target: { user_id: string | null; email: string | null } | null;
   details: Record<string, unknown>;
   created_at: string;
@@ -300,9 +305,21 @@ export async function listAudit(
   return rows.map((r) => ({
     id: r.id,
     action: r.action,
-    actor: { user_id: r.actor_user_id, email: r.actor_email },
+    actor: {
+      user_id: r.actor_user_id,
+      email: r.actor_email,
+      api_key: r.actor_api_key_id ? apiKeyLabel(r.details) : null,
+    },
     target: r.target_user_id || r.target_email ? { user_id: r.target_user_id, email: r.target_email } : null,
     details: r.details,
     created_at: r.created_at.toISOString(),
   }));
+}
+
+/** The key named in an audit entry's details (written by the database with the entry). */
+function apiKeyLabel(details: Record<string, unknown>): { id: string; name: string; prefix: string } | null {
+  const k = details.api_key as { id?: unknown; name?: unknown; prefix?: unknown } | undefined;
+  return k && typeof k.id === 'string' && typeof k.name === 'string' && typeof k.prefix === 'string'
+    ? { id: k.id, name: k.name, prefix: k.prefix }
+    : null;
 }

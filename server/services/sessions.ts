@@ -362,7 +362,8 @@ export async function deleteSession(
   const certificate = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await repo.findSession(tx, orgId, id);
     if (!s) throw sessionNotFound();
-    if (role === 'member' && s.created_by !== user.id)
+    // user.id is the key's id when an API key acts (it is then the session's creator by key).
+    if (role === 'member' && s.created_by !== user.id && s.created_by_api_key_id !== user.id)
       throw forbidden('admin_required', 'Only owners, admins or the session creator can delete it.');
     await repo.eraseSessionKey(tx, id);
     await audit.insertAudit(tx, {

@@ -9,7 +9,7 @@ interface AuditEntry {
   id: string | number;
   created_at: string;
   action: string;
-  actor: { email?: string | null };
+  actor: { email?: string | null; api_key?: { name: string; prefix: string } | null };
   target: { email?: string | null; user_id?: string | null } | null;
   details: Record<string, unknown>;
 }
@@ -19,6 +19,13 @@ function details(d: Record<string, unknown>): string {
     .filter(([k]) => k !== 'auth_session_id')
     .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(', ');
+}
+
+/** A person by address, or an API key by name and public prefix. */
+function who(actor: AuditEntry['actor']): string {
+  if (actor.email) return actor.email;
+  if (actor.api_key) return `API key “${actor.api_key.name}” (rec_${actor.api_key.prefix}…)`;
+  return '—';
 }
 
 /** The audit log page. */
@@ -51,7 +58,7 @@ export function AuditPage(props: { orgId: string }): JSX.Element {
                   {entries.map((e) => (
                     <tr key={e.id}>
                       <td>{when(e.created_at)}</td>
-                      <td>{e.actor.email || '—'}</td>
+                      <td>{who(e.actor)}</td>
                       <td>{e.action}</td>
                       <td>{e.target ? e.target.email || e.target.user_id : ''}</td>
                       <td class="muted">{details(e.details)}</td>

@@ -164,12 +164,22 @@ export interface TenantScope {
   userId: string | null;
 }
 
-/** What a request presents to the database: its session token and the org it addresses. */
-export interface RequestProof {
+/** What a request presents to the database: its session token, or an API key's proof, and the org it addresses. */
+export type RequestProof = SessionProof | KeyProof;
+
+/** A session cookie's token (app.begin_request). */
+export interface SessionProof {
   token: string;
   orgId: string | null;
   /** The configured idle timeout of a session (the database caps it). */
   idleS: number;
+}
+
+/** A bearer API key: its public prefix and the raw argon2id hash of its secret (app.begin_request_key). */
+export interface KeyProof {
+  keyPrefix: string;
+  keyHash: Buffer;
+  orgId: string | null;
 }
 
 /** Who the database says is asking (app.begin_request), with their role in the addressed org. */
@@ -179,6 +189,8 @@ export interface ProvenUser {
   displayName: string | null;
   authSessionId: string;
   role: 'owner' | 'admin' | 'member' | null;
+  /** Set when the proof was an API key: then the "user" is the key (userId = authSessionId = its id). */
+  apiKey?: { id: string; name: string; prefix: string; orgId: string };
 }
 
 interface RequestTx {
@@ -213,6 +225,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * uuid, the idle time an integer); anything else is refused before it reaches SQL.
  */
 async function beginProven(client: pg.PoolClient, proof: RequestProof): Promise<ProvenUser | undefined> {
+  if ('keyPrefix' in proof) return beginProvenKey(client, proof);
   if (!TOKEN.test(proof.token) || (proof.orgId !== null && !UUID.test(proof.orgId)) || !Number.isInteger(proof.idleS))
     throw new Error('malformed request proof');
   const org = proof.orgId === null ? 'null' : `'${proof.orgId}'::uuid`;
@@ -221,6 +234,42 @@ async function beginProven(client: pg.PoolClient, proof: RequestProof): Promise<
               from app.begin_request('${proof.token}', ${org}, ${proof.idleS})`,
   )) as unknown as pg.QueryResult<ProvenRow>[];
   return provenFrom(results[1]?.rows[0]);
+}
+
+const KEY_PREFIX = /^[a-z0-9]{12}$/;
+
+/** The same for an API key: the prefix is checked, the hash inlined as hex. */
+async function beginProvenKey(client: pg.PoolClient, proof: KeyProof): Promise<ProvenUser | undefined> {
+  if (
+    !KEY_PREFIX.test(proof.keyPrefix) ||
+    proof.keyHash.length !== 32 ||
+    (proof.orgId !== null && !UUID.test(proof.orgId))
+  )
+    throw new Error('malformed request proof');
+  const org = proof.orgId === null ? 'null' : `'${proof.orgId}'::uuid`;
+  const results = (await client.query(
+    `begin; select api_key_id, key_name, key_prefix, organization_id, org_role
+              from app.begin_request_key('${proof.keyPrefix}', '\\x${proof.keyHash.toString('hex')}'::bytea, ${org})`,
+  )) as unknown as pg.QueryResult<ProvenKeyRow>[];
+  const r = results[1]?.rows[0];
+  return r
+    ? {
+        userId: r.api_key_id,
+        email: '',
+        displayName: r.key_name,
+        authSessionId: r.api_key_id,
+        role: r.org_role,
+        apiKey: { id: r.api_key_id, name: r.key_name, prefix: r.key_prefix, orgId: r.organization_id },
+      }
+    : undefined;
+}
+
+interface ProvenKeyRow {
+  api_key_id: string;
+  key_name: string;
+  key_prefix: string;
+  organization_id: string;
+  org_role: ProvenUser['role'];
 }
 
 interface ProvenRow {
