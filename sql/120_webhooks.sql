@@ -33,6 +33,11 @@ grant select, insert, update, delete on webhook_endpoints to recorder_app;
 grant select, insert on webhook_deliveries to recorder_app;
 grant select on webhook_attempts to recorder_app;
 
+-- What an API key registers names no person (sql/110_api_keys.sql; the audit entry names the key).
+drop trigger if exists attribute_to_api_key on webhook_endpoints;
+create trigger attribute_to_api_key before insert on webhook_endpoints
+  for each row execute function app.attribute_to_api_key('created_by');
+
 -- Internal: (re)schedules the endpoint's delivery job p_delay_ms from now (its one job: the job key
 -- replaces a waiting one; the queue name keeps a second from running beside a running one).
 -- Only where the queue's schema exists (the jobs process migrates it; until then deliveries

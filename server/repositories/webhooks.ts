@@ -35,7 +35,7 @@ export function insertEndpoint(
     events: readonly string[];
     wrappedKey: WrappedKey;
     secretSealed: Buffer;
-    createdBy: string;
+    createdBy: string | null;
   },
 ): Promise<EndpointRow> {
   return one<EndpointRow>(

@@ -83,7 +83,8 @@ export async function createEndpoint(
       events: input.events,
       wrappedKey,
       secretSealed: sealed,
-      createdBy: user.id,
+      // An API key is not a person: the endpoint names no creator (the audit entry names the key).
+      createdBy: user.apiKey ? null : user.id,
     });
     await audit.insertAudit(tx, {
       orgId,
@@ -210,7 +211,7 @@ export async function sendTestEvent(
     const e = await repo.findEndpoint(tx, orgId, id);
     if (!e) throw endpointNotFound();
     if (!e.enabled) throw conflict('webhook_disabled', 'Enable the endpoint before sending a test event.');
-    const d = await repo.insertTestDelivery(tx, orgId, id, { endpoint_id: id, requested_by: user.id });
+    const d = await repo.insertTestDelivery(tx, orgId, id, { endpoint_id: id });
     return { delivery_id: d.id, event_id: d.event_id };
   });
 }
