@@ -149,7 +149,12 @@ export function WebhooksSection(props: { orgId: string }): JSX.Element {
           )
         }
       </Async>
-      {log ? <DeliveryLog path={`${base}/${log}/deliveries`} /> : null}
+      {log ? (
+        <DeliveryLog
+          path={`${base}/${log}/deliveries`}
+          url={loaded.data?.endpoints.find((e) => e.id === log)?.url ?? ''}
+        />
+      ) : null}
       <AddEndpoint
         onAdd={(url, events) =>
           act(async () => {
@@ -206,12 +211,12 @@ function AddEndpoint(props: { onAdd: (url: string, events: string[]) => Promise<
   );
 }
 
-function DeliveryLog(props: { path: string }): JSX.Element {
+function DeliveryLog(props: { path: string; url: string }): JSX.Element {
   const loaded = useLoad(() => api<{ deliveries: Delivery[] }>('GET', props.path), [props.path]);
   return (
     <>
       <h3>
-        Delivery log{' '}
+        Delivery log of {props.url}{' '}
         <button class="secondary" onClick={() => loaded.reload()}>
           Refresh
         </button>
