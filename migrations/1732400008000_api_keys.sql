@@ -41,7 +41,11 @@ create table api_keys (
 create index api_keys_org_idx on api_keys (organization_id, created_at desc);
 comment on table api_keys is 'Organisation API keys: public prefix, argon2id salt and parameters, verifier = sha256(argon2id raw hash) (owner-only column). Tenant table; rows die with their organisation.';
 
-alter table audit_log add column actor_api_key_id uuid references api_keys (id) on delete set null;
+-- Deferred: when an organisation is deleted, its keys go (cascade) in the same statement that
+-- sets its audit entries' organization_id null; checked at commit, after this column's own
+-- set null, the entry is consistent (checked immediately, the update would see a key gone).
+alter table audit_log add column actor_api_key_id uuid references api_keys (id) on delete set null
+  deferrable initially deferred;
 alter table recording_sessions add column created_by_api_key_id uuid references api_keys (id) on delete set null;
 
 -- Down Migration

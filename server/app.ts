@@ -20,6 +20,7 @@ import { webhookRoutes } from './routes/webhooks/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes } from './web/pages.ts';
 import { apiKeyRoutes } from './routes/apiKeys/index.ts';
+import { openApiRoutes } from './routes/openapi/index.ts';
 
 export interface AppOptions {
   /** The started Stripe client (server/billing/stripe.ts startBilling), or undefined when billing is off. */
@@ -49,6 +50,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     lifecycleRoutes(deps),
     webhookRoutes(deps),
     apiKeyRoutes(deps),
+    openApiRoutes(deps),
     webRoutes(deps),
   ]) {
     app.use(router.routes());

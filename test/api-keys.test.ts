@@ -6,9 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { HttpClient, type Res } from './helpers/http.ts';
 import { assertError, freshEmail, getMe, inviteLinkIn } from './helpers/api.ts';
+import { runLifecycleSweep } from '../server/jobs/sweep.ts';
 
 let ts: TestServer;
 let alice: HttpClient; // owner of A
@@ -17,6 +19,7 @@ let bob: HttpClient; // owner of B
 const ids = { orgA: '', orgB: '', alice: '', dave: '' };
 const emails = { alice: freshEmail('alice'), dave: freshEmail('dave'), bob: freshEmail('bob') };
 let owner: pg.Client;
+const HASH_BUDGET = 30;
 
 interface Created {
   id: string;
@@ -69,7 +72,8 @@ async function createKey(c: HttpClient, orgId: string, body: Record<string, unkn
 }
 
 before(async () => {
-  ts = await startTestServer();
+  // A small budget of uncached key hashes per client, spent by the last test.
+  ts = await startTestServer({ RATE_LIMIT_KEY_HASHES_PER_CLIENT: String(HASH_BUDGET) });
   owner = new pg.Client({ connectionString: ts.db.ownerUrl });
   await owner.connect();
   alice = await ts.signIn(emails.alice);
@@ -240,8 +244,11 @@ test('malformed, unknown and wrong keys get 401 invalid_api_key', async () => {
   const unknown = `rec_${'z'.repeat(12)}_${k.key.split('_')[2]!}`;
   for (const bad of [wrongSecret, unknown, 'rec_short', k.key + 'x'])
     assertError(await withKey(bad).get(A), 401, 'invalid_api_key', bad.slice(0, 20));
+  // Another scheme is not ours (a proxy's basic auth): ignored, so this is just anonymous.
   const basic = await ts.client().request('GET', A, undefined, { authorization: 'Basic YTpi' });
-  assertError(basic, 401, 'invalid_api_key', 'basic auth');
+  assertError(basic, 401, 'unauthenticated', 'basic auth');
+  const notOurs = await alice.request('GET', A, undefined, { authorization: 'Bearer sk_live_other' });
+  assert.equal(notOurs.status, 200, 'a bearer that is not ours leaves the cookie in charge');
 });
 
 test('only signed-in owners and admins create keys; input is validated', async () => {
@@ -300,10 +307,50 @@ test('creating, first use and revoking are audit events naming the key; logs car
   assert.ok(lines.includes(`"credential":"rec_${k.prefix}"`), 'request lines name the key by prefix');
 });
 
-test('keys die with their organisation', async () => {
+test('keys die with their organisation; the audit entries they made keep their name', { timeout: 60_000 }, async () => {
   const org = String((await alice.post('/api/orgs', { name: 'Doomed' })).body.id);
   const k = await createKey(alice, org, { name: 'Dies', role: 'member' });
-  await owner.query('delete from organizations where id = $1', [org]);
+  const api = withKey(k.key);
+  assert.equal((await api.post(`/api/orgs/${org}/sessions`, { title: 'Last words' })).status, 201);
+  assert.equal((await alice.post(`/api/orgs/${org}/deletion`, { confirm_name: 'Doomed' })).status, 202);
+  ts.clock.advance(8 * 86400);
+  try {
+    const r = await runLifecycleSweep(ts.running.deps);
+    assert.ok(r.orgs_deleted >= 1, 'the sweep deleted the org');
+  } finally {
+    ts.clock.advance(-8 * 86400);
+  }
   assert.equal((await owner.query('select count(*)::int n from api_keys where id = $1', [k.id])).rows[0].n, 0);
-  assertError(await withKey(k.key).get(`/api/orgs/${org}/sessions`), 401, 'invalid_api_key', 'after deletion');
+  assertError(await api.get(`/api/orgs/${org}/sessions`), 401, 'invalid_api_key', 'after deletion');
+  const kept = await owner.query<{ action: string; key: string | null; name: string }>(
+    `select action, actor_api_key_id::text as key, details -> 'api_key' ->> 'name' as name from audit_log
+      where organization_id is null and details -> 'api_key' ->> 'id' = $1 order by id`,
+    [k.id],
+  );
+  assert.deepEqual(
+    kept.rows.map((r) => [r.action, r.key, r.name]),
+    [
+      ['api_key.created', null, 'Dies'],
+      ['api_key.first_used', null, 'Dies'],
+      ['session.created', null, 'Dies'],
+    ],
+  );
+});
+
+test('guessing secrets is rate limited per client; keys already verified keep working', async () => {
+  const good = await createKey(alice, ids.orgA, { name: 'Steady', role: 'member' });
+  const fresh = await createKey(alice, ids.orgA, { name: 'Fresh', role: 'member' });
+  const A = `/api/orgs/${ids.orgA}/sessions`;
+  assert.equal((await withKey(good.key).get(A)).status, 200);
+  let res: Res | undefined;
+  for (let i = 0; i <= HASH_BUDGET; i++) {
+    res = await withKey(`rec_${good.prefix}_${randomBytes(32).toString('base64url')}`).get(A);
+    if (res.status === 429) break;
+    assertError(res, 401, 'invalid_api_key', `guess ${i}`);
+  }
+  assert.ok(res);
+  assertError(res, 429, 'rate_limited', 'guessing');
+  assert.ok(Number(res.headers.get('retry-after')) > 0);
+  assert.equal((await withKey(good.key).get(A)).status, 200, 'a verified key is cached: no hash, no limit');
+  assertError(await withKey(fresh.key).get(A), 429, 'rate_limited', 'a new key from the same client waits');
 });

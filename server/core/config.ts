@@ -67,6 +67,7 @@ const schema = z
     RATE_LIMIT_CODES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
     RATE_LIMIT_CODES_PER_CLIENT: z.coerce.number().int().min(1).default(20),
     RATE_LIMIT_VERIFY_PER_CLIENT: z.coerce.number().int().min(1).default(30),
+    RATE_LIMIT_KEY_HASHES_PER_CLIENT: z.coerce.number().int().min(1).default(100),
     RATE_LIMIT_WINDOW_S: duration.default(900),
     INVITATION_TTL_S: duration.default(7 * 24 * 3600),
     SFU: z.enum(['auto', 'on', 'off']).default('auto'),
@@ -231,6 +232,8 @@ export interface Config {
     readonly codesPerEmail: number;
     readonly codesPerClient: number;
     readonly verifyPerClient: number;
+    /** Uncached API key hashes (argon2id) one client may cause per window. */
+    readonly keyHashesPerClient: number;
     readonly windowS: number;
   };
   readonly invitationTtlS: number;
@@ -420,6 +423,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       codesPerEmail: v.RATE_LIMIT_CODES_PER_EMAIL,
       codesPerClient: v.RATE_LIMIT_CODES_PER_CLIENT,
       verifyPerClient: v.RATE_LIMIT_VERIFY_PER_CLIENT,
+      keyHashesPerClient: v.RATE_LIMIT_KEY_HASHES_PER_CLIENT,
       windowS: v.RATE_LIMIT_WINDOW_S,
     }),
     invitationTtlS: v.INVITATION_TTL_S,

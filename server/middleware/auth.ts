@@ -53,15 +53,17 @@ const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
  * is `ctx.state.actor` ({user, orgId, role}); every query of the request runs in that
  * transaction (core/db/pool.ts withRequest).
  *
- * An API request with `Authorization: Bearer <key>` is proven by its key instead
- * ({@link keyLoader}); its cookies are ignored, so CSRF does not apply.
+ * An API request with `Authorization: Bearer rec_…` is proven by its key instead
+ * ({@link keyLoader}); its cookies are ignored, so CSRF does not apply. Any other
+ * Authorization header (e.g. a reverse proxy's basic auth) is ignored.
  */
 export function sessionLoader(deps: Deps) {
   const keyRequest = keyLoader(deps);
   return async (ctx: AppContext, next: Next) => {
     // Behind a TLS-terminating proxy Koa sees http; PUBLIC_URL says what clients use.
     ctx.cookies.secure = deps.config.secureCookies;
-    if (ctx.path.startsWith('/api/') && ctx.get('authorization')) return keyRequest(ctx, next);
+    // Only our keys: another Authorization (a proxy's basic auth) is none of our business.
+    if (ctx.path.startsWith('/api/') && KEY_HEADER.test(ctx.get('authorization'))) return keyRequest(ctx, next);
     const token = ctx.cookies.get(SESSION_COOKIE);
     if (token) ctx.state.cookieAuth = true;
     if (ctx.state.cookieAuth && !SAFE.has(ctx.method) && ctx.path.startsWith('/api/')) {
@@ -90,6 +92,7 @@ export function sessionLoader(deps: Deps) {
   };
 }
 
+const KEY_HEADER = /^Bearer\s+rec_/i;
 const BEARER = /^Bearer ([\x21-\x7e]{1,200})$/i;
 const invalidKey = () =>
   unauthorized('invalid_api_key', 'The API key is not valid: unknown, revoked or expired, or not a bearer key.');
@@ -107,7 +110,7 @@ function keyLoader(deps: Deps) {
     const bearer = BEARER.exec(ctx.get('authorization'))?.[1];
     if (!bearer) throw invalidKey();
     const orgId = ORG_PATH.exec(ctx.path)?.[1]?.toLowerCase() ?? null;
-    const proof = await prover.prove(bearer, orgId);
+    const proof = await prover.prove(bearer, orgId, ctx.ip);
     if (!proof) throw invalidKey();
     return withRequest(deps.db.app, proof, async (proven) => {
       const key = proven?.apiKey;

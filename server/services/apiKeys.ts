@@ -11,6 +11,7 @@ import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
 import { requireAdmin, requirePerson, tenantScope } from '../policies.ts';
+import { consume } from './rateLimit.ts';
 
 export interface ApiKeyView {
   id: string;
@@ -131,12 +132,17 @@ export class KeyProver {
    * The proof of `bearer` for a request addressing `orgId`: its prefix and raw argon2id hash.
    * Undefined when it is not a key of ours, or names no live key (unknown, revoked, expired).
    * The hash is computed once per key and cached; whether it is right is for the database.
+   * @throws AppError 429 `rate_limited` when `clientIp` caused too many uncached hashes.
    */
-  async prove(bearer: string, orgId: string | null): Promise<KeyProof | undefined> {
+  async prove(bearer: string, orgId: string | null, clientIp: string): Promise<KeyProof | undefined> {
     const parsed = parseKey(bearer);
     if (!parsed) return undefined;
     let hash = this.#cache.get(bearer);
     if (!hash) {
+      // Each argon2id hash costs 19 MiB and tens of ms, so a client's uncached hashes are
+      // counted (RATE_LIMIT_KEY_HASHES_PER_CLIENT per window): a script's keys miss the cache
+      // once per key every few minutes; someone guessing secrets does not get far.
+      await consume(this.#deps, 'api-key-hash', clientIp, this.#deps.config.rateLimits.keyHashesPerClient);
       const found = await withUser(this.#deps.db.app, null, (tx) => repo.keySalt(tx, parsed.prefix));
       if (!found) return undefined;
       hash = await keyHash(parsed.secret, found.salt, found.params);
