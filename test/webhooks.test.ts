@@ -16,6 +16,8 @@ import { eventually } from './helpers/tools.ts';
 import { asOwner } from './helpers/recording.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { recipients } from './helpers/smtp.ts';
+import { OpenApiChecker } from './helpers/openapi.ts';
+import type { Res } from './helpers/http.ts';
 import { assertAccessible } from './helpers/axe.ts';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -529,4 +531,45 @@ test('key rotation (npm run keys:rotate -- --new-kek) re-wraps endpoint keys; se
   await owner.post(`${base}/webhooks/${ep.id}/test`);
   const got = await until('a delivery after rotation', () => r.delivered()[0]);
   new Webhook(ep.secret).verify(got.raw.body, got.raw.headers);
+});
+
+test('every webhook answer, success or refusal, matches the OpenAPI document', async () => {
+  const doc = await owner.get('/api/openapi.json');
+  assert.equal(doc.status, 200);
+  const checker = new OpenApiChecker(doc.body);
+  const seen: [string, string, Res<unknown>][] = [];
+  const call = async <T>(method: string, path: string, res: Promise<Res<T>>): Promise<Res<T>> => {
+    const r = await res;
+    seen.push([method, path, r]);
+    return r;
+  };
+  const r = await receiver();
+  const created = await call(
+    'POST',
+    `${base}/webhooks`,
+    owner.post<{ id: string }>(`${base}/webhooks`, { url: r.url, events: ['export.ready'] }),
+  );
+  const one = `${base}/webhooks/${created.body.id}`;
+  await call('GET', `${base}/webhooks`, owner.get(`${base}/webhooks`));
+  await call('GET', one, owner.get(one));
+  await call('POST', `${one}/test`, owner.post(`${one}/test`));
+  await until('delivered', () => r.delivered()[0]);
+  await call('GET', `${one}/deliveries`, owner.get(`${one}/deliveries?limit=5`));
+  await call('POST', `${one}/rotate-secret`, owner.post(`${one}/rotate-secret`));
+  await call('PATCH', one, owner.patch(one, { enabled: false }));
+  await call('POST', `${one}/test`, owner.post(`${one}/test`));
+  await call(
+    'POST',
+    `${base}/webhooks`,
+    owner.post(`${base}/webhooks`, { url: 'https://10.0.0.1/', events: ['export.ready'] }),
+  );
+  await call('POST', `${base}/webhooks`, owner.post(`${base}/webhooks`, { url: r.url, events: [] }));
+  await call('GET', `${base}/webhooks`, member.get(`${base}/webhooks`));
+  await call('DELETE', one, owner.delete(one));
+  await call('GET', one, owner.get(one));
+  assert.deepEqual(
+    seen.map(([, , res]) => res.status),
+    [201, 200, 200, 202, 200, 200, 200, 409, 400, 400, 403, 204, 404],
+  );
+  for (const [method, path, res] of seen) checker.check({ method, path, res });
 });
