@@ -436,6 +436,11 @@ test('after the last retry the endpoint is disabled and admins are emailed; enab
     ],
   );
   assertError(await owner.post(`${base}/webhooks/${ep.id}/test`), 409, 'webhook_disabled');
+  const metrics = await (await fetch(`${ts.url}/metrics`)).text();
+  assert.match(metrics, /recorder_webhook_attempts_total\{outcome="disabled"\} 1\n/);
+  assert.match(metrics, /recorder_webhook_attempts_total\{outcome="retry"\} [1-9]/);
+  assert.match(metrics, /recorder_webhook_attempts_total\{outcome="delivered"\} [1-9]/);
+  assert.match(metrics, /recorder_webhook_latency_seconds_count [1-9]/);
   r.respond = () => 200;
   const enabled = await owner.patch<EndpointBody>(`${base}/webhooks/${ep.id}`, { enabled: true });
   assert.equal(enabled.status, 200, enabled.text);

@@ -128,6 +128,8 @@ export async function deliverEndpoint(deps: Deps, rawPayload: unknown, signal?: 
         maxAttempts: cfg.maxAttempts,
       }),
     );
+    deps.metrics.webhookAttempts.inc({ outcome: r.ok ? 'delivered' : disabled ? 'disabled' : 'retry' });
+    if (r.status !== null || r.latencyMs > 0) deps.metrics.webhookLatency.observe(r.latencyMs / 1000);
     if (disabled) {
       log.warn('webhook endpoint disabled after repeated failure', { job: WEBHOOK_TASK, attempts: attempt });
       const admins = await tx((c) => repo.adminEmails(c, endpointId));
