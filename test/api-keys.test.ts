@@ -54,6 +54,9 @@ interface AuditBody {
   }[];
 }
 
+/** The secret part of a key (`rec_<12>_<secret>`; the secret itself may contain `_`). */
+const secretOf = (key: string) => key.slice('rec_'.length + 12 + 1);
+
 /** A client that authenticates with `key` only (plus whatever cookies `base` holds). */
 function withKey(key: string, base: HttpClient = ts.client()) {
   const h = { authorization: `Bearer ${key}` };
@@ -114,13 +117,13 @@ test('an owner creates a key: shown once, listed without it, stored only as an a
       used: null,
     },
   );
-  assert.ok(!list.text.includes(k.key.split('_')[2]!), 'the list never carries the secret');
+  assert.ok(!list.text.includes(secretOf(k.key)), 'the list never carries the secret');
   // In the database: salt, argon2 parameters and a 32-byte verifier; nothing holds the secret.
   const stored = (await owner.query('select * from api_keys where id = $1', [k.id])).rows[0] as Record<string, unknown>;
   assert.equal((stored.salt as Buffer).length, 16);
   assert.equal((stored.verifier as Buffer).length, 32);
   assert.deepEqual([stored.argon2_memory_kib, stored.argon2_iterations, stored.argon2_parallelism], [19456, 2, 1]);
-  const secret = k.key.split('_')[2]!;
+  const secret = secretOf(k.key);
   assert.ok(!JSON.stringify(stored).includes(secret));
   assert.ok(!(stored.verifier as Buffer).toString('hex').includes(Buffer.from(secret).toString('hex')));
 });
@@ -241,7 +244,7 @@ test('malformed, unknown and wrong keys get 401 invalid_api_key', async () => {
   const k = await createKey(alice, ids.orgA, { name: 'Real', role: 'member' });
   const A = `/api/orgs/${ids.orgA}/sessions`;
   const wrongSecret = `rec_${k.prefix}_${'A'.repeat(43)}`;
-  const unknown = `rec_${'z'.repeat(12)}_${k.key.split('_')[2]!}`;
+  const unknown = `rec_${'z'.repeat(12)}_${secretOf(k.key)}`;
   for (const bad of [wrongSecret, unknown, 'rec_short', k.key + 'x'])
     assertError(await withKey(bad).get(A), 401, 'invalid_api_key', bad.slice(0, 20));
   // Another scheme is not ours (a proxy's basic auth): ignored, so this is just anonymous.
@@ -303,7 +306,7 @@ test('creating, first use and revoking are audit events naming the key; logs car
     api_key: { id: k.id, name: 'Audited', prefix: k.prefix },
   });
   const lines = ts.logs.slice(logStart).join('\n');
-  assert.ok(!lines.includes(k.key.split('_')[2]!), 'the secret never reaches a log line');
+  assert.ok(!lines.includes(secretOf(k.key)), 'the secret never reaches a log line');
   assert.ok(lines.includes(`"credential":"rec_${k.prefix}"`), 'request lines name the key by prefix');
 });
 
@@ -336,6 +339,43 @@ test('keys die with their organisation; the audit entries they made keep their n
     ],
   );
 });
+
+test(
+  'an admin key exports the organisation: the job completes, and the audit names the key',
+  { timeout: 60_000 },
+  async () => {
+    const k = await createKey(alice, ids.orgA, { name: 'Backup job', role: 'admin' });
+    const api = withKey(k.key);
+    const A = `/api/orgs/${ids.orgA}`;
+    const started = await api.post<{ id: string; status: string }>(`${A}/exports`, {
+      passphrase: 'a long enough passphrase',
+    });
+    assert.equal(started.status, 202, started.text);
+    let status = started.body.status;
+    for (let i = 0; i < 200 && status !== 'done' && status !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await api.get<{ status: string }>(`${A}/exports/${started.body.id}`)).body.status;
+    }
+    assert.equal(status, 'done');
+    const file = await ts.client().request('GET', `${A}/exports/${started.body.id}/download`, undefined, {
+      authorization: `Bearer ${k.key}`,
+    });
+    assert.equal(file.status, 200);
+    assert.match(file.text, /^age-encryption\.org\/v1/, 'an age file');
+    const rows = (
+      await owner.query<{ action: string; actor_user_id: string | null; actor_api_key_id: string | null }>(
+        `select action, actor_user_id, actor_api_key_id from audit_log
+        where details ->> 'export_id' = $1 order by id`,
+        [started.body.id],
+      )
+    ).rows;
+    assert.deepEqual(rows, [
+      { action: 'export.requested', actor_user_id: null, actor_api_key_id: k.id },
+      { action: 'export.completed', actor_user_id: null, actor_api_key_id: null },
+      { action: 'export.downloaded', actor_user_id: null, actor_api_key_id: k.id },
+    ]);
+  },
+);
 
 test('guessing secrets is rate limited per client; keys already verified keep working', async () => {
   const good = await createKey(alice, ids.orgA, { name: 'Steady', role: 'member' });

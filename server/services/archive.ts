@@ -52,8 +52,8 @@ const ONE_PASS_BYTES = 64 * 1024 * 1024;
 /** What the archive is made for, and where progress goes. */
 export interface ArchiveJob {
   orgId: string;
-  /** The requesting admin: every read runs under their tenant scope. */
-  userId: string;
+  /** The requesting admin (null for an API key): every read runs under their tenant scope. */
+  userId: string | null;
   exportId: string;
   /** Called after each session with the number of sessions done. */
   onSession?: (done: number) => Promise<void>;

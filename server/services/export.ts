@@ -136,7 +136,8 @@ export async function createExport(
     });
     return j;
   });
-  enqueue(deps, { id: row.id, orgId, userId: user.id, to });
+  // The job runs on the jobs pool, where no key is proven: it must not name the key as a user.
+  enqueue(deps, { id: row.id, orgId, userId: user.apiKey ? null : user.id, to });
   return present(row);
 }
 

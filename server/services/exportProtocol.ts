@@ -8,7 +8,8 @@ import type { AgeRecipient } from '../../lib/archive/ageStream.ts';
 export interface QueuedJob {
   id: string;
   orgId: string;
-  userId: string;
+  /** The person who asked; null when an API key did (the audit entries then name no person). */
+  userId: string | null;
   to: AgeRecipient;
 }
 

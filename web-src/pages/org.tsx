@@ -8,6 +8,7 @@ import { me, type User } from '../ui/session.tsx';
 import { BillingSection } from './billing.tsx';
 import { LifecycleSection } from './lifecycle.tsx';
 import { WebhooksSection } from './webhooks.tsx';
+import { ApiKeysSection } from './apiKeys.tsx';
 
 type Role = 'owner' | 'admin' | 'member';
 
@@ -109,6 +110,7 @@ function OrgView(props: OrgData & { orgId: string; reload: () => void }): JSX.El
         </table>
       </TableScroll>
       {admin ? <Invitations orgId={orgId} roles={roles} invitations={invitations} act={act} /> : null}
+      {admin ? <ApiKeysSection orgId={orgId} /> : null}
       {admin ? <BillingSection orgId={orgId} /> : null}
       {admin ? <LifecycleSection org={org} /> : null}
       {admin ? <WebhooksSection orgId={orgId} /> : null}

@@ -11,7 +11,22 @@ type Json = Record<string, unknown>;
 /** The JSON Schema of `schema`, as a request (`input`: defaults optional) or a response (`output`). */
 export function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
-  return rest;
+  return withoutFormatPatterns(rest) as Json;
+}
+
+const FORMATS = new Set(['uuid', 'date-time', 'email']);
+
+/** zod writes a long regex beside `format` for uuids, times and addresses; the format says it. */
+function withoutFormatPatterns(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutFormatPatterns);
+  if (!v || typeof v !== 'object') return v;
+  const o = v as Json;
+  const drop = typeof o.format === 'string' && FORMATS.has(o.format);
+  return Object.fromEntries(
+    Object.entries(o)
+      .filter(([k]) => !(drop && k === 'pattern'))
+      .map(([k, x]) => [k, withoutFormatPatterns(x)]),
+  );
 }
 
 /** `/api/orgs/:orgId/x` → `/api/orgs/{orgId}/x`. */

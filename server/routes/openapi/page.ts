@@ -20,6 +20,24 @@ const anchor = (method: string, path: string) =>
     .replace(/^-|-$/g, '')
     .toLowerCase();
 
+/** A parameter's schema in a few words: `string (uuid)`, `integer 1–500, default 100`, `txt | srt`. */
+function brief(schema: unknown): string {
+  const s = obj(schema);
+  if (Array.isArray(s.enum)) return s.enum.map((x) => JSON.stringify(x)).join(' | ');
+  const range = [s.minimum ?? s.minLength, s.maximum ?? s.maxLength].map((x) =>
+    typeof x === 'number' ? String(x) : '',
+  );
+  return [
+    str(s.type) || 'value',
+    s.format ? `(${str(s.format)})` : '',
+    range.some(Boolean) ? `${range[0] || '…'}–${range[1] || '…'}` : '',
+    s.pattern ? `matching ${str(s.pattern)}` : '',
+    s.default !== undefined ? `default ${JSON.stringify(s.default)}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
 function schemaBlock(schema: unknown, label: string): string {
   return `<details><summary>${esc(label)}</summary><pre><code>${esc(JSON.stringify(schema, null, 2))}</code></pre></details>`;
 }
@@ -46,7 +64,7 @@ ${
     ? `<table><caption>Parameters</caption><thead><tr><th scope="col">Name</th><th scope="col">In</th><th scope="col">Required</th><th scope="col">Schema</th></tr></thead><tbody>${params
         .map(
           (p) =>
-            `<tr><td><code>${esc(str(p.name))}</code></td><td>${esc(str(p.in))}</td><td>${p.required ? 'yes' : 'no'}</td><td><code>${esc(JSON.stringify(p.schema))}</code></td></tr>`,
+            `<tr><td><code>${esc(str(p.name))}</code></td><td>${esc(str(p.in))}</td><td>${p.required ? 'yes' : 'no'}</td><td>${esc(brief(p.schema))}</td></tr>`,
         )
         .join('')}</tbody></table>`
     : ''
