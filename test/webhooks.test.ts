@@ -216,6 +216,11 @@ test('register: 201 with the secret once; admins only; input and targets checked
     'changing the URL is checked too',
   );
   assertError(await owner.delete(`${base}/webhooks/00000000-0000-4000-8000-000000000000`), 404, 'webhook_not_found');
+  // At most 20 endpoints: each event goes out once per endpoint.
+  const extra: string[] = [];
+  for (let n = 1; n < 20; n++) extra.push((await create(r.url, ['export.ready'])).id);
+  assertError(await owner.post(`${base}/webhooks`, { url: r.url, events: ['export.ready'] }), 409, 'webhook_limit');
+  for (const id of extra) assert.equal((await owner.delete(`${base}/webhooks/${id}`)).status, 204);
 });
 
 test('send test event: signed per Standard Webhooks, verified by the standardwebhooks package; logged', async () => {

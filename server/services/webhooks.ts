@@ -19,6 +19,8 @@ import { resolveTarget, TargetError } from '../../lib/webhooks/target.ts';
 import { sealNewSecret, sealWithKey } from './webhookSecrets.ts';
 
 const endpointNotFound = () => notFound('webhook_not_found', 'No such webhook endpoint.');
+/** Endpoints per organisation: each event goes out once per endpoint, so their number is bounded. */
+export const MAX_ENDPOINTS = 20;
 const requireManager = (role: Role) => requireAdmin(role, 'Only owners and admins manage webhooks.');
 
 export interface EndpointView {
@@ -76,6 +78,8 @@ export async function createEndpoint(
   const secret = newWebhookSecret();
   const { wrappedKey, sealed } = await outsideTransaction(() => sealNewSecret(deps, orgId, id, secret));
   const row = await withTenant(deps.db.app, tenantScope(orgId, user), async (tx) => {
+    if ((await repo.listEndpoints(tx, orgId)).length >= MAX_ENDPOINTS)
+      throw conflict('webhook_limit', `An organization has at most ${MAX_ENDPOINTS} webhook endpoints.`);
     const r = await repo.insertEndpoint(tx, {
       id,
       orgId,

@@ -54,7 +54,7 @@ export const webhookDocs: RouteDoc[] = [
     roles: admins,
     body: createEndpointBody,
     responses: { 201: { description: 'The endpoint, with its secret', schema: withSecret } },
-    errors: { 400: targetErrors },
+    errors: { 400: targetErrors, 409: ['webhook_limit'] },
   },
   {
     method: 'get',
