@@ -65,6 +65,7 @@ function withKey(key: string, base: HttpClient = ts.client()) {
     post: <T = Record<string, unknown>>(p: string, b: unknown = {}) => base.request<T>('POST', p, b, h),
     patch: <T = Record<string, unknown>>(p: string, b: unknown) => base.request<T>('PATCH', p, b, h),
     delete: <T = Record<string, unknown>>(p: string) => base.request<T>('DELETE', p, undefined, h),
+    request: <T = Record<string, unknown>>(m: string, p: string, b?: unknown) => base.request<T>(m, p, b, h),
   };
 }
 
@@ -159,7 +160,13 @@ test('a member key works on org routes without CSRF, acts as a member, and its s
     'admin_required',
     "member key deletes another's",
   );
-  assert.equal((await api.delete(`${A}/sessions/${created.body.id}`)).status, 200);
+  const erased = await api.delete<{ certificate: { certificate: Record<string, unknown> } }>(
+    `${A}/sessions/${created.body.id}`,
+  );
+  assert.equal(erased.status, 200);
+  const statement = erased.body.certificate.certificate;
+  assert.equal(statement.requested_by, null, 'the signed certificate names no person');
+  assert.deepEqual(statement.requested_by_api_key, { id: k.id, name: 'Interview bot', prefix: k.prefix });
 });
 
 test('cookies are ignored on key requests: a member key with an owner cookie is still a member', async () => {
@@ -181,6 +188,11 @@ test('an admin key reads admin routes but cannot manage keys, members or the org
   const A = `/api/orgs/${ids.orgA}`;
   assert.equal((await api.get(`${A}/audit`)).status, 200);
   assert.equal((await api.get(`${A}/members`)).status, 200);
+  // Admin work a script may do; what it writes names the key (settings.updated_by is no person).
+  const settings = await api.patch<{ language: string }>(`${A}/settings/transcription`, { language: 'de' });
+  assert.equal(settings.status, 200, settings.text);
+  assert.equal(settings.body.language, 'de');
+  assert.equal((await api.request('PUT', `${A}/retention`, { retention_days: 90 })).status, 200);
   assertError(await api.post(`${A}/api-keys`, { name: 'Child', role: 'admin' }), 403, 'api_key_forbidden', 'create');
   assertError(await api.get(`${A}/api-keys`), 403, 'api_key_forbidden', 'list');
   assertError(await api.delete(`${A}/api-keys/${k.id}`), 403, 'api_key_forbidden', 'revoke');

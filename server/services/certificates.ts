@@ -30,6 +30,8 @@ export interface DeletionStatement {
   key_erased: { provider: string | null; key_id: string | null; wrapped_key_sha256: string | null };
   made_unreadable: { chunks: number; bytes: number; transcripts: number };
   requested_by: string | null;
+  /** Set instead of requested_by when an API key asked: the key's id, name and public prefix. */
+  requested_by_api_key?: { id: string; name: string; prefix: string };
 }
 
 /** A certificate as the API returns it. */
@@ -83,7 +85,14 @@ export function wrappedKeyDigest(wrapped: WrappedKey): string {
 export async function certifyUserErasure(
   deps: Deps,
   tx: Queryable,
-  e: { orgId: string; sessionId: string; wrapped: WrappedKey | null; erasedAt: Date; userId: string },
+  e: {
+    orgId: string;
+    sessionId: string;
+    wrapped: WrappedKey | null;
+    erasedAt: Date;
+    userId: string | null;
+    apiKey?: { id: string; name: string; prefix: string } | undefined;
+  },
 ): Promise<CertificateView> {
   const counts = await repo.sessionMediaCounts(tx, e.sessionId);
   const statement = statementFor(deps, {
@@ -98,6 +107,7 @@ export async function certifyUserErasure(
     },
     made_unreadable: counts,
     requested_by: e.userId,
+    ...(e.apiKey ? { requested_by_api_key: { id: e.apiKey.id, name: e.apiKey.name, prefix: e.apiKey.prefix } } : {}),
   });
   const signature = deploymentSigner(deps.config.dataDir).sign(statement);
   await repo.insertCertificate(tx, {

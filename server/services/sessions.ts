@@ -374,7 +374,14 @@ export async function deleteSession(
       details: { session_id: id, key_id: s.wrapped_key?.keyId ?? null },
     });
     // The signed deletion certificate (server/services/certificates.ts), stored with the erasure.
-    return certifyUserErasure(deps, tx, { orgId, sessionId: id, wrapped: s.wrapped_key, erasedAt, userId: user.id });
+    return certifyUserErasure(deps, tx, {
+      orgId,
+      sessionId: id,
+      wrapped: s.wrapped_key,
+      erasedAt,
+      userId: user.apiKey ? null : user.id,
+      apiKey: user.apiKey,
+    });
   });
   await deps.onSessionErased?.(id);
   return { erased_at: erasedAt.toISOString(), certificate };
