@@ -28,6 +28,7 @@ import { openDeps } from '../server/core/deps.ts';
 import { currentLocalKeyId } from '../server/core/keyring.ts';
 import { createNextLocalKek, keyUsage, rewrapAll, saveLocalKek } from '../server/services/keyRotation.ts';
 import { setOrgKmsKey } from '../server/repositories/lifecycle.ts';
+import { rewrapWebhookKeys, webhookKeyUsage } from '../server/services/webhookKeyRotation.ts';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const fail = (line: string): never => {
@@ -100,11 +101,14 @@ async function printUsage(): Promise<void> {
   const usage = await keyUsage(db.owner);
   out('wrapped data keys by key:');
   for (const u of usage) out(`  ${u.provider}  ${u.key_id}  ${u.sessions}`);
+  const hooks = await webhookKeyUsage({ pool: db.owner });
+  if (hooks.length) out('webhook endpoint keys by key:');
+  for (const u of hooks) out(`  ${u.provider}  ${u.key_id}  ${u.endpoints}`);
   if (local) {
     const current = fs.existsSync(path.join(secretsDir, 'kek-current'))
       ? fs.readFileSync(path.join(secretsDir, 'kek-current'), 'utf8').trim()
       : '(LOCAL_KEK)';
-    const used = new Set(usage.map((u) => u.key_id));
+    const used = new Set([...usage, ...hooks].map((u) => u.key_id));
     for (const f of fs.readdirSync(secretsDir).filter((n) => /^kek-[0-9a-f]{16}$/.test(n))) {
       const id = f.slice(4);
       if (id !== current && !used.has(id))
@@ -140,11 +144,21 @@ try {
       concurrency,
       onBatch: (p) => out(`  re-wrapped ${p.moved}, skipped ${p.skipped}, failed ${p.failed}`),
     });
+    const h = await rewrapWebhookKeys({
+      pool: db.owner,
+      keyProvider: storage.keyProvider,
+      provider: config.keys.provider,
+      targetKey,
+      fromKey: opt['from-key'] ?? null,
+      org: opt.org ?? null,
+      batchSize,
+    });
+    out(`re-wrapped ${h.moved} webhook endpoint key(s); ${h.skipped} changed meanwhile; ${h.failed} failed`);
     out(
       `re-wrapped ${r.moved} data key(s) in ${((Date.now() - started) / 1000).toFixed(1)} s (${r.passes} pass(es)); ${r.skipped} changed meanwhile; ${r.failed} failed`,
     );
     await printUsage();
-    if (r.failed > 0) {
+    if (r.failed + h.failed > 0) {
       out(
         'some keys could not be re-wrapped (see above); fix the cause and run again: the old key must stay until then',
       );

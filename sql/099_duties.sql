@@ -9,6 +9,8 @@
 --                org a job payload names (it inherits recorder_app's table grants, under RLS).
 -- recorder_sweep lifecycle and billing sweeps, Stripe webhooks: the cross-tenant functions.
 -- Queue maintenance, key rotation and the clock override: the owner only.
+-- Webhooks (recorder_jobs delivers, recorder_sweep prunes the log): granted at the end of
+-- sql/120_webhooks.sql, which runs after this file.
 --
 -- Every security-definer function pins search_path. Grace periods (org and account deletion),
 -- retention, export expiry and every expiry the request path meets are checked against

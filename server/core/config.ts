@@ -145,6 +145,15 @@ const schema = z
       .min(60)
       .max(30 * 24 * 3600)
       .default(24 * 3600),
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(10000),
+    WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3600000).default(5000),
+    WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(9),
+    WEBHOOK_SECRET_OVERLAP_S: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .default(24 * 3600),
   })
   .superRefine((v, ctx) => {
     if (v.KEY_PROVIDER === 'aws-kms' && !v.AWS_KMS_KEY_ID)
@@ -251,6 +260,24 @@ export interface Config {
    * an export stays downloadable.
    */
   readonly lifecycle: { readonly sweepIntervalS: number; readonly exportTtlS: number };
+  /** Signed webhooks: see {@link WebhooksConfig}. */
+  readonly webhooks: WebhooksConfig;
+}
+
+/**
+ * Signed webhooks. WEBHOOK_TIMEOUT_MS (default 10000): one attempt's limit. A failed attempt
+ * is retried after WEBHOOK_RETRY_BASE_MS (default 5000) × 4^(attempt−1), at most 12 h at the
+ * default base, up to WEBHOOK_MAX_ATTEMPTS attempts (default 9: the last about 20 h after the
+ * first); then the endpoint is disabled and its admins are emailed. WEBHOOK_SECRET_OVERLAP_S
+ * (default 86400): how long a rotated-out secret keeps signing beside the new one.
+ * `allowLoopback` (NODE_ENV=development only): http:// and loopback targets for local receivers.
+ */
+export interface WebhooksConfig {
+  readonly timeoutMs: number;
+  readonly retryBaseMs: number;
+  readonly maxAttempts: number;
+  readonly secretOverlapS: number;
+  readonly allowLoopback: boolean;
 }
 
 /**
@@ -471,6 +498,13 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAttempts: v.TRANSCRIBE_MAX_ATTEMPTS,
     }),
     lifecycle: Object.freeze({ sweepIntervalS: v.LIFECYCLE_SWEEP_INTERVAL_S, exportTtlS: v.EXPORT_TTL_S }),
+    webhooks: Object.freeze({
+      timeoutMs: v.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: v.WEBHOOK_RETRY_BASE_MS,
+      maxAttempts: v.WEBHOOK_MAX_ATTEMPTS,
+      secretOverlapS: v.WEBHOOK_SECRET_OVERLAP_S,
+      allowLoopback: v.NODE_ENV === 'development',
+    }),
   });
 }
 

@@ -48,6 +48,10 @@ export interface Metrics {
   readonly chunksLost: client.Counter<'reason'>;
   /** SFU: mediasoup workers that died unexpectedly. */
   readonly sfuWorkerDeaths: client.Counter;
+  /** Jobs worker: webhook delivery attempts by outcome (delivered, retry, disabled). */
+  readonly webhookAttempts: client.Counter<'outcome'>;
+  /** Jobs worker: time from sending a webhook to its answer (or failure), in seconds. */
+  readonly webhookLatency: client.Histogram;
   /** Jobs worker: failed attempts; `final="true"` when the job will not be retried. */
   readonly jobsFailed: client.Counter<'queue' | 'final'>;
   /** Jobs worker: run time of each attempt, by queue and outcome (succeeded, failed). */
@@ -193,6 +197,18 @@ export function createMetrics(secrets: Secrets, opts: MetricsOptions = {}): Metr
     sfuWorkerDeaths: new client.Counter({
       name: 'recorder_sfu_worker_deaths_total',
       help: 'mediasoup workers that died unexpectedly.',
+      registers,
+    }),
+    webhookAttempts: new client.Counter({
+      name: 'recorder_webhook_attempts_total',
+      help: 'Webhook delivery attempts, by outcome: delivered, retry (to be retried), disabled (the last attempt failed).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    webhookLatency: new client.Histogram({
+      name: 'recorder_webhook_latency_seconds',
+      help: 'Time from sending a webhook to its answer or failure.',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
     jobsFailed: new client.Counter({

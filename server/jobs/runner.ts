@@ -16,6 +16,8 @@
 import pg from 'pg';
 import { Logger, run, runMigrations, type Runner } from 'graphile-worker';
 import * as repo from '../repositories/transcripts.ts';
+import { reconcileJobs as reconcileWebhookJobs } from '../repositories/webhooks.ts';
+import { deliverEndpoint, WEBHOOK_TASK } from '../services/webhookDelivery.ts';
 import { log, errorFields } from '../core/logger.ts';
 import { closeEngine } from '../transcription/engine.ts';
 import { runTranscribeJob, TRANSCRIBE_TASK } from './transcribe.ts';
@@ -30,6 +32,9 @@ export interface JobsOptions {
   /** The owner connection string (the queue's schema belongs to the owner). */
   ownerUrl: string;
 }
+
+/** Endpoints delivered at once per process (each endpoint's queue is worked by one at a time). */
+const WEBHOOK_CONCURRENCY = 4;
 
 // graphile-worker's messages may name job ids and payloads; only their level reaches our log.
 const queueLogger = new Logger(() => (level) => {
@@ -46,7 +51,7 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
   const { leaseS, maxAttempts } = deps.config.transcription;
   const pool = new pg.Pool({
     connectionString: opts.ownerUrl,
-    max: concurrency + 3,
+    max: concurrency + WEBHOOK_CONCURRENCY + 4,
     application_name: 'recorder-jobs',
   });
   // An idle or checked-out client that loses its connection must not crash the process;
@@ -66,6 +71,7 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
           count: requeued,
         });
       await repo.reconcileJobs(pool, maxAttempts);
+      await reconcileWebhookJobs(pool);
     } catch (err) {
       log.warn('job queue maintenance failed', errorFields(err));
     }
@@ -96,6 +102,18 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
       },
     },
   });
+  // Webhook deliveries on workers of their own: a long transcription never holds them up.
+  const webhookRunner: Runner = await run({
+    pgPool: pool,
+    concurrency: WEBHOOK_CONCURRENCY,
+    pollInterval: pollIntervalMs,
+    noHandleSignals: true,
+    gracefulShutdownAbortTimeout: 2000,
+    logger: queueLogger,
+    taskList: {
+      [WEBHOOK_TASK]: (payload, helpers) => deliverEndpoint(deps, payload, helpers.abortSignal),
+    },
+  });
   const timer = setInterval(() => void maintain(), Math.max(500, (leaseS * 1000) / 2));
   timer.unref();
   deps.metrics.setJobQueueSource(async () =>
@@ -113,9 +131,11 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
       stopping ??= (async () => {
         clearInterval(timer);
         deps.metrics.setJobQueueSource(undefined);
-        await runner
-          .stop('shutdown')
-          .catch((err: unknown) => log.warn('job worker did not stop cleanly', errorFields(err)));
+        await Promise.all(
+          [runner, webhookRunner].map((r) =>
+            r.stop('shutdown').catch((err: unknown) => log.warn('job worker did not stop cleanly', errorFields(err))),
+          ),
+        );
         // Hand back what this process held: jobs it handed back (runs marked queued) are free
         // at once, not after graphile-worker's 4-hour lock expiry.
         if (used.size > 0)

@@ -17,6 +17,7 @@ import { sweepErased } from '../services/sessions.ts';
 import { sweepErasedTranscripts } from '../services/transcripts.ts';
 import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
+import * as webhookRepo from '../repositories/webhooks.ts';
 
 /** How long audit entries of a deleted org are kept (app.purge_orphaned_audit). */
 export const AUDIT_KEEP_DAYS = 365;
@@ -32,6 +33,7 @@ export interface SweepResult {
   exports_expired: number;
   exports_interrupted: number;
   media_swept: number;
+  webhook_log_pruned: number;
 }
 
 const running = new WeakMap<Deps, Promise<SweepResult>>();
@@ -66,6 +68,9 @@ async function sweepOnce(deps: Deps): Promise<SweepResult> {
     accounts_purged: await step('account_purge', () => purgeDue(deps)),
     audit_purged: await step('audit_purge', () => withUser(deps.db.sweep, null, (tx) => repo.purgeOrphanedAudit(tx))),
     exports_expired: await step('exports_expired', () => expireExports(deps)),
+    webhook_log_pruned: await step('webhook_log', () =>
+      withUser(deps.db.sweep, null, (tx) => webhookRepo.pruneLog(tx)),
+    ),
     media_swept: await step('media', async () => {
       let total = 0;
       for (let n = await sweepErased(deps); n > 0; n = await sweepErased(deps)) total += n;

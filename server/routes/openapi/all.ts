@@ -8,6 +8,7 @@ import { sessionDocs } from '../sessions/openapi.ts';
 import { transcriptDocs } from '../transcripts/openapi.ts';
 import { lifecycleDocs } from '../lifecycle/openapi.ts';
 import { apiKeyDocs } from '../apiKeys/openapi.ts';
+import { webhookDocs } from '../webhooks/openapi.ts';
 
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...systemDocs,
@@ -18,4 +19,5 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...transcriptDocs,
   ...lifecycleDocs,
   ...billingDocs,
+  ...webhookDocs,
 ];
