@@ -81,6 +81,7 @@ test(
       'Audit log',
       'Settings',
       'Export',
+      'Integrations',
     ]);
 
     // Invite, resend (a new link; the page says so), and revoke another invitation.
@@ -142,6 +143,7 @@ test(
       'Audit log',
       'Settings',
       'Export',
+      'Integrations',
     ]);
     assert.equal(await colleague.page.locator('#danger-zone').count(), 0, 'only owners may delete the organization');
     await snap(colleague.page, 'settings-admin');
