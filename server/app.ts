@@ -18,6 +18,7 @@ import { transcriptRoutes } from './routes/transcripts/index.ts';
 import { lifecycleRoutes } from './routes/lifecycle/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes } from './web/pages.ts';
+import { fleetRoutes } from './routes/fleet/index.ts';
 
 export interface AppOptions {
   /** The started Stripe client (server/billing/stripe.ts startBilling), or undefined when billing is off. */
@@ -45,6 +46,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     sessionArchiveRoutes(deps),
     transcriptRoutes(deps),
     lifecycleRoutes(deps),
+    fleetRoutes(deps),
     webRoutes(deps),
   ]) {
     app.use(router.routes());

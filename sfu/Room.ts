@@ -86,6 +86,15 @@ export class Room extends EventEmitter<RoomEvents> {
   get recording(): boolean {
     return this.#take !== undefined;
   }
+  /** Tracks (producers) live in this room now: what the fleet counts against a node's capacity. */
+  get trackCount(): number {
+    let n = 0;
+    for (const p of this.#peers.values()) n += p.producers.size;
+    return n;
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
 
   /** What every participant sees: the recording indicator and timer. */
   recordingState(): RecordingState {
@@ -319,6 +328,21 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /**
+   * Moves the session off this node (draining, or it was placed elsewhere): the take stops
+   * and writes what it has (no chunk half-written), `release` hands the session back to the
+   * fleet (told whether it was recording, so that recording resumes on the next node), then
+   * everyone is told to reconnect (4003), which the API answers with the new node.
+   */
+  async moveAway(release?: (wasRecording: boolean) => Promise<void>): Promise<void> {
+    if (this.#closed) return;
+    const wasRecording = this.recording;
+    await this.stopRecording(null).catch((err: unknown) => this.emit('error', err));
+    await release?.(wasRecording);
+    this.#broadcast('moved', {});
+    await this.close(false, CLOSE_CODES.moved);
+  }
+
+  /**
    * Closes the room: stops capture (flushing what was gathered), closes peers and the
    * router. Safe to call twice. `abrupt` (the worker died) skips the flush.
    */
@@ -330,7 +354,10 @@ export class Room extends EventEmitter<RoomEvents> {
     if (abrupt) this.#take?.abort();
     for (const p of this.#peers.values()) {
       if (abrupt) p.notify('sessionInterrupted', {});
-      p.close(code, code === CLOSE_CODES.sessionEnded ? 'session ended' : 'room closed');
+      p.close(
+        code,
+        code === CLOSE_CODES.sessionEnded ? 'session ended' : code === CLOSE_CODES.moved ? 'moved' : 'room closed',
+      );
     }
     this.#peers.clear();
     if (!this.#router.closed) this.#router.close();

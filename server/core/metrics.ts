@@ -48,6 +48,14 @@ export interface Metrics {
   readonly chunksLost: client.Counter<'reason'>;
   /** SFU: mediasoup workers that died unexpectedly. */
   readonly sfuWorkerDeaths: client.Counter;
+  /** SFU fleet: tracks (producers) live on this node, labelled by node id. */
+  readonly sfuTracksLive: client.Gauge<'node'>;
+  /** SFU fleet: this node's capacity in tracks (SFU_CAPACITY_TRACKS). */
+  readonly sfuCapacityTracks: client.Gauge<'node'>;
+  /** SFU fleet: tracks this node can still take (capacity less each live session's tracks or reservation); 0 while draining. */
+  readonly sfuHeadroomTracks: client.Gauge<'node'>;
+  /** SFU fleet: 1 while this node is draining (or gone), 0 while it takes sessions. */
+  readonly sfuNodeDraining: client.Gauge<'node'>;
   /** Jobs worker: failed attempts; `final="true"` when the job will not be retried. */
   readonly jobsFailed: client.Counter<'queue' | 'final'>;
   /** Jobs worker: run time of each attempt, by queue and outcome (succeeded, failed). */
@@ -193,6 +201,30 @@ export function createMetrics(secrets: Secrets, opts: MetricsOptions = {}): Metr
     sfuWorkerDeaths: new client.Counter({
       name: 'recorder_sfu_worker_deaths_total',
       help: 'mediasoup workers that died unexpectedly.',
+      registers,
+    }),
+    sfuTracksLive: new client.Gauge({
+      name: 'recorder_sfu_tracks_live',
+      help: 'Tracks (producers) live on this SFU node.',
+      labelNames: ['node'] as const,
+      registers,
+    }),
+    sfuCapacityTracks: new client.Gauge({
+      name: 'recorder_sfu_capacity_tracks',
+      help: 'Capacity of this SFU node in tracks (SFU_CAPACITY_TRACKS).',
+      labelNames: ['node'] as const,
+      registers,
+    }),
+    sfuHeadroomTracks: new client.Gauge({
+      name: 'recorder_sfu_headroom_tracks',
+      help: 'Tracks this SFU node can still take: capacity less each live session (its tracks, at least the per-session reservation); 0 while draining.',
+      labelNames: ['node'] as const,
+      registers,
+    }),
+    sfuNodeDraining: new client.Gauge({
+      name: 'recorder_sfu_node_draining',
+      help: '1 while this SFU node is draining (takes no new sessions), else 0.',
+      labelNames: ['node'] as const,
       registers,
     }),
     jobsFailed: new client.Counter({

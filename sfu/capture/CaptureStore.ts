@@ -86,6 +86,34 @@ export class CaptureStore {
     return row.status === 'open' && !row.deleted_at;
   }
 
+  /**
+   * Whether a join may enter here (sql/130_fleet.sql app.sfu_admit): the session is open,
+   * and placed on `nodeId` while that node is active. `claim` (the room opens here): also
+   * whether recording resumes when the host joins, which is then cleared.
+   */
+  async admit(
+    nodeId: string,
+    orgId: string,
+    sessionId: string,
+    claim: boolean,
+  ): Promise<{ open: boolean; here: boolean; resume: boolean }> {
+    const r = await this.#tx(orgId, (tx) =>
+      one<{ is_open: boolean; is_here: boolean; resume: boolean }>(
+        tx,
+        'select is_open, is_here, resume from app.sfu_admit($1::text, $2::uuid, $3::boolean)',
+        [nodeId, sessionId, claim],
+      ),
+    );
+    return { open: r.is_open, here: r.is_here, resume: r.resume };
+  }
+
+  /** A draining node hands a session back to the fleet; `resume`: it was recording. */
+  async releaseSession(nodeId: string, orgId: string, sessionId: string, resume: boolean): Promise<void> {
+    await this.#tx(orgId, (tx) =>
+      exec(tx, 'select app.sfu_release_session($1::text, $2::uuid, $3::boolean)', [nodeId, sessionId, resume]),
+    );
+  }
+
   async presence(orgId: string, sessionId: string, participantId: string, joined: boolean): Promise<void> {
     await this.#tx(orgId, (tx) =>
       exec(tx, 'select app.sfu_participant_presence($1::uuid, $2::uuid, $3::boolean)', [

@@ -118,7 +118,13 @@ export class Call {
    * media server cannot be reached).
    */
   async start(): Promise<void> {
-    await this.#connect();
+    try {
+      await this.#connect();
+    } catch (err) {
+      // The session moved between our token and our join (a node draining): ask again once.
+      if (!(err instanceof SignalError && err.code === 'session_moved')) throw err;
+      await this.#connect();
+    }
     this.#stats = window.setInterval(() => void this.#measure(), 2000);
   }
 
@@ -203,14 +209,20 @@ export class Call {
     if (code === 4000) return this.#finish('ended', this.#endedText('host'));
     if (code === 4001) return this.#finish('removed', 'The host removed you from the session.');
     if (code === 4002) return this.#finish('replaced', 'You joined this session from another tab or device.');
-    if (phase === 'joined' || phase === 'reconnecting') void this.#reconnect();
+    // Moved (4003): the session went to another media server, so at once; a dropped
+    // connection (the server may have died; the API then places us elsewhere) almost at once.
+    if (phase === 'joined' || phase === 'reconnecting') void this.#reconnect(code === 4003 ? 0 : 300);
   }
 
-  async #reconnect(): Promise<void> {
+  async #reconnect(firstDelayMs = 1000): Promise<void> {
     if (this.#state.phase === 'reconnecting' && this.#sig?.open) return;
     this.#peers = new Map();
-    this.#set({ phase: 'reconnecting', message: 'Connection lost. Reconnecting…', health: [] });
-    let delay = 1000;
+    this.#set({
+      phase: 'reconnecting',
+      message: this.#state.message?.startsWith('Moving') ? this.#state.message : 'Connection lost. Reconnecting…',
+      health: [],
+    });
+    let delay = firstDelayMs;
     for (;;) {
       await sleep(delay);
       if (this.#state.phase !== 'reconnecting') return;
@@ -227,7 +239,8 @@ export class Call {
               ? 'The session was interrupted: the media server stopped. What was recorded until then is kept.'
               : 'This session has ended.',
           );
-        delay = Math.min(delay * 2, 10_000);
+        // Sent to a server the session just left: the next answer of the API names the new one.
+        delay = code === 'session_moved' ? 300 : Math.min(Math.max(delay * 2, 1000), 10_000);
       }
     }
   }
@@ -296,6 +309,10 @@ export class Call {
         // The media worker died: the socket closes, and we reconnect from #onClose.
         this.#interrupted = true;
         this.#set({ message: 'The media server restarted. Reconnecting…' });
+        break;
+      case 'moved':
+        // This media server is draining: the socket closes (4003) and we join the next one.
+        this.#set({ message: 'Moving to another media server…' });
         break;
       case 'trackHealth':
         this.#set({ health: n.data.tracks });
