@@ -41,7 +41,10 @@ export interface RoomOptions {
   webRtcServer: ms.WebRtcServer;
   store: CaptureStore;
   chunkMs: number;
-  /** A crash interrupted this session's recording: start a new take when the host joins. */
+  /**
+   * A crash, a drain or a failover interrupted this session's recording: it goes on in the
+   * same take when the host joins.
+   */
   resumeOnHost?: boolean;
 }
 
@@ -122,7 +125,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#resumeOnHost && peer.role === 'host') {
       // The recording a crash cut short goes on, in a new take, once the host is back.
       this.#resumeOnHost = false;
-      setImmediate(() => void this.startRecording(peer).catch((err: unknown) => this.emit('error', err)));
+      // Same take, same tracks: the time away is a gap on its timeline.
+      setImmediate(() => void this.startRecording(peer, true).catch((err: unknown) => this.emit('error', err)));
     }
     return {
       peerId: peer.id,
@@ -270,20 +274,22 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
-  /** Starts a take: unwraps the key, captures every current and future producer. */
-  startRecording(by: Peer | null): Promise<void> {
+  /**
+   * Starts a take: unwraps the key, captures every current and future producer.
+   * `continueLatest`: goes on with the session's latest take instead (recording resumes here
+   * after a crash, a drain or a failover).
+   */
+  startRecording(by: Peer | null, continueLatest = false): Promise<void> {
     this.#recordingChange = this.#recordingChange.then(async () => {
       if (this.#take || this.#closed) return;
-      const take = await Take.start(
-        {
-          orgId: this.orgId,
-          sessionId: this.sessionId,
-          router: this.#router,
-          store: this.#o.store,
-          chunkMs: this.#o.chunkMs,
-        },
-        by?.id ?? null,
-      );
+      const o = {
+        orgId: this.orgId,
+        sessionId: this.sessionId,
+        router: this.#router,
+        store: this.#o.store,
+        chunkMs: this.#o.chunkMs,
+      };
+      const take = await (continueLatest ? Take.continue(o, by?.id ?? null) : Take.start(o, by?.id ?? null));
       take.on('chunk', (size, ms_) => this.emit('chunk', size, ms_));
       take.on('lost', (err) => this.emit('lost', err));
       take.on('track', (kind) => this.emit('track', kind));

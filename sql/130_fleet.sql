@@ -273,6 +273,30 @@ begin
   end if;
 end $$;
 
+-- The SFU, when recording resumes on a node after a drain or a failover (tenant: the
+-- token's org): the session's latest take is opened again, so that the recording continues
+-- in the same take and the same tracks (each track's chunks go on from its next number, and
+-- the time the move took stays a gap on the timeline, as after a reconnect). Returns nothing
+-- when the session has no take yet.
+create or replace function app.sfu_continue_take(p_session uuid)
+  returns table (take_id uuid, take_seq int, take_started_at timestamptz, take_tracks jsonb)
+  language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare v public.recording_sessions := app.sfu_session_row(p_session); k public.recording_takes;
+begin
+  if v.status <> 'open' or v.key_erased_at is not null then raise exception 'session_ended: this session has ended'; end if;
+  select * into k from public.recording_takes t where t.session_id = v.id order by t.seq desc limit 1 for update;
+  if not found then return; end if;
+  update public.recording_takes set stopped_at = null where id = k.id;
+  perform app.sfu_event(p_session, 'recording.continued', null, null, jsonb_build_object('take', k.seq));
+  return query select k.id, k.seq, k.started_at, coalesce((
+    select jsonb_agg(jsonb_build_object('track_id', x.id, 'participant_id', x.participant_id, 'kind', x.kind,
+                                        'next_seq', x.next_seq))
+      from (select distinct on (t.participant_id, t.kind) t.id, t.participant_id, t.kind,
+                   coalesce((select max(c.seq) + 1 from public.chunks c where c.track_id = t.id), 0) as next_seq
+              from public.tracks t where t.take_id = k.id
+             order by t.participant_id, t.kind, t.started_at desc) x), '[]'::jsonb);
+end $$;
+
 -- Operators (the fleet command, the fleet admin API): every node with its load and liveness.
 create or replace function app.fleet_nodes()
   returns table (id text, signal_url text, media_address text, state text, alive boolean, capacity_tracks int,
@@ -310,12 +334,13 @@ revoke execute on function app.fleet_lock_key(text), app.fleet_node_alive(public
   app.guest_place_session(uuid, bytea), app.fleet_caller_is_node(text), app.fleet_live_available(),
   app.sfu_register_node(text, text, text, int, int, int), app.sfu_heartbeat(text, uuid[], int[], int),
   app.sfu_admit(text, uuid, boolean), app.sfu_release_session(text, uuid, boolean), app.fleet_nodes(),
+  app.sfu_continue_take(uuid),
   app.fleet_set_state(text, text)
   from public, recorder_app, recorder_sfu, recorder_jobs, recorder_sweep;
 grant execute on function app.host_place_session(uuid), app.guest_place_session(uuid, bytea), app.fleet_live_available()
   to recorder_app;
 grant execute on function app.fleet_lock_key(text), app.sfu_register_node(text, text, text, int, int, int),
   app.sfu_heartbeat(text, uuid[], int[], int), app.sfu_admit(text, uuid, boolean),
-  app.sfu_release_session(text, uuid, boolean)
+  app.sfu_release_session(text, uuid, boolean), app.sfu_continue_take(uuid)
   to recorder_sfu;
 grant execute on function app.fleet_nodes(), app.fleet_set_state(text, text) to recorder_sweep;

@@ -74,6 +74,8 @@ export class Call {
   #peers = new Map<string, RemotePeer>();
   #stats: number | undefined;
   #interrupted = false;
+  /** The last recording state pushed since the current join's answer. */
+  #recordingNews: NotificationData<'recordingState'> | undefined;
   #state: CallSnapshot;
 
   constructor(stream: MediaStream, getJoinInfo: JoinInfoSource, role: 'host' | 'guest') {
@@ -139,7 +141,8 @@ export class Call {
     const role = joined.role === 'host' ? 'host' : 'guest';
     this.#peers = new Map();
     for (const p of Array.isArray(joined.peers) ? (joined.peers as PeerInfo[]) : []) this.#addPeer(p);
-    const rec = looseRecordingState({
+    this.#recordingNews = undefined;
+    const joinedRec = looseRecordingState({
       recording: joined.recording ?? false,
       ...(typeof joined.recording === 'object' && joined.recording !== null ? joined.recording : {}),
     });
@@ -175,12 +178,17 @@ export class Call {
       const kind = track.kind === 'video' ? 'video' : 'audio';
       const producer = await send.produce({
         track,
+        // The track outlives this transport: a reconnect (another node) produces it again.
+        stopTracks: false,
         ...(kind === 'audio' ? { codecOptions: { opusStereo: false, opusDtx: false } } : {}),
       });
       this.#producers.set(kind, producer);
       const off = kind === 'audio' ? this.#state.micMuted : this.#state.cameraOff;
       if (off) await this.#pause(kind, true);
     }
+    // Recording may have started (resumed, on a new node) while we were setting up: the
+    // newest state wins over the join answer's.
+    const rec = this.#recordingNews ?? joinedRec;
     this.#set({
       phase: 'joined',
       message: null,
@@ -231,6 +239,7 @@ export class Call {
         return;
       } catch (err) {
         const code = err instanceof ApiError || err instanceof SignalError ? err.code : undefined;
+        console.warn(`reconnect failed: ${code ?? String(err)}`);
         if (code === 'removed') return this.#finish('removed', 'The host removed you from the session.');
         if (code === 'session_ended' || code === 'session_closed' || code === 'session_not_found')
           return this.#finish(
@@ -292,6 +301,7 @@ export class Call {
         this.#set({});
         break;
       case 'recordingState':
+        this.#recordingNews = n.data;
         this.#set({
           recording: n.data.recording,
           take: n.data.take,
