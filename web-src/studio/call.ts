@@ -239,7 +239,6 @@ export class Call {
         return;
       } catch (err) {
         const code = err instanceof ApiError || err instanceof SignalError ? err.code : undefined;
-        console.warn(`reconnect failed: ${code ?? String(err)}`);
         if (code === 'removed') return this.#finish('removed', 'The host removed you from the session.');
         if (code === 'session_ended' || code === 'session_closed' || code === 'session_not_found')
           return this.#finish(
