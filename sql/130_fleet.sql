@@ -30,7 +30,8 @@ begin
      and n.heartbeat_at > app.now() - make_interval(secs => n.gone_after_s)
      and exists (select 1 from pg_catalog.pg_locks l
                   where l.locktype = 'advisory' and l.classid = 15015 and l.objsubid = 2
-                    and l.objid = app.fleet_lock_key(n.id)::oid and l.granted);
+                    and l.objid = app.fleet_lock_key(n.id)::oid and l.granted
+                    and l.database = (select d.oid from pg_catalog.pg_database d where d.datname = current_database()));
 end $$;
 
 -- Closes what a node left recording (its open takes, at their last sealed chunk) for the
@@ -176,7 +177,8 @@ create or replace function app.fleet_caller_is_node(p_node text) returns boolean
   language sql stable security definer set search_path = pg_catalog, public as $$
   select exists (select 1 from pg_catalog.pg_locks l
                   where l.locktype = 'advisory' and l.classid = 15015 and l.objsubid = 2
-                    and l.objid = app.fleet_lock_key(p_node)::oid and l.pid = pg_catalog.pg_backend_pid() and l.granted)
+                    and l.objid = app.fleet_lock_key(p_node)::oid and l.pid = pg_catalog.pg_backend_pid() and l.granted
+                    and l.database = (select d.oid from pg_catalog.pg_database d where d.datname = current_database()))
 $$;
 
 -- The SFU: registers (or re-registers after a restart) the node whose lock the calling
