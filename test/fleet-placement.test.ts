@@ -10,7 +10,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import type { HttpClient } from './helpers/http.ts';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { NodeRegistry } from '../sfu/fleet/NodeRegistry.ts';
+import { TEST_SECRET } from './helpers/constants.ts';
 
 const ADMIN = 'fleet-admin-token-for-tests-0123456789abcdef';
 let ts: TestServer;
@@ -179,4 +182,26 @@ test('the fleet API: bearer token required, malformed input is a 400 with a stab
   const unknown = await admin(c, 'POST', '/api/fleet/nodes/no-such-node/drain', {});
   assert.equal(unknown.status, 404);
   assert.equal((unknown.body as { error: { code: string } }).error.code, 'not_found');
+});
+
+test('the operator command lists nodes, drains and activates one, and refuses an unknown node', async () => {
+  const fleet = (...args: string[]) =>
+    spawnSync(process.execPath, ['scripts/fleet.ts', ...args], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: { PATH: process.env.PATH, DATABASE_URL: ts.db.ownerUrl, SERVER_SECRET: TEST_SECRET, DATA_DIR: ts.dataDir },
+      encoding: 'utf8',
+    });
+  const drained = fleet('drain', 'node-b');
+  assert.equal(drained.status, 0, drained.stderr);
+  assert.match(drained.stdout, /^node-b\s+draining\s+alive/m);
+  const list = fleet('list');
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, /^node-a\s+gone\s+dead/m);
+  assert.match(list.stdout, /^node-b\s+draining\s+alive/m);
+  assert.match(list.stdout, /fleet headroom: no node takes sessions/);
+  assert.equal(fleet('activate', 'node-b').status, 0);
+  const unknown = fleet('drain', 'no-such-node');
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /no such SFU node/);
+  assert.equal(fleet('frobnicate').status, 2);
 });
