@@ -184,7 +184,7 @@ test('the fleet API: bearer token required, malformed input is a 400 with a stab
   assert.equal((unknown.body as { error: { code: string } }).error.code, 'not_found');
 });
 
-test('the operator command lists nodes, drains and activates one, and refuses an unknown node', async () => {
+test('the operator command lists nodes, drains and activates one, and refuses an unknown node', () => {
   const fleet = (...args: string[]) =>
     spawnSync(process.execPath, ['scripts/fleet.ts', ...args], {
       cwd: path.resolve(import.meta.dirname, '..'),
