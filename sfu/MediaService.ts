@@ -45,8 +45,6 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   readonly #rooms = new Map<string, Promise<Room>>();
   /** The rooms that opened, by session: what the heartbeat reports. */
   readonly #open = new Map<string, Room>();
-  /** Sessions a crash interrupted while recording: their recording resumes when the host rejoins. */
-  readonly #resumable = new Set<string>();
   #closed = false;
 
   private constructor(o: MediaServiceOptions) {
@@ -103,11 +101,6 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     }
   }
 
-  /** Marks a session whose recording a crash interrupted: its room resumes it for the host. */
-  resumeOnHost(sessionId: string): void {
-    this.#resumable.add(sessionId);
-  }
-
   get roomCount(): number {
     return this.#rooms.size;
   }
@@ -123,7 +116,6 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     if (this.#closed || this.#slots.length === 0) return Promise.reject(new Error('SFU is shutting down'));
     const slot = this.#slots.reduce((a, b) => (b.rooms < a.rooms ? b : a));
     slot.rooms++;
-    const resumeHere = this.#resumable.delete(sessionId);
     const p = (async () =>
       Room.create({
         sessionId,
@@ -132,7 +124,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
         webRtcServer: slot.server,
         store: this.#o.store,
         chunkMs: this.#o.chunkMs,
-        resumeOnHost: resumeHere || ((await this.#o.claimResume?.(sessionId, orgId)) ?? false),
+        resumeOnHost: (await this.#o.claimResume?.(sessionId, orgId)) ?? false,
       }))().then(
       (room) => {
         this.#open.set(sessionId, room);

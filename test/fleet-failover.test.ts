@@ -4,7 +4,8 @@
 // Drain: an operator drains the node holding the live session through the fleet API; the
 // page is told to move, reconnects to the other node by itself, and the recording goes on
 // in the same take and tracks: everything recorded before the move was sealed (no chunk
-// lost) and the only hole is the reconnect gap.
+// lost) and the only hole is the reconnect gap. Ending the session from the session page
+// then closes the room on node b, another process than the API's.
 // Failover: the node holding the next session is killed with SIGKILL mid-take; the page
 // reconnects to the other node by itself, the recording goes on in the same take, every
 // chunk sealed before the kill opens, at most 2 s per track was lost before the kill, and
@@ -276,7 +277,10 @@ test(
       assert.ok(gap.ms < 3000, `${kind}: reconnect gap ${gap.ms} ms`);
     }
     await stopAndCheckDownload(page, session.id);
-    await owner.post(`/api/orgs/${orgId}/sessions/${session.id}/end`);
+    // Ended from the session page (the API process) while node b holds the room: node b is
+    // told within a heartbeat, and the page says the session ended.
+    assert.equal((await owner.post(`/api/orgs/${orgId}/sessions/${session.id}/end`)).status, 200);
+    await page.locator('#status', { hasText: 'ended' }).waitFor({ timeout: 10_000 });
     const again = await owner.request(
       'POST',
       '/api/fleet/nodes/node-a/activate',
