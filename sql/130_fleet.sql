@@ -88,15 +88,17 @@ end $$;
 -- from several places at once (rows locked, skip locked). Returns how many it declared.
 create or replace function app.fleet_reap() returns int
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
-declare n public.sfu_nodes; v_count int := 0;
+declare c public.sfu_nodes; n public.sfu_nodes; v_count int := 0;
 begin
-  for n in select * from public.sfu_nodes where state <> 'gone' for update skip locked loop
-    if not app.fleet_node_alive(n) then
-      update public.sfu_nodes set state = 'gone', state_changed_at = app.now(), load_tracks = 0, live_sessions = 0
-       where id = n.id;
-      perform app.fleet_recover_node(n.id, true);
-      v_count := v_count + 1;
-    end if;
+  -- Look without locking (every heartbeat runs this); lock only a node that looks dead, and
+  -- look again under the lock (another reaper may have been first, or it came back).
+  for c in select * from public.sfu_nodes x where x.state <> 'gone' and not app.fleet_node_alive(x) loop
+    select * into n from public.sfu_nodes x where x.id = c.id and x.state <> 'gone' for update skip locked;
+    if not found or app.fleet_node_alive(n) then continue; end if;
+    update public.sfu_nodes set state = 'gone', state_changed_at = app.now(), load_tracks = 0, live_sessions = 0
+     where id = n.id;
+    perform app.fleet_recover_node(n.id, true);
+    v_count := v_count + 1;
   end loop;
   return v_count;
 end $$;
