@@ -5,7 +5,8 @@
 // page is told to move, reconnects to the other node by itself, and the recording goes on
 // in the same take and tracks: everything recorded before the move was sealed (no chunk
 // lost) and the only hole is the reconnect gap. Ending the session from the session page
-// then closes the room on node b, another process than the API's.
+// then closes the room on node b, another process than the API's. Node b's metrics show
+// its live session, tracks, capacity and headroom.
 // Failover: the node holding the next session is killed with SIGKILL mid-take; the page
 // reconnects to the other node by itself, the recording goes on in the same take, every
 // chunk sealed before the kill opens, at most 2 s per track was lost before the kill, and
@@ -255,6 +256,14 @@ test(
       ],
     );
 
+    // Node b's own metrics: one live session, its two tracks, capacity and what is left.
+    const metrics = await (await fetch(`http://127.0.0.1:${nodes.get('node-b')!.port}/metrics`)).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name}\\{node="node-b"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(gauge('recorder_sfu_tracks_live'), 2);
+    assert.equal(gauge('recorder_sfu_capacity_tracks'), 20);
+    assert.equal(gauge('recorder_sfu_headroom_tracks'), 18);
+    assert.equal(gauge('recorder_sfu_node_draining'), 0);
+    assert.match(metrics, /^recorder_sfu_sessions_live 1$/m);
     const all = await chunks(session.id);
     const tracks = await query<{ kind: string; lost_chunks: number }>(
       'select kind, lost_chunks from tracks where session_id = $1',
