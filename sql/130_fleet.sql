@@ -124,6 +124,11 @@ begin
     if n.state = 'active' and app.fleet_node_alive(n) then
       node_id := n.id; signal_url := n.signal_url; return next; return;
     end if;
+    -- A draining node hands its sessions over itself (the take stopped and flushed first,
+    -- within a heartbeat): until it has, nobody is sent elsewhere, or two nodes would record.
+    if n.state = 'draining' and app.fleet_node_alive(n) then
+      raise exception 'session_moving: this session is moving to another media server; try again in a moment';
+    end if;
   end if;
   select x.* into n from public.sfu_nodes x
    where x.state = 'active' and app.fleet_node_alive(x)
@@ -222,6 +227,12 @@ begin
   update public.sfu_placements p set tracks = x.tracks
     from unnest(p_sessions, p_tracks) as x(session_id, tracks)
    where p.session_id = x.session_id and p.node_id = p_node;
+  -- Draining: sessions placed here without a live room here (nobody joined yet, or everyone
+  -- left) are handed back at once; those with a room are handed back by the node itself.
+  if v_state = 'draining' then
+    update public.sfu_placements p set node_id = null
+     where p.node_id = p_node and not (p.session_id = any (coalesce(p_sessions, '{}')));
+  end if;
   perform app.fleet_reap();
   -- Interrupted sessions left unplaced past the grace period: ended (their transcript queues).
   with abandoned as (

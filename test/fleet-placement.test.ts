@@ -27,7 +27,11 @@ after(async () => {
   await ts?.close();
 });
 
-async function node(nodeId: string, capacityTracks: number): Promise<NodeRegistry> {
+async function node(
+  nodeId: string,
+  capacityTracks: number,
+  live: () => { sessionId: string; tracks: number }[] = () => [],
+): Promise<NodeRegistry> {
   const { registry } = await NodeRegistry.start(ts.running.deps.db.sfu, {
     nodeId,
     signalUrl: `ws://127.0.0.1:1/${nodeId}`,
@@ -36,7 +40,7 @@ async function node(nodeId: string, capacityTracks: number): Promise<NodeRegistr
     reserveTracks: 2,
     goneAfterS: 5,
     graceS: 120,
-    live: () => [],
+    live,
   });
   registries.push(registry);
   return registry;
@@ -204,4 +208,34 @@ test('the operator command lists nodes, drains and activates one, and refuses an
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /no such SFU node/);
   assert.equal(fleet('frobnicate').status, 2);
+});
+
+test('a draining node hands over its sessions: those without a room at once, those with one only when it lets go', async () => {
+  const owner = await ts.signIn('fleet-owner@example.com');
+  const orgId = ((await owner.get('/api/orgs')).body as { organizations: { id: string }[] }).organizations[0]?.id ?? '';
+  const create = async (title: string) =>
+    ((await owner.post(`/api/orgs/${orgId}/sessions`, { title })).body as { id: string }).id;
+  // Node c has the most room, so both sessions go there; one of them has a live room on it.
+  // (Node b is full from the first test; node d takes what c hands over.)
+  const withRoom: string[] = [];
+  const c = await node('node-c', 80, () => withRoom.map((sessionId) => ({ sessionId, tracks: 2 })));
+  await node('node-d', 10);
+  const live = await create('Live on c');
+  const idle = await create('Placed on c, nobody there');
+  assert.equal((await hostJoin(owner, orgId, live)).node, 'node-c');
+  assert.equal((await hostJoin(owner, orgId, idle)).node, 'node-c');
+  withRoom.push(live);
+  await c.beat();
+  assert.equal((await admin(owner, 'POST', '/api/fleet/nodes/node-c/drain', {})).status, 200);
+  await c.beat();
+  // No room there: handed back at the node's next heartbeat, and placed elsewhere.
+  assert.equal((await hostJoin(owner, orgId, idle)).node, 'node-d');
+  // A live room: nobody is sent elsewhere until the node has stopped it and let go.
+  const moving = await hostJoin(owner, orgId, live);
+  assert.equal(moving.status, 503, JSON.stringify(moving.body));
+  assert.equal((moving.body as { error: { code: string } }).error.code, 'session_moving');
+  assert.equal(moving.retryAfter, '1');
+  // The node dies instead: its sessions are taken over at once.
+  await c.close();
+  assert.equal((await hostJoin(owner, orgId, live)).node, 'node-d');
 });

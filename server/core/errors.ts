@@ -87,6 +87,12 @@ const RAISED_ANSWERS: Readonly<Record<string, { status: number; message?: string
       message: 'Every media server is full right now. Try again in a few seconds.',
       headers: { 'retry-after': '5' },
     },
+    // The session's node is draining and has not handed it over yet (within a second).
+    session_moving: {
+      status: 503,
+      message: 'This session is moving to another media server. Try again in a moment.',
+      headers: { 'retry-after': '1' },
+    },
   };
 
 /**

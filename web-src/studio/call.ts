@@ -123,8 +123,10 @@ export class Call {
     try {
       await this.#connect();
     } catch (err) {
-      // The session moved between our token and our join (a node draining): ask again once.
-      if (!(err instanceof SignalError && err.code === 'session_moved')) throw err;
+      // The session moves between nodes right now (one draining): ask again in a moment.
+      const code = err instanceof SignalError || err instanceof ApiError ? err.code : undefined;
+      if (code !== 'session_moved' && code !== 'session_moving') throw err;
+      await sleep(1000);
       await this.#connect();
     }
     this.#stats = window.setInterval(() => void this.#measure(), 2000);
@@ -248,7 +250,8 @@ export class Call {
               : 'This session has ended.',
           );
         // Sent to a server the session just left: the next answer of the API names the new one.
-        delay = code === 'session_moved' ? 300 : Math.min(Math.max(delay * 2, 1000), 10_000);
+        delay =
+          code === 'session_moved' || code === 'session_moving' ? 300 : Math.min(Math.max(delay * 2, 1000), 10_000);
       }
     }
   }
