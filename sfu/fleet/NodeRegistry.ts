@@ -73,15 +73,21 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   ): Promise<{ registry: NodeRegistry; recovered: RecoveredSession[] }> {
     const registry = new NodeRegistry(pool, o);
     await registry.#lock();
-    const r = await registry.#query<{
-      session_id: string;
-      organization_id: string;
-      take_seq: number | null;
-      recovered_to: Date | null;
-    }>(
-      'select session_id, organization_id, take_seq, recovered_to from app.sfu_register_node($1, $2, $3, $4, $5, $6)',
-      [o.nodeId, o.signalUrl, o.mediaAddress, o.capacityTracks, o.reserveTracks, o.goneAfterS],
-    );
+    let r;
+    try {
+      r = await registry.#query<{
+        session_id: string;
+        organization_id: string;
+        take_seq: number | null;
+        recovered_to: Date | null;
+      }>(
+        'select session_id, organization_id, take_seq, recovered_to from app.sfu_register_node($1, $2, $3, $4, $5, $6)',
+        [o.nodeId, o.signalUrl, o.mediaAddress, o.capacityTracks, o.reserveTracks, o.goneAfterS],
+      );
+    } catch (err) {
+      await registry.close();
+      throw err;
+    }
     registry.#timer = setInterval(() => void registry.beat(), o.heartbeatMs ?? 1000);
     registry.#timer.unref();
     return {
