@@ -311,6 +311,12 @@ test(
       const c = await chunks(session.id);
       return (c.get('audio')?.length ?? 0) >= 3 && (c.get('video')?.length ?? 0) >= 3;
     });
+    // Another session on the same node, nobody in it yet: it is taken over with the node.
+    const bystander = (await owner.post(`/api/orgs/${orgId}/sessions`, { title: 'Bystander' })).body as { id: string };
+    const placeBystander = async () =>
+      ((await owner.post(`/api/orgs/${orgId}/sessions/${bystander.id}/join`, {})).body as { sfu_node?: string })
+        .sfu_node;
+    assert.equal(await placeBystander(), 'node-a');
     await sleep(700);
     const killedAt = Date.now();
     const a = nodes.get('node-a')!;
@@ -360,6 +366,7 @@ test(
     }
     const [n] = await query<{ state: string }>(`select state from sfu_nodes where id = 'node-a'`, []);
     assert.equal(n?.state, 'gone');
+    assert.equal(await placeBystander(), 'node-b', "the dead node's other session is placed again too");
     await stopAndCheckDownload(page, session.id);
   },
 );
