@@ -22,6 +22,11 @@ export interface JoinClaims {
    * consented. The SFU records nobody without it.
    */
   readonly consent?: string;
+  /**
+   * The SFU node the API placed the session on: only that node admits the token (a token
+   * for a node the session has since left is refused there, and the browser asks again).
+   */
+  readonly node?: string;
 }
 
 /** Thrown by {@link verifyJoinToken}; `code` is stable. */
@@ -61,7 +66,7 @@ export function verifyJoinToken(key: Buffer, token: unknown, nowMs = Date.now())
   } catch {
     throw new JoinTokenError('invalid_token', 'malformed payload');
   }
-  const { sid, oid, pid, role, name, exp, consent } = c;
+  const { sid, oid, pid, role, name, exp, consent, node } = c;
   if (
     c.v !== 1 ||
     typeof sid !== 'string' ||
@@ -73,12 +78,22 @@ export function verifyJoinToken(key: Buffer, token: unknown, nowMs = Date.now())
     (role !== 'host' && role !== 'guest') ||
     typeof name !== 'string' ||
     typeof exp !== 'number' ||
-    (consent !== undefined && typeof consent !== 'string')
+    (consent !== undefined && typeof consent !== 'string') ||
+    (node !== undefined && typeof node !== 'string')
   ) {
     throw new JoinTokenError('invalid_token', 'malformed claims');
   }
   if (exp * 1000 < nowMs) throw new JoinTokenError('token_expired', 'token expired');
-  return { sid, oid, pid, role, name, exp, ...(consent !== undefined ? { consent } : {}) };
+  return {
+    sid,
+    oid,
+    pid,
+    role,
+    name,
+    exp,
+    ...(consent !== undefined ? { consent } : {}),
+    ...(node !== undefined ? { node } : {}),
+  };
 }
 
 const rejoinMac = (key: Buffer, sid: string, pid: string) =>

@@ -22,6 +22,7 @@ import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes, notFoundPage } from './web/pages.ts';
 import { apiKeyRoutes } from './routes/apiKeys/index.ts';
 import { openApiRoutes } from './routes/openapi/index.ts';
+import { fleetRoutes } from './routes/fleet/index.ts';
 
 export interface AppOptions {
   /** The started Stripe client (server/billing/stripe.ts startBilling), or undefined when billing is off. */
@@ -53,6 +54,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     webhookRoutes(deps),
     apiKeyRoutes(deps),
     openApiRoutes(deps),
+    fleetRoutes(deps),
     webRoutes(deps),
   ]) {
     app.use(router.routes());

@@ -19,6 +19,11 @@ export interface MediaServiceOptions {
   chunkMs: number;
   store: CaptureStore;
   logLevel?: ms.WorkerLogLevel;
+  /**
+   * Asked when a session's room opens on this node: whether its recording was interrupted
+   * elsewhere (a node went away or drained) and resumes when the host joins here.
+   */
+  claimResume?: (sessionId: string, orgId: string) => Promise<boolean>;
 }
 
 export interface MediaServiceEvents {
@@ -38,8 +43,8 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   readonly #o: MediaServiceOptions;
   readonly #slots: WorkerSlot[] = [];
   readonly #rooms = new Map<string, Promise<Room>>();
-  /** Sessions a crash interrupted while recording: their recording resumes when the host rejoins. */
-  readonly #resumable = new Set<string>();
+  /** The rooms that opened, by session: what the heartbeat reports. */
+  readonly #open = new Map<string, Room>();
   #closed = false;
 
   private constructor(o: MediaServiceOptions) {
@@ -96,11 +101,6 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     }
   }
 
-  /** Marks a session whose recording a crash interrupted: its room resumes it for the host. */
-  resumeOnHost(sessionId: string): void {
-    this.#resumable.add(sessionId);
-  }
-
   get roomCount(): number {
     return this.#rooms.size;
   }
@@ -116,19 +116,22 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     if (this.#closed || this.#slots.length === 0) return Promise.reject(new Error('SFU is shutting down'));
     const slot = this.#slots.reduce((a, b) => (b.rooms < a.rooms ? b : a));
     slot.rooms++;
-    const p = Room.create({
-      sessionId,
-      orgId,
-      worker: slot.worker,
-      webRtcServer: slot.server,
-      store: this.#o.store,
-      chunkMs: this.#o.chunkMs,
-      resumeOnHost: this.#resumable.delete(sessionId),
-    }).then(
+    const p = (async () =>
+      Room.create({
+        sessionId,
+        orgId,
+        worker: slot.worker,
+        webRtcServer: slot.server,
+        store: this.#o.store,
+        chunkMs: this.#o.chunkMs,
+        resumeOnHost: (await this.#o.claimResume?.(sessionId, orgId)) ?? false,
+      }))().then(
       (room) => {
+        this.#open.set(sessionId, room);
         room.once('closed', () => {
           slot.rooms--;
           if (this.#rooms.get(sessionId) === p) this.#rooms.delete(sessionId);
+          if (this.#open.get(sessionId) === room) this.#open.delete(sessionId);
           this.emit('roomClosed', room);
         });
         this.emit('roomOpened', room);
@@ -142,6 +145,13 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     );
     this.#rooms.set(sessionId, p);
     return p;
+  }
+
+  /** Every open room with its live track count (the fleet heartbeat reports them). */
+  liveRooms(): { sessionId: string; tracks: number; room: Room }[] {
+    return [...this.#open.values()]
+      .filter((r) => !r.closed)
+      .map((room) => ({ sessionId: room.sessionId, tracks: room.trackCount, room }));
   }
 
   /** The live room of a session, if any. */

@@ -41,7 +41,10 @@ export interface RoomOptions {
   webRtcServer: ms.WebRtcServer;
   store: CaptureStore;
   chunkMs: number;
-  /** A crash interrupted this session's recording: start a new take when the host joins. */
+  /**
+   * A crash, a drain or a failover interrupted this session's recording: it goes on in the
+   * same take when the host joins.
+   */
   resumeOnHost?: boolean;
 }
 
@@ -86,6 +89,15 @@ export class Room extends EventEmitter<RoomEvents> {
   get recording(): boolean {
     return this.#take !== undefined;
   }
+  /** Tracks (producers) live in this room now: what the fleet counts against a node's capacity. */
+  get trackCount(): number {
+    let n = 0;
+    for (const p of this.#peers.values()) n += p.producers.size;
+    return n;
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
 
   /** What every participant sees: the recording indicator and timer. */
   recordingState(): RecordingState {
@@ -113,7 +125,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#resumeOnHost && peer.role === 'host') {
       // The recording a crash cut short goes on, in a new take, once the host is back.
       this.#resumeOnHost = false;
-      setImmediate(() => void this.startRecording(peer).catch((err: unknown) => this.emit('error', err)));
+      // Same take, same tracks: the time away is a gap on its timeline.
+      setImmediate(() => void this.startRecording(peer, true).catch((err: unknown) => this.emit('error', err)));
     }
     return {
       peerId: peer.id,
@@ -261,20 +274,22 @@ export class Room extends EventEmitter<RoomEvents> {
     }
   }
 
-  /** Starts a take: unwraps the key, captures every current and future producer. */
-  startRecording(by: Peer | null): Promise<void> {
+  /**
+   * Starts a take: unwraps the key, captures every current and future producer.
+   * `continueLatest`: goes on with the session's latest take instead (recording resumes here
+   * after a crash, a drain or a failover).
+   */
+  startRecording(by: Peer | null, continueLatest = false): Promise<void> {
     this.#recordingChange = this.#recordingChange.then(async () => {
       if (this.#take || this.#closed) return;
-      const take = await Take.start(
-        {
-          orgId: this.orgId,
-          sessionId: this.sessionId,
-          router: this.#router,
-          store: this.#o.store,
-          chunkMs: this.#o.chunkMs,
-        },
-        by?.id ?? null,
-      );
+      const o = {
+        orgId: this.orgId,
+        sessionId: this.sessionId,
+        router: this.#router,
+        store: this.#o.store,
+        chunkMs: this.#o.chunkMs,
+      };
+      const take = await (continueLatest ? Take.continue(o, by?.id ?? null) : Take.start(o, by?.id ?? null));
       take.on('chunk', (size, ms_) => this.emit('chunk', size, ms_));
       take.on('lost', (err) => this.emit('lost', err));
       take.on('track', (kind) => this.emit('track', kind));
@@ -319,6 +334,21 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /**
+   * Moves the session off this node (draining, or it was placed elsewhere): the take stops
+   * and writes what it has (no chunk half-written), `release` hands the session back to the
+   * fleet (told whether it was recording, so that recording resumes on the next node), then
+   * everyone is told to reconnect (4003), which the API answers with the new node.
+   */
+  async moveAway(release?: (wasRecording: boolean) => Promise<void>): Promise<void> {
+    if (this.#closed) return;
+    const wasRecording = this.recording;
+    await this.stopRecording(null).catch((err: unknown) => this.emit('error', err));
+    await release?.(wasRecording);
+    this.#broadcast('moved', {});
+    await this.close(false, CLOSE_CODES.moved);
+  }
+
+  /**
    * Closes the room: stops capture (flushing what was gathered), closes peers and the
    * router. Safe to call twice. `abrupt` (the worker died) skips the flush.
    */
@@ -330,7 +360,10 @@ export class Room extends EventEmitter<RoomEvents> {
     if (abrupt) this.#take?.abort();
     for (const p of this.#peers.values()) {
       if (abrupt) p.notify('sessionInterrupted', {});
-      p.close(code, code === CLOSE_CODES.sessionEnded ? 'session ended' : 'room closed');
+      p.close(
+        code,
+        code === CLOSE_CODES.sessionEnded ? 'session ended' : code === CLOSE_CODES.moved ? 'moved' : 'room closed',
+      );
     }
     this.#peers.clear();
     if (!this.#router.closed) this.#router.close();

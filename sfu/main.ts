@@ -4,6 +4,7 @@
  * SERVER_SECRET with the API, which owns migrations. SIGTERM: live rooms write out what
  * they captured (no chunk half-written), then the process exits.
  */
+import os from 'node:os';
 import { parseConfigOrExit } from '../server/core/config.ts';
 import { configureLogger, log } from '../server/core/logger.ts';
 import { exitOnSignals, exitStartupFailed } from '../server/core/process.ts';
@@ -22,7 +23,13 @@ try {
   const opened = await openDeps(config);
   const { deps } = opened;
   const server = createOpsServer(deps.metrics);
-  const sfu = await startSfu({ ...config, sfu: { ...config.sfu, mode: 'on' } }, deps, server);
+  // Without SFU_PUBLIC_URL, browsers are sent to this node's own address (right on one host;
+  // behind a proxy or on several hosts set SFU_PUBLIC_URL per node).
+  const host = config.host === '0.0.0.0' || config.host === '::' ? os.hostname() : config.host;
+  const sfu = await startSfu({ ...config, sfu: { ...config.sfu, mode: 'on' } }, deps, server, {
+    port: config.sfu.port,
+    defaultSignalUrl: `ws://${host.includes(':') ? `[${host}]` : host}:${config.sfu.port}/sfu`,
+  });
   await listen(server, config.sfu.port, config.host);
   log.info('sfu listening', { port: config.sfu.port });
   exitOnSignals(async () => {

@@ -13,13 +13,17 @@ import type { Metrics } from '../server/core/metrics.ts';
 import type { Secrets } from '../server/core/crypto/secrets.ts';
 import type { Storage } from '../server/core/storage.ts';
 import { CaptureStore } from './capture/CaptureStore.ts';
-import { recoverInterruptedSessions } from './capture/recovery.ts';
+import { NodeRegistry } from './fleet/NodeRegistry.ts';
+import { defaultNodeId, watchFleet } from './fleet/fleet.ts';
 import { MediaService } from './MediaService.ts';
 import { SignalingServer } from './signaling/SignalingServer.ts';
 import { log, errorFields } from '../server/core/logger.ts';
 
 export interface RunningSfu {
   readonly media: MediaService;
+  /** This node's id in the fleet. */
+  readonly nodeId: string;
+  readonly registry: NodeRegistry;
   /** Ends a live room (after its recording was deleted). */
   endRoom(sessionId: string): Promise<void>;
   /** Ends a session from the API (the session page): recording flushed, everyone told, room closed. */
@@ -50,14 +54,27 @@ export function findWorkerBin(config: Config): string | undefined {
   }
 }
 
+/** Where this node is reached, for the fleet registry. */
+export interface SfuNodeOptions {
+  /**
+   * The signalling URL browsers use when SFU_PUBLIC_URL is unset: null (the default) means
+   * the API's own origin (`npm start`); a standalone node passes its own address.
+   */
+  defaultSignalUrl?: string | null;
+  /** The port this node serves on, for its default id (`<hostname>-<port>`). */
+  port: number;
+}
+
 /**
- * Starts the SFU on `server` (signalling at /sfu), or returns undefined when SFU=off, or
- * SFU=auto and no worker binary exists. @throws when SFU=on and it cannot start.
+ * Starts the SFU on `server` (signalling at /sfu) and registers it in the fleet, or returns
+ * undefined when SFU=off, or SFU=auto and no worker binary exists.
+ * @throws when SFU=on and it cannot start, or another live process holds this node id.
  */
 export async function startSfu(
   config: Config,
   deps: { db: Database; metrics: Metrics; secrets: Secrets; storage: Storage },
   server: http.Server,
+  node: SfuNodeOptions = { port: config.sfu.port },
 ): Promise<RunningSfu | undefined> {
   if (config.sfu.mode === 'off') return undefined;
   const workerBin = findWorkerBin(config);
@@ -67,9 +84,28 @@ export async function startSfu(
     log.warn('SFU not started: no mediasoup worker binary (set MEDIASOUP_WORKER_BIN); live sessions are unavailable');
     return undefined;
   }
-  // Before any browser joins: close what a crashed process left recording.
-  const recovered = await recoverInterruptedSessions(deps.db.sfu);
+  const nodeId = config.sfu.nodeId ?? defaultNodeId(node.port);
   const store = new CaptureStore(deps.db.sfu, deps.storage.objectStore, deps.storage.keyProvider);
+  const started: { media?: MediaService } = {};
+  // Before any browser joins: the node takes its liveness lock, registers, and closes what a
+  // crashed process of this node left recording (its own sessions only).
+  const { registry, recovered } = await NodeRegistry.start(deps.db.sfu, {
+    nodeId,
+    signalUrl: config.sfu.publicUrl ?? node.defaultSignalUrl ?? null,
+    mediaAddress: config.sfu.announcedAddress ?? config.sfu.listenIp,
+    capacityTracks: config.sfu.capacityTracks,
+    reserveTracks: config.sfu.sessionReserveTracks,
+    goneAfterS: config.sfu.nodeGoneS,
+    graceS: config.sfu.recoveryGraceS,
+    live: () => started.media?.liveRooms() ?? [],
+  });
+  for (const s of recovered)
+    if (s.recoveredTo)
+      log.warn('recording interrupted by a crash: take closed at its last sealed chunk; waiting for reconnects', {
+        session_id: s.sessionId,
+        take: s.take,
+        recovered_to: s.recoveredTo.toISOString(),
+      });
   const media = await MediaService.create({
     workers: config.sfu.workers,
     workerBin,
@@ -78,7 +114,12 @@ export async function startSfu(
     rtcPortBase: config.sfu.rtcPortBase,
     chunkMs: config.sfu.chunkMs,
     store,
+    claimResume: async (sessionId, orgId) => (await store.admit(nodeId, orgId, sessionId, true)).resume,
+  }).catch(async (err: unknown) => {
+    await registry.close();
+    throw err;
   });
+  started.media = media;
   const m = deps.metrics;
   media.on('workerDied', (index) => {
     m.sfuWorkerDeaths.inc();
@@ -95,8 +136,16 @@ export async function startSfu(
     room.on('error', (err) => log.warn('room error', errorFields(err)));
   });
   media.on('roomClosed', () => m.sessionsLive.dec());
-  // Interrupted sessions wait for their people; the host's return resumes the recording.
-  for (const r of recovered) if (r.take !== null) media.resumeOnHost(r.sessionId);
+  // Interrupted sessions wait for their people; the host's return resumes the recording
+  // (the placement's resume flag, claimed when the room opens).
+  const fleet = watchFleet({
+    registry,
+    media,
+    store,
+    metrics: m,
+    capacityTracks: config.sfu.capacityTracks,
+    reserveTracks: config.sfu.sessionReserveTracks,
+  });
   const graceTimers = recovered.map((r) => {
     const t = setTimeout(
       () => void endIfAbandoned(media, store, r.orgId, r.sessionId),
@@ -108,13 +157,16 @@ export async function startSfu(
   const signaling = new SignalingServer({
     media,
     store,
+    nodeId,
     joinKey: deps.secrets.key('join-token'),
     onError: (err) => log.error('signalling request failed', errorFields(err)),
   });
   signaling.attach(server);
-  log.info('sfu started', { count: config.sfu.workers, port: config.sfu.rtcPortBase });
+  log.info('sfu started', { count: config.sfu.workers, port: config.sfu.rtcPortBase, node: nodeId });
   return {
     media,
+    nodeId,
+    registry,
     async endRoom(sessionId) {
       const room = await media.findRoom(sessionId);
       await room?.close();
@@ -125,8 +177,11 @@ export async function startSfu(
     },
     async close() {
       for (const t of graceTimers) clearTimeout(t);
+      fleet.stop();
       signaling.close();
       await media.close();
+      // Last: the lock goes with it, and the fleet sees this node gone at once.
+      await registry.close();
     },
   };
 }

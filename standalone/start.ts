@@ -34,7 +34,8 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Ru
   const opened = await openDeps(config, { embedded: 'start', migrate: true, clock: opts.clock });
   const { deps } = opened;
   const api = await startApi(deps);
-  const sfu = await startSfu(config, deps, api.server);
+  // The SFU signals on the API's own origin (/sfu), and is a fleet node named after that port.
+  const sfu = await startSfu(config, deps, api.server, { port: Number(new URL(api.url).port) || config.port });
   const background = await startBackground(deps, { queue: config.jobs.mode === 'on', scheduler: true });
   // Erased recordings: end a live room at once; their stored media goes now, not at the next sweep.
   deps.onSessionErased = async (sessionId) => {

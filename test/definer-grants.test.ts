@@ -41,6 +41,9 @@ const REVIEWED_FOR_API = [
   'app.signin_verify(text,text,text,text,text,text,integer,integer,boolean)', // the emailed code
   'app.store_deletion_certificate(uuid,uuid,uuid,text,jsonb,text)', // an erased session of the proven org
   'app.transcription_rerun(uuid)', // members of the proven org
+  'app.host_place_session(uuid)', // a session of the proven org, for its members: places it on an SFU node
+  'app.guest_place_session(uuid,bytea)', // the guest link's token: places its session on an SFU node
+  'app.fleet_live_available()', // one bit: whether any SFU node takes sessions now
 ].sort();
 
 let db: TestDatabase;

@@ -109,6 +109,7 @@ test(
       assert.equal(before.length, 1);
       const oldKek = before[0] ?? '';
       // A live recording: the SFU's capture path keeps storing chunks during the rotation.
+      await ts.fleetNode();
       const live = (await owner.post(`/api/orgs/${orgId}/sessions`, { title: 'Live' })).body as { id: string };
       const host = (await owner.post(`/api/orgs/${orgId}/sessions/${live.id}/join`, { display_name: 'Host' })).body as {
         participant_id: string;

@@ -3,7 +3,8 @@
 // sealed before the kill opens, at most 2 s per track is missing, and each session is in a
 // clear state (take, tracks and participant closed at the last sealed chunk, an
 // interruption event, marked interrupted). The host who reconnects gets the same
-// participant and the recording resumes in a new take; the session nobody returns to ends
+// participant and the recording goes on in the same take (the downtime a gap on its
+// timeline); the session nobody returns to ends
 // after the grace period; both then queue their transcripts.
 // On the way, the live socket answers a malformed message with an error and stays usable,
 // and the host receives non-zero packet rates for both tracks in `trackHealth`.
@@ -224,11 +225,11 @@ test(
   async () => {
     const owner = await ts.signIn('host@example.com');
     const orgId = ((await owner.post('/api/orgs', { name: 'Crash Org' })).body as { id: string }).id;
-    const resumed = await liveSession(owner, orgId, 'Comes back');
-    const abandoned = await liveSession(owner, orgId, 'Nobody returns');
-
+    // The node registers first: the API places each session on it when the host joins.
     const port = await freePort();
     const sfu = await startSfuProcess(port);
+    const resumed = await liveSession(owner, orgId, 'Comes back');
+    const abandoned = await liveSession(owner, orgId, 'Nobody returns');
     const ws = `ws://127.0.0.1:${port}/sfu`;
     const page = await clientPage(port);
     const other = await clientPage(port);
@@ -281,18 +282,23 @@ test(
     assert.ok(shown.interrupted_at, 'the session page is told');
     assert.equal(shown.status, 'open', 'open for its people to come back');
 
-    // The host reconnects (same participant, fresh token); recording resumes in take 2.
+    // The host reconnects (same participant, fresh token); recording goes on in the same
+    // take and the same tracks, the time the node was down a gap on their timeline.
+    const before = await chunkCounts(resumed.sessionId, 1);
     const again = await hostToken(owner, orgId, resumed.sessionId);
     assert.equal(again.participantId, resumed.participantId);
     await page.evaluate(([u, t]) => window.sfuConnect(u!, t!, { video: true }), [ws, again.token]);
-    await until('recording resumes in take 2', async () => {
-      const counts = await chunkCounts(resumed.sessionId, 2);
-      return counts.length === 2 && counts.every((n) => n >= 1);
+    await until('recording continues in take 1', async () => {
+      const counts = await chunkCounts(resumed.sessionId, 1);
+      return counts.length === 2 && counts.every((n, i) => n >= (before[i] ?? 0) + 2);
     });
+    assert.deepEqual(await chunkCounts(resumed.sessionId, 2), [], 'no second take');
     const state = await page.evaluate(() =>
       window.sfuClient!.notifications.filter((n) => n.notification === 'recordingState').map((n) => n.data),
     );
-    assert.deepEqual((state.at(-1) as { recording: boolean; take: number }).recording, true);
+    const last = state.at(-1) as { recording: boolean; take: number };
+    assert.equal(last.recording, true);
+    assert.equal(last.take, 1);
 
     // Nobody came back to the other one: ended after the grace period, its transcript queued.
     await until('the abandoned session ends', async () => {

@@ -37,7 +37,9 @@ test('malformed frames are refused with a code and the field named, keeping the 
   }
 });
 
-test('clients reconnect unless the session ended, they were removed or replaced', () => {
-  for (const code of [1001, 1006, 1011, 1000]) assert.equal(shouldReconnect(code), true, String(code));
-  for (const code of Object.values(CLOSE_CODES)) assert.equal(shouldReconnect(code), false, String(code));
+test('clients reconnect unless the session ended, they were removed or replaced (and at once when it moved)', () => {
+  for (const code of [1001, 1006, 1011, 1000, CLOSE_CODES.moved])
+    assert.equal(shouldReconnect(code), true, String(code));
+  for (const code of [CLOSE_CODES.sessionEnded, CLOSE_CODES.removed, CLOSE_CODES.replaced])
+    assert.equal(shouldReconnect(code), false, String(code));
 });

@@ -60,6 +60,7 @@ test('the guest link shows the organisation, the consent text and whether live s
 });
 
 test('consent is stored, shown on the session page, in the token and the audit log', async () => {
+  await ts.fleetNode(); // an SFU node is up: joins are placed on it
   const s = await newSession();
   const guest = ts.client();
   const j = await guest.post('/api/join', {
@@ -100,6 +101,7 @@ test('consent is stored, shown on the session page, in the token and the audit l
 });
 
 test('a reload rejoins as the same participant; a forged rejoin secret is refused', async () => {
+  await ts.fleetNode(); // an SFU node is up: joins are placed on it
   const s = await newSession();
   const first = (
     await ts.client().post('/api/join', {
@@ -145,6 +147,7 @@ test('a reload rejoins as the same participant; a forged rejoin secret is refuse
 });
 
 test('the session page ends a session; joining afterwards is refused', async () => {
+  await ts.fleetNode(); // an SFU node is up: joins are placed on it
   const s = await newSession();
   const r = await owner.post(`/api/orgs/${orgId}/sessions/${s.id}/end`, {});
   assert.equal(r.status, 200);

@@ -139,6 +139,8 @@ export const notificationData = {
   sessionEnded: z.object({ by: z.enum(['host', 'api']) }),
   removed: z.object({}),
   sessionInterrupted: z.object({}),
+  /** The session moves to another media server (this one is draining): reconnect now. */
+  moved: z.object({}),
   trackHealth: z.object({ tracks: z.array(trackHealth) }),
   audioLevels: z.object({ levels: z.array(z.object({ peerId: z.string(), volume: z.number() })) }),
 } as const;
@@ -156,11 +158,13 @@ export const CLOSE_CODES = {
   removed: 4001,
   /** A newer connection of the same participant took over: do not reconnect. */
   replaced: 4002,
+  /** The session moved to another media server: reconnect at once (the API names the new one). */
+  moved: 4003,
 } as const;
 
 /** Whether a client should reconnect after the socket closed with `code`. */
 export function shouldReconnect(code: number): boolean {
-  return !(Object.values(CLOSE_CODES) as number[]).includes(code);
+  return code === CLOSE_CODES.moved || !(Object.values(CLOSE_CODES) as number[]).includes(code);
 }
 
 /** Readable one-line description of a zod failure, naming the fields. */

@@ -81,6 +81,14 @@ const schema = z
     CHUNK_SECONDS: z.coerce.number().min(0.5).max(60).default(1.5),
     JOIN_TOKEN_TTL_S: duration.default(600),
     SFU_RECOVERY_GRACE_S: z.coerce.number().int().min(0).max(86_400).default(120),
+    SFU_NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits and . _ : - only (at most 100)')
+      .optional(),
+    SFU_CAPACITY_TRACKS: z.coerce.number().int().min(0).max(1_000_000).default(200),
+    SFU_SESSION_RESERVE_TRACKS: z.coerce.number().int().min(1).max(1000).default(2),
+    SFU_NODE_GONE_S: z.coerce.number().int().min(1).max(600).default(5),
+    FLEET_ADMIN_TOKEN: z.string().min(32, 'at least 32 characters').max(512).optional(),
     STRIPE_SECRET_KEY: z
       .string()
       .regex(/^(sk|rk)_[A-Za-z0-9_]{8,}$/, 'must be a Stripe secret key (sk_...) or restricted key (rk_...)')
@@ -240,6 +248,11 @@ export interface Config {
   /** The live-call SFU (mediasoup): see {@link SfuConfig}. */
   readonly sfu: SfuConfig;
   /**
+   * Bearer token of the operators' fleet API (`/api/fleet/...`: list SFU nodes, drain one);
+   * FLEET_ADMIN_TOKEN, at least 32 characters. Unset: that API answers 404.
+   */
+  readonly fleetAdminToken: string | undefined;
+  /**
    * Billing with Stripe; undefined (the default, e.g. self-hosted) when STRIPE_SECRET_KEY is unset:
    * no limits, no Stripe calls.
    */
@@ -370,6 +383,17 @@ export interface SfuConfig {
    * default 120).
    */
   readonly recoveryGraceS: number;
+  /**
+   * This node's id in the fleet (SFU_NODE_ID; default `<hostname>-<port>`): keep it stable
+   * across restarts, so a restarted node recovers its own sessions.
+   */
+  readonly nodeId: string | undefined;
+  /** Tracks this node takes before placement sends sessions elsewhere (SFU_CAPACITY_TRACKS, default 200). */
+  readonly capacityTracks: number;
+  /** Tracks a newly placed session counts for until it has more (SFU_SESSION_RESERVE_TRACKS, default 2). */
+  readonly sessionReserveTracks: number;
+  /** A node that stops heartbeating this long is declared gone (SFU_NODE_GONE_S, default 5). */
+  readonly nodeGoneS: number;
 }
 
 /** Thrown by {@link parseConfig} with every problem found, one per line. */
@@ -439,7 +463,12 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chunkMs: Math.round(v.CHUNK_SECONDS * 1000),
       joinTokenTtlS: v.JOIN_TOKEN_TTL_S,
       recoveryGraceS: v.SFU_RECOVERY_GRACE_S,
+      nodeId: v.SFU_NODE_ID,
+      capacityTracks: v.SFU_CAPACITY_TRACKS,
+      sessionReserveTracks: v.SFU_SESSION_RESERVE_TRACKS,
+      nodeGoneS: v.SFU_NODE_GONE_S,
     }),
+    fleetAdminToken: v.FLEET_ADMIN_TOKEN,
     billing:
       v.STRIPE_SECRET_KEY && v.STRIPE_WEBHOOK_SECRET && v.BILLING_PLANS
         ? Object.freeze({

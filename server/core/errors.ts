@@ -72,15 +72,28 @@ export function raisedError(err: unknown): RaisedError | undefined {
  * missing things are 404, and an organisation scheduled for deletion is read-only (423, the
  * `org_read_only` trigger of sql/070_lifecycle.sql, whichever route ran into it).
  */
-const RAISED_ANSWERS: Readonly<Record<string, { status: number; message?: string }>> = {
-  not_found: { status: 404 },
-  invalid_invitation: { status: 404 },
-  invalid_link: { status: 404, message: 'This guest link is not valid.' },
-  org_pending_deletion: {
-    status: 423,
-    message: 'This organization is scheduled for deletion and is read-only until an owner cancels it.',
-  },
-};
+const RAISED_ANSWERS: Readonly<Record<string, { status: number; message?: string; headers?: Record<string, string> }>> =
+  {
+    not_found: { status: 404 },
+    invalid_invitation: { status: 404 },
+    invalid_link: { status: 404, message: 'This guest link is not valid.' },
+    org_pending_deletion: {
+      status: 423,
+      message: 'This organization is scheduled for deletion and is read-only until an owner cancels it.',
+    },
+    // No SFU node has room for another live session (sql/130_fleet.sql app.fleet_place).
+    fleet_full: {
+      status: 503,
+      message: 'Every media server is full right now. Try again in a few seconds.',
+      headers: { 'retry-after': '5' },
+    },
+    // The session's node is draining and has not handed it over yet (within a second).
+    session_moving: {
+      status: 503,
+      message: 'This session is moving to another media server. Try again in a moment.',
+      headers: { 'retry-after': '1' },
+    },
+  };
 
 /**
  * Maps a database error to an AppError, or returns undefined for errors that are bugs
@@ -107,7 +120,9 @@ export function fromPgError(err: unknown): AppError | undefined {
       const raised = raisedError(err);
       if (!raised) return undefined;
       const answer = RAISED_ANSWERS[raised.code];
-      return new AppError(answer?.status ?? 409, raised.code, answer?.message ?? raised.message);
+      return new AppError(answer?.status ?? 409, raised.code, answer?.message ?? raised.message, {
+        headers: answer?.headers ?? {},
+      });
     }
     default:
       return undefined;

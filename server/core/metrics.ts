@@ -52,6 +52,14 @@ export interface Metrics {
   readonly webhookAttempts: client.Counter<'outcome'>;
   /** Jobs worker: time from sending a webhook to its answer (or failure), in seconds. */
   readonly webhookLatency: client.Histogram;
+  /** SFU fleet: tracks (producers) live on this node, labelled by node id. */
+  readonly sfuTracksLive: client.Gauge<'node'>;
+  /** SFU fleet: this node's capacity in tracks (SFU_CAPACITY_TRACKS). */
+  readonly sfuCapacityTracks: client.Gauge<'node'>;
+  /** SFU fleet: tracks this node can still take (capacity less each live session's tracks or reservation); 0 while draining. */
+  readonly sfuHeadroomTracks: client.Gauge<'node'>;
+  /** SFU fleet: 1 while this node is draining (or gone), 0 while it takes sessions. */
+  readonly sfuNodeDraining: client.Gauge<'node'>;
   /** Jobs worker: failed attempts; `final="true"` when the job will not be retried. */
   readonly jobsFailed: client.Counter<'queue' | 'final'>;
   /** Jobs worker: run time of each attempt, by queue and outcome (succeeded, failed). */
@@ -209,6 +217,30 @@ export function createMetrics(secrets: Secrets, opts: MetricsOptions = {}): Metr
       name: 'recorder_webhook_latency_seconds',
       help: 'Time from sending a webhook to its answer or failure.',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    sfuTracksLive: new client.Gauge({
+      name: 'recorder_sfu_tracks_live',
+      help: 'Tracks (producers) live on this SFU node.',
+      labelNames: ['node'] as const,
+      registers,
+    }),
+    sfuCapacityTracks: new client.Gauge({
+      name: 'recorder_sfu_capacity_tracks',
+      help: 'Capacity of this SFU node in tracks (SFU_CAPACITY_TRACKS).',
+      labelNames: ['node'] as const,
+      registers,
+    }),
+    sfuHeadroomTracks: new client.Gauge({
+      name: 'recorder_sfu_headroom_tracks',
+      help: 'Tracks this SFU node can still take: capacity less each live session (its tracks, at least the per-session reservation); 0 while draining.',
+      labelNames: ['node'] as const,
+      registers,
+    }),
+    sfuNodeDraining: new client.Gauge({
+      name: 'recorder_sfu_node_draining',
+      help: '1 while this SFU node is draining (takes no new sessions), else 0.',
+      labelNames: ['node'] as const,
       registers,
     }),
     jobsFailed: new client.Counter({

@@ -14,6 +14,7 @@
  * unlocking their jobs, so a killed or pre-empted worker's run is retried within a lease.
  */
 import pg from 'pg';
+import { runAlone, SINGLE_RUN } from '../core/db/singleRun.ts';
 import { Logger, run, runMigrations, type Runner } from 'graphile-worker';
 import * as repo from '../repositories/transcripts.ts';
 import { reconcileJobs as reconcileWebhookJobs } from '../repositories/webhooks.ts';
@@ -62,16 +63,20 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
   /** Queue worker ids of this process's jobs in progress, and every id this process used. */
   const active = new Set<string>();
   const used = new Set<string>();
+  // Every worker process ticks; one at a time does the work (an advisory lock), so two
+  // workers never hand back the same run twice or queue the same job twice.
   const maintain = async () => {
     try {
-      const requeued = await repo.requeueExpired(pool, [...active]);
-      if (requeued > 0)
-        log.warn('transcription runs whose worker stopped were handed back to the queue', {
-          job: TRANSCRIBE_TASK,
-          count: requeued,
-        });
-      await repo.reconcileJobs(pool, maxAttempts);
-      await reconcileWebhookJobs(pool);
+      await runAlone(pool, SINGLE_RUN.queueMaintenance, async (client) => {
+        const requeued = await repo.requeueExpired(client, [...active]);
+        if (requeued > 0)
+          log.warn('transcription runs whose worker stopped were handed back to the queue', {
+            job: TRANSCRIBE_TASK,
+            count: requeued,
+          });
+        await repo.reconcileJobs(client, maxAttempts);
+        await reconcileWebhookJobs(client);
+      });
     } catch (err) {
       log.warn('job queue maintenance failed', errorFields(err));
     }

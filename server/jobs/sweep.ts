@@ -3,11 +3,13 @@
  * (default hourly): retention erasure, org deletion reminders and deletions, account purges,
  * the audit purge (12 months after an org's deletion), expired exports, interrupted export
  * jobs, then the media sweep. The schedule lives in Postgres (lifecycle_schedule), so with
- * several processes exactly one claims each run, and GET .../retention can say when the
+ * several processes exactly one claims each run (and an advisory lock keeps a long run from
+ * overlapping the next, server/core/db/singleRun.ts), and GET .../retention can say when the
  * next one happens. What is due is decided by the database's clock (app.now(), which the
  * test clock moves); deps.clock only dates the certificates and the schedule.
  */
 import { withUser } from '../core/db/pool.ts';
+import { runAlone, SINGLE_RUN } from '../core/db/singleRun.ts';
 import * as repo from '../repositories/lifecycle.ts';
 import { eraseExpired, SWEEP } from '../services/retention.ts';
 import { deleteDueOrgs, sendReminders } from '../services/orgDeletion.ts';
@@ -101,9 +103,13 @@ export function startLifecycleScheduler(deps: Deps): LifecycleScheduler {
       return repo.claimSweep(tx, SWEEP, now, new Date(now.getTime() + intervalMs));
     });
     if (!claimed) return undefined;
-    const r = await runLifecycleSweep(deps);
-    await withUser(deps.db.sweep, null, (tx) => repo.recordSweepResult(tx, SWEEP, { ...r }));
-    return r;
+    // The schedule gives each run to one process; the lock keeps a run that outlasts its
+    // interval from overlapping the next one, claimed elsewhere.
+    return runAlone(deps.db.sweep, SINGLE_RUN.lifecycleSweep, async () => {
+      const r = await runLifecycleSweep(deps);
+      await withUser(deps.db.sweep, null, (tx) => repo.recordSweepResult(tx, SWEEP, { ...r }));
+      return r;
+    });
   };
   const timer = setInterval(
     () => {

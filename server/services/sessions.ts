@@ -26,6 +26,7 @@ import { presentSessionDetail } from './sessionPresenter.ts';
 import { openStoredTrack } from './trackSource.ts';
 import { tenantScope } from '../policies.ts';
 import { hostParticipant, liveStatus } from './studio.ts';
+import { placeForMember } from './fleet.ts';
 
 const sessionNotFound = () => notFound('session_not_found', 'No such session.');
 const scope = tenantScope;
@@ -135,13 +136,11 @@ export async function rotateGuestLink(
   return { guest_url: guestUrl(deps, id, token) };
 }
 
-function sfuUrl(deps: Deps): string | null {
-  return deps.config.sfu.publicUrl ?? null;
-}
-
 /**
  * A member joins as host: their participant in this session (the same one again on a
- * reload), consent recorded when given, and a short-lived join token for the SFU.
+ * reload), consent recorded when given, the session placed on an SFU node, and a
+ * short-lived join token for that node.
+ * @throws AppError 503 `fleet_full` (Retry-After) when no node has room for a new live session.
  */
 export async function hostJoin(
   deps: Deps,
@@ -153,16 +152,18 @@ export async function hostJoin(
 ) {
   const name = displayName ?? user.displayName ?? user.email.split('@')[0] ?? 'Host';
   const p = await hostParticipant(deps, user, orgId, id, name, consent);
+  const node = await placeForMember(deps, orgId, user.id, id);
   const exp = Math.floor(deps.clock.now().getTime() / 1000) + deps.config.sfu.joinTokenTtlS;
-  const claims = { sid: id, oid: orgId, pid: p.pid, role: 'host' as const, name, exp };
+  const claims = { sid: id, oid: orgId, pid: p.pid, role: 'host' as const, name, exp, node: node.nodeId };
   return {
     token: signJoinToken(deps.secrets.key('join-token'), p.consent ? { ...claims, consent: p.consent } : claims),
-    sfu_url: sfuUrl(deps),
+    sfu_url: node.signalUrl,
+    sfu_node: node.nodeId,
     participant_id: p.pid,
     title: p.title,
     role: 'host' as const,
     consent: p.consent ? { version: p.consent } : null,
-    ...liveStatus(deps),
+    ...(await liveStatus(deps)),
   };
 }
 

@@ -11,6 +11,7 @@ import * as sessions from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
 import { AppError, notFound } from '../core/errors.ts';
 import { consume } from './rateLimit.ts';
+import { liveAvailable, placeForGuest } from './fleet.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 
@@ -27,11 +28,13 @@ export function consentText(organizationName: string): string {
 }
 
 /**
- * Whether browsers can hold a live session now: a media server runs in this process, or a
- * separate one is configured (SFU_PUBLIC_URL). With `reason` for the pages to show.
+ * Whether browsers can hold a live session now: some SFU node of the fleet is up and takes
+ * sessions (at most a couple of seconds stale). With `reason` for the pages to show.
  */
-export function liveStatus(deps: Deps): { live_available: boolean; live_unavailable_reason: string | null } {
-  const available = deps.live !== undefined || deps.config.sfu.publicUrl !== undefined;
+export async function liveStatus(
+  deps: Deps,
+): Promise<{ live_available: boolean; live_unavailable_reason: string | null }> {
+  const available = await liveAvailable(deps);
   return {
     live_available: available,
     live_unavailable_reason: available
@@ -48,7 +51,7 @@ export async function guestInfo(deps: Deps, clientIp: string, sessionId: string,
     title: row.session_title,
     organization_name: row.organization_name,
     status: row.status,
-    ...liveStatus(deps),
+    ...(await liveStatus(deps)),
     consent: { version: CONSENT_VERSION, text: consentText(row.organization_name) },
   };
 }
@@ -86,6 +89,7 @@ export async function guestJoin(
       rejoin,
     }),
   );
+  const node = await placeForGuest(deps, b.session_id, b.token);
   const exp = Math.floor(deps.clock.now().getTime() / 1000) + deps.config.sfu.joinTokenTtlS;
   const key = deps.secrets.key('join-token');
   return {
@@ -96,16 +100,18 @@ export async function guestJoin(
       role: 'guest',
       name: b.display_name,
       exp,
+      node: node.nodeId,
       ...(row.consent_version ? { consent: row.consent_version } : {}),
     }),
-    sfu_url: deps.config.sfu.publicUrl ?? null,
+    sfu_url: node.signalUrl,
+    sfu_node: node.nodeId,
     participant_id: row.participant_id,
     title: row.session_title,
     organization_name: row.organization_name,
     role: 'guest' as const,
     consent: row.consent_version ? { version: row.consent_version } : null,
     rejoin: signRejoinSecret(key, b.session_id, row.participant_id),
-    ...liveStatus(deps),
+    ...(await liveStatus(deps)),
   };
 }
 
@@ -178,7 +184,7 @@ export async function withStudioFields<T extends { id: string; participants: { i
   const byParticipant = new Map(consents.map((c) => [c.participant_id, c]));
   return {
     ...detail,
-    ...liveStatus(deps),
+    ...(await liveStatus(deps)),
     interrupted_at: interrupted?.toISOString() ?? null,
     participants: detail.participants.map((p) => {
       const c = byParticipant.get(p.id);

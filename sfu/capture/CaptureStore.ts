@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { withTenant, one, exec } from '../../server/core/db/pool.ts';
+import { withTenant, one, maybeOne, exec } from '../../server/core/db/pool.ts';
 import type { ObjectStore } from '../../lib/storage/ObjectStore.ts';
 import { parseWrappedKey, type KeyProvider } from '../../lib/keys/KeyProvider.ts';
 import type { RtpRecord } from '../../lib/chunks/container.ts';
@@ -84,6 +84,74 @@ export class CaptureStore {
       ]),
     );
     return row.status === 'open' && !row.deleted_at;
+  }
+
+  /**
+   * Whether a join may enter here (sql/130_fleet.sql app.sfu_admit): the session is open,
+   * and placed on `nodeId` while that node is active. `claim` (the room opens here): also
+   * whether recording resumes when the host joins, which is then cleared.
+   */
+  async admit(
+    nodeId: string,
+    orgId: string,
+    sessionId: string,
+    claim: boolean,
+  ): Promise<{ open: boolean; here: boolean; resume: boolean }> {
+    const r = await this.#tx(orgId, (tx) =>
+      one<{ is_open: boolean; is_here: boolean; resume: boolean }>(
+        tx,
+        'select is_open, is_here, resume from app.sfu_admit($1::text, $2::uuid, $3::boolean)',
+        [nodeId, sessionId, claim],
+      ),
+    );
+    return { open: r.is_open, here: r.is_here, resume: r.resume };
+  }
+
+  /**
+   * Opens the session's latest take again (recording resumes after a drain or failover):
+   * its id, number, start, and where each participant's track goes on. Undefined: no take yet.
+   */
+  async continueTake(
+    orgId: string,
+    sessionId: string,
+  ): Promise<
+    | {
+        takeId: string;
+        seq: number;
+        startedAt: Date;
+        tracks: { trackId: string; participantId: string; kind: 'audio' | 'video'; nextSeq: number }[];
+      }
+    | undefined
+  > {
+    const r = await this.#tx(orgId, (tx) =>
+      maybeOne<{
+        take_id: string;
+        take_seq: number;
+        take_started_at: Date;
+        take_tracks: { track_id: string; participant_id: string; kind: 'audio' | 'video'; next_seq: number }[];
+      }>(tx, 'select take_id, take_seq, take_started_at, take_tracks from app.sfu_continue_take($1::uuid)', [
+        sessionId,
+      ]),
+    );
+    if (!r) return undefined;
+    return {
+      takeId: r.take_id,
+      seq: r.take_seq,
+      startedAt: r.take_started_at,
+      tracks: r.take_tracks.map((t) => ({
+        trackId: t.track_id,
+        participantId: t.participant_id,
+        kind: t.kind,
+        nextSeq: t.next_seq,
+      })),
+    };
+  }
+
+  /** A draining node hands a session back to the fleet; `resume`: it was recording. */
+  async releaseSession(nodeId: string, orgId: string, sessionId: string, resume: boolean): Promise<void> {
+    await this.#tx(orgId, (tx) =>
+      exec(tx, 'select app.sfu_release_session($1::text, $2::uuid, $3::boolean)', [nodeId, sessionId, resume]),
+    );
   }
 
   async presence(orgId: string, sessionId: string, participantId: string, joined: boolean): Promise<void> {

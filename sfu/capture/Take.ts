@@ -37,6 +37,13 @@ interface Entry {
   capture: Promise<TrackCapture | undefined>;
 }
 
+/** Where a participant's track goes on: a capture of this take, or a track an earlier node wrote. */
+interface Continuable {
+  readonly trackId: string;
+  readonly nextSeq: number;
+  close(): Promise<void>;
+}
+
 export class Take extends EventEmitter<TakeEvents> {
   readonly id: string;
   readonly seq: number;
@@ -46,7 +53,7 @@ export class Take extends EventEmitter<TakeEvents> {
   readonly #transport: ms.DirectTransport;
   readonly #captures = new Map<string, Entry>();
   /** The latest capture of each participant's audio/video in this take (`peerId:kind`). */
-  readonly #byOwner = new Map<string, Promise<TrackCapture | undefined>>();
+  readonly #byOwner = new Map<string, Promise<Continuable | undefined>>();
 
   private constructor(
     o: TakeOptions,
@@ -73,6 +80,34 @@ export class Take extends EventEmitter<TakeEvents> {
       const { takeId, seq } = await o.store.startTake(o.orgId, o.sessionId, byParticipant, startedAt);
       const transport = await o.router.createDirectTransport();
       return new Take(o, { id: takeId, seq, startedAt, key }, transport);
+    } catch (err) {
+      key.fill(0);
+      throw err;
+    }
+  }
+
+  /**
+   * Goes on with the session's latest take (recording resumes on this node after a drain or
+   * a failover): same take, and each participant's track continues where its last sealed
+   * chunk left it. Starts a new take when the session has none.
+   * @throws SessionUnavailableError when the session can no longer record.
+   */
+  static async continue(o: TakeOptions, byParticipant: string | null): Promise<Take> {
+    const key = await o.store.sessionKey(o.orgId, o.sessionId);
+    try {
+      const latest = await o.store.continueTake(o.orgId, o.sessionId);
+      if (!latest) {
+        key.fill(0);
+        return await Take.start(o, byParticipant);
+      }
+      const transport = await o.router.createDirectTransport();
+      const take = new Take(o, { id: latest.takeId, seq: latest.seq, startedAt: latest.startedAt, key }, transport);
+      for (const t of latest.tracks)
+        take.#byOwner.set(
+          `${t.participantId}:${t.kind}`,
+          Promise.resolve({ trackId: t.trackId, nextSeq: t.nextSeq, close: () => Promise.resolve() }),
+        );
+      return take;
     } catch (err) {
       key.fill(0);
       throw err;

@@ -30,6 +30,8 @@ const MAX_MESSAGES_PER_10S = 300;
 export interface SignalingOptions {
   media: MediaService;
   store: CaptureStore;
+  /** This node's fleet id: a token naming another node is refused, and so is a session placed elsewhere. */
+  nodeId: string;
   joinKey: Buffer;
   onError?: (err: unknown) => void;
 }
@@ -103,8 +105,13 @@ export class SignalingServer {
           if (req.method === 'join') {
             if (peer) throw new SignalError('already_joined', 'Already joined.');
             const claims = verifyJoinToken(this.#o.joinKey, req.data.token);
-            if (!(await this.#o.store.sessionOpen(claims.oid, claims.sid)))
-              throw new SignalError('session_ended', 'This session has ended.');
+            if (claims.node !== undefined && claims.node !== this.#o.nodeId)
+              throw new SignalError('session_moved', 'This session is on another media server: join again.');
+            const admit = await this.#o.store.admit(this.#o.nodeId, claims.oid, claims.sid, false);
+            if (!admit.open) throw new SignalError('session_ended', 'This session has ended.');
+            // Placed elsewhere since the token was signed (drained, failed over): the browser asks the API again.
+            if (!admit.here)
+              throw new SignalError('session_moved', 'This session is on another media server: join again.');
             room = await this.#o.media.getOrCreateRoom(claims.sid, claims.oid);
             peer = new Peer({
               id: claims.pid,

@@ -15,6 +15,7 @@ import { startSmtp, type Inbox } from './smtp.ts';
 import { TEST_SECRET } from './constants.ts';
 import { HttpClient } from './http.ts';
 import { setTransactionBarrier } from '../../server/core/db/pool.ts';
+import { NodeRegistry } from '../../sfu/fleet/NodeRegistry.ts';
 
 /**
  * A clock tests move forward by hand. The database's clock (app.now(), which the sign-in,
@@ -58,6 +59,12 @@ export interface TestServer {
   client(): HttpClient;
   /** Signs a new client in as `email` through the real code email. */
   signIn(email: string): Promise<HttpClient>;
+  /**
+   * Registers one SFU fleet node (the real registry: liveness lock and heartbeat, no media)
+   * so that joins are placed and get tokens, for tests of the API without a media server.
+   * Once per server; closed with it.
+   */
+  fleetNode(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,6 +106,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     await clock.settled();
   });
   const running = await start(config, { clock });
+  let node: Promise<NodeRegistry> | undefined;
   const ts: TestServer = {
     url: running.url,
     running,
@@ -121,7 +129,21 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       if (v.status !== 200) throw new Error(`verify failed: ${v.status} ${JSON.stringify(v.body)}`);
       return c;
     },
+    async fleetNode() {
+      node ??= NodeRegistry.start(running.deps.db.sfu, {
+        nodeId: 'test-node',
+        signalUrl: null,
+        mediaAddress: null,
+        capacityTracks: 1000,
+        reserveTracks: 2,
+        goneAfterS: 60,
+        graceS: 120,
+        live: () => [],
+      }).then((r) => r.registry);
+      await node;
+    },
     async close() {
+      if (node) await (await node.catch(() => undefined))?.close();
       await running.close();
       setTransactionBarrier(undefined);
       await clockDb.end();

@@ -71,6 +71,8 @@ export async function recordSession(
   plans: TrackPlan[],
   chunkS = 2,
 ): Promise<RecordedSession> {
+  // The joins below are placed on an SFU node: one is registered (no media is sent through it).
+  await ts.fleetNode();
   const created = await owner.post(`/api/orgs/${orgId}/sessions`, { title: 'Interview' });
   if (created.status !== 201) throw new Error(`create session: ${created.status}`);
   const session = created.body as { id: string; guest_url: string };

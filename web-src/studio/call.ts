@@ -74,6 +74,8 @@ export class Call {
   #peers = new Map<string, RemotePeer>();
   #stats: number | undefined;
   #interrupted = false;
+  /** The last recording state pushed since the current join's answer. */
+  #recordingNews: NotificationData<'recordingState'> | undefined;
   #state: CallSnapshot;
 
   constructor(stream: MediaStream, getJoinInfo: JoinInfoSource, role: 'host' | 'guest') {
@@ -118,7 +120,15 @@ export class Call {
    * media server cannot be reached).
    */
   async start(): Promise<void> {
-    await this.#connect();
+    try {
+      await this.#connect();
+    } catch (err) {
+      // The session moves between nodes right now (one draining): ask again in a moment.
+      const code = err instanceof SignalError || err instanceof ApiError ? err.code : undefined;
+      if (code !== 'session_moved' && code !== 'session_moving') throw err;
+      await sleep(1000);
+      await this.#connect();
+    }
     this.#stats = window.setInterval(() => void this.#measure(), 2000);
   }
 
@@ -133,7 +143,8 @@ export class Call {
     const role = joined.role === 'host' ? 'host' : 'guest';
     this.#peers = new Map();
     for (const p of Array.isArray(joined.peers) ? (joined.peers as PeerInfo[]) : []) this.#addPeer(p);
-    const rec = looseRecordingState({
+    this.#recordingNews = undefined;
+    const joinedRec = looseRecordingState({
       recording: joined.recording ?? false,
       ...(typeof joined.recording === 'object' && joined.recording !== null ? joined.recording : {}),
     });
@@ -169,12 +180,17 @@ export class Call {
       const kind = track.kind === 'video' ? 'video' : 'audio';
       const producer = await send.produce({
         track,
+        // The track outlives this transport: a reconnect (another node) produces it again.
+        stopTracks: false,
         ...(kind === 'audio' ? { codecOptions: { opusStereo: false, opusDtx: false } } : {}),
       });
       this.#producers.set(kind, producer);
       const off = kind === 'audio' ? this.#state.micMuted : this.#state.cameraOff;
       if (off) await this.#pause(kind, true);
     }
+    // Recording may have started (resumed, on a new node) while we were setting up: the
+    // newest state wins over the join answer's.
+    const rec = this.#recordingNews ?? joinedRec;
     this.#set({
       phase: 'joined',
       message: null,
@@ -203,14 +219,20 @@ export class Call {
     if (code === 4000) return this.#finish('ended', this.#endedText('host'));
     if (code === 4001) return this.#finish('removed', 'The host removed you from the session.');
     if (code === 4002) return this.#finish('replaced', 'You joined this session from another tab or device.');
-    if (phase === 'joined' || phase === 'reconnecting') void this.#reconnect();
+    // Moved (4003): the session went to another media server, so at once; a dropped
+    // connection (the server may have died; the API then places us elsewhere) almost at once.
+    if (phase === 'joined' || phase === 'reconnecting') void this.#reconnect(code === 4003 ? 0 : 300);
   }
 
-  async #reconnect(): Promise<void> {
+  async #reconnect(firstDelayMs = 1000): Promise<void> {
     if (this.#state.phase === 'reconnecting' && this.#sig?.open) return;
     this.#peers = new Map();
-    this.#set({ phase: 'reconnecting', message: 'Connection lost. Reconnecting…', health: [] });
-    let delay = 1000;
+    this.#set({
+      phase: 'reconnecting',
+      message: this.#state.message?.startsWith('Moving') ? this.#state.message : 'Connection lost. Reconnecting…',
+      health: [],
+    });
+    let delay = firstDelayMs;
     for (;;) {
       await sleep(delay);
       if (this.#state.phase !== 'reconnecting') return;
@@ -227,7 +249,9 @@ export class Call {
               ? 'The session was interrupted: the media server stopped. What was recorded until then is kept.'
               : 'This session has ended.',
           );
-        delay = Math.min(delay * 2, 10_000);
+        // Sent to a server the session just left: the next answer of the API names the new one.
+        delay =
+          code === 'session_moved' || code === 'session_moving' ? 300 : Math.min(Math.max(delay * 2, 1000), 10_000);
       }
     }
   }
@@ -279,6 +303,7 @@ export class Call {
         this.#set({});
         break;
       case 'recordingState':
+        this.#recordingNews = n.data;
         this.#set({
           recording: n.data.recording,
           take: n.data.take,
@@ -296,6 +321,10 @@ export class Call {
         // The media worker died: the socket closes, and we reconnect from #onClose.
         this.#interrupted = true;
         this.#set({ message: 'The media server restarted. Reconnecting…' });
+        break;
+      case 'moved':
+        // This media server is draining: the socket closes (4003) and we join the next one.
+        this.#set({ message: 'Moving to another media server…' });
         break;
       case 'trackHealth':
         this.#set({ health: n.data.tracks });
