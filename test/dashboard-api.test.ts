@@ -43,6 +43,7 @@ async function join(inviter: HttpClient, orgId: string, c: HttpClient, email: st
 
 before(async () => {
   ts = await startTestServer({ JOBS: 'off' });
+  await ts.fleetNode(); // an SFU node is up: joins are placed on it
   alice = await ts.signIn(aliceEmail);
   bob = await ts.signIn(bobEmail);
   outsider = await ts.signIn(freshEmail('dash-outsider'));

@@ -63,6 +63,7 @@ before(async () => {
     TRANSCRIBE_MODEL: MODEL_NAME,
     JOBS_POLL_INTERVAL_MS: '200',
   });
+  await ts.fleetNode(); // an SFU node is up: joins are placed on it
   server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));

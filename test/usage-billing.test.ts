@@ -13,6 +13,7 @@ let stripe: StripeFake;
 
 before(async () => {
   ({ ts, stripe } = await startBilled());
+  await ts.fleetNode(); // an SFU node is up: joins are placed on it
 });
 after(async () => {
   await ts?.close();

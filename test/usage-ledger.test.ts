@@ -45,6 +45,7 @@ let real: SeededSession | undefined;
 
 before(async () => {
   ts = await startTestServer({ JOBS: 'off' });
+  await ts.fleetNode(); // an SFU node is up: joins are placed on it
   owner = await ts.signIn(freshEmail('usage-owner'));
   outsider = await ts.signIn(freshEmail('usage-outsider'));
   orgId = String((await owner.post('/api/orgs', { name: 'Metered' })).body.id);
