@@ -24,6 +24,8 @@ type Paths = Record<
   Record<string, { security?: unknown[]; responses: Record<string, unknown> } & Record<string, unknown>>
 >;
 const paths = () => doc.paths as Paths;
+const UA =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 /** A recording copy of a signed-in client (same cookies). */
 function recorded(c: HttpClient): RecordingClient {
@@ -162,6 +164,14 @@ test('answers of a tour of real calls (cookie and API key, successes and refusal
   const sid = s.body.id;
   await anon.request('GET', `${O}/sessions`, undefined, mk);
   await anon.request('GET', `${O}/sessions/${sid}`, undefined, mk);
+  // The dashboard's home lists it (a key is not a person: no home for it).
+  const home = await alice.get<{ sessions: { id: string; state: string; next_action: string }[] }>('/api/home?limit=5');
+  const listed = home.body.sessions.find((x) => x.id === sid);
+  assert.deepEqual([listed?.state, listed?.next_action], ['live', 'join'], home.text);
+  await alice.get('/api/home?limit=0');
+  await anon.request('GET', '/api/home', undefined, ak);
+  const preview = await anon.request('GET', `${O}/retention/preview`, undefined, mk);
+  assert.equal(preview.status, 200, `a member key previews retention: ${preview.text}`);
   await anon.request('POST', `${O}/sessions/${sid}/guest-link`, {}, mk);
   await anon.request('GET', `${O}/sessions/${sid}/transcript`, undefined, mk);
   await anon.request('GET', `${O}/sessions/${sid}/transcript/export?format=txt`, undefined, mk);
@@ -183,6 +193,77 @@ test('answers of a tour of real calls (cookie and API key, successes and refusal
   await alice.delete(`${O}/api-keys/${member.body.id}`);
   await anon.request('GET', `${O}/sessions`, undefined, mk);
   await alice.delete(`${O}/api-keys/${member.body.id}`);
+  // The dashboard's routes (docs/dashboard-api.md), by cookie and by key where a key may call them.
+  const usage = await alice.get<{ months: unknown[]; limits: unknown }>(`${O}/usage`);
+  assert.deepEqual([usage.body.months.length, usage.body.limits], [6, null], usage.text);
+  await alice.get(`${O}/usage?months=25`);
+  await dave.get(`${O}/usage`);
+  const byAdminKey = async (path: string) => {
+    const res = await anon.request('GET', path, undefined, ak);
+    assert.equal(res.status, 200, `${path} by an admin key: ${res.text.slice(0, 200)}`);
+    return res;
+  };
+  await byAdminKey(`${O}/usage?months=2`);
+  const events = await byAdminKey(`${O}/audit/events?order=desc&limit=500`);
+  const actors = (events.body.events as { actor: { api_key?: { prefix: string } } | null }[]).map((e) => e.actor);
+  assert.ok(
+    actors.some((a) => a?.api_key?.prefix === admin.body.key.split('_')[1]),
+    'what the admin key did names the key',
+  );
+  await alice.get(`${O}/audit/events?action=invitation.created&from=2020-01-01&limit=1`);
+  await alice.get(`${O}/audit/events?from=2026-12-01&to=2026-11-01`);
+  await alice.get(`${O}/audit/events?colour=red`);
+  await dave.get(`${O}/audit/events`);
+  await alice.get(`${O}/audit/facets`);
+  await byAdminKey(`${O}/audit/facets`);
+  const csv = await alice.get(`${O}/audit/download?format=csv&actor=${encodeURIComponent(aliceEmail)}`);
+  assert.match(csv.text, /^id,at,action,actor_id/, csv.text.slice(0, 200));
+  const jsonl = await byAdminKey(`${O}/audit/download?format=jsonl`);
+  assert.match(jsonl.headers.get('content-type') ?? '', /application\/x-ndjson/);
+  // Each line is an event as GET …/audit/events documents it.
+  const lines = jsonl.text.split('\n').filter(Boolean);
+  assert.ok(lines.length > 5, jsonl.text.slice(0, 200));
+  checker.check({
+    method: 'GET',
+    path: `${O}/audit/events`,
+    res: {
+      ...jsonl,
+      headers: new Headers({ 'content-type': 'application/json' }),
+      body: { events: lines.map((l) => JSON.parse(l) as unknown), next_cursor: null },
+    },
+  });
+  await alice.get(`${O}/audit/download?format=xml`);
+  await dave.get(`${O}/audit/download?format=csv`);
+  const pending = await alice.post<{ id: string }>(`${O}/invitations`, { email: freshEmail('y'), role: 'member' });
+  await alice.post(`${O}/invitations/${pending.body.id}/resend`);
+  await alice.post(`${O}/invitations/${String(doomed.body.id)}/resend`);
+  const keyResend = await anon.request('POST', `${O}/invitations/${pending.body.id}/resend`, {}, ak);
+  assert.equal(keyResend.status, 403, keyResend.text); // api_key_forbidden, like inviting and revoking
+  await alice.get(`${O}/invitations?include_expired=true`);
+  await alice.get(`${O}/invitations?include_expired=maybe`);
+  await alice.get(`${O}/retention/preview?days=30`);
+  await alice.get(`${O}/retention/preview?days=none`);
+  await alice.get(`${O}/retention/preview?days=0`);
+  await dave.get(`${O}/retention/preview`);
+  await byAdminKey(`${O}/retention/preview?days=1`);
+  // Account: a second sign-in (with its browser's time zone), listed, then signed out from here.
+  const laptop = recorded(ts.client());
+  const since2 = ts.inbox.messages.length;
+  await laptop.post('/api/auth/code', { email: aliceEmail });
+  const mail = await ts.inbox.waitFor(aliceEmail, { since: since2, subject: /sign-in code/ });
+  const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1] ?? '';
+  await laptop.post('/api/auth/verify', { email: aliceEmail, code, time_zone: 'Europe/Berlin' }, { 'user-agent': UA });
+  const mine = await alice.get<{ sessions: { current: boolean; device: string; place: string | null }[] }>(
+    '/api/auth/sessions',
+  );
+  assert.deepEqual(
+    mine.body.sessions.filter((x) => !x.current).map((x) => [x.device, x.place]),
+    [['Chrome on macOS', 'Berlin']],
+    mine.text,
+  );
+  const out = await alice.post<{ revoked: number }>('/api/auth/sessions/revoke-others');
+  assert.equal(out.body.revoked, 1, out.text);
+  await anon.post('/api/auth/sessions/revoke-others');
   // Refusals without a session or without the CSRF header.
   await anon.get('/api/me');
   await anon.get(O);
@@ -212,6 +293,26 @@ test('answers of a tour of real calls (cookie and API key, successes and refusal
     'GET /api/orgs/{orgId}/audit',
   ])
     assert.ok(covered.includes(op), `${op} was not exercised`);
+  // The dashboard's routes: their successes and refusals were all checked against the document.
+  for (const [op, want] of Object.entries({
+    'GET /api/home': [200, 400, 401],
+    'POST /api/auth/sessions/revoke-others': [200, 401],
+    'GET /api/auth/sessions': [200],
+    'POST /api/auth/verify': [200],
+    'GET /api/orgs/{orgId}/members': [200],
+    'GET /api/orgs/{orgId}/invitations': [200, 400],
+    'GET /api/orgs/{orgId}/usage': [200, 400, 403],
+    'GET /api/orgs/{orgId}/audit/events': [200, 400, 403],
+    'GET /api/orgs/{orgId}/audit/facets': [200],
+    'GET /api/orgs/{orgId}/audit/download': [200, 400, 403],
+    'POST /api/orgs/{orgId}/invitations/{id}/resend': [200, 403, 404],
+    'GET /api/orgs/{orgId}/retention/preview': [200, 400],
+  }))
+    assert.deepEqual(
+      want.filter((st) => !checker.covered.get(op)?.has(st)),
+      [],
+      `${op}: statuses not exercised (seen ${[...(checker.covered.get(op) ?? [])].join(', ')})`,
+    );
   const statuses = new Set(seen.map((s) => s.res.status));
   for (const status of [200, 201, 204, 400, 401, 403, 404])
     assert.ok(statuses.has(status), `no ${status} answer checked`);

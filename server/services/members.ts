@@ -8,7 +8,7 @@ import { randomToken, sha256 } from '../core/crypto/secrets.ts';
 import { notFound } from '../core/errors.ts';
 import { invitationEmail } from '../core/mail/templates.ts';
 import type { SignedInUser } from '../context.ts';
-import { requireAdmin, requireOwnerForOwnership, tenantScope } from '../policies.ts';
+import { requireAdmin, requireOwnerForOwnership, requirePerson, tenantScope } from '../policies.ts';
 import * as audit from '../repositories/audit.ts';
 import * as billing from '../repositories/billing.ts';
 import * as invitations from '../repositories/invitations.ts';
@@ -30,7 +30,8 @@ export async function seats(
 
 /**
  * Sends an open invitation again with a new link and expiry; the old link stops working.
- * @throws AppError 403 `admin_required` (owners only for an owner invitation), 404 `invitation_not_found`.
+ * @throws AppError 403 `api_key_forbidden` (an API key, like creating or revoking one),
+ *   `admin_required` (owners only for an owner invitation), 404 `invitation_not_found`.
  */
 export async function resendInvitation(
   deps: Deps,
@@ -39,6 +40,7 @@ export async function resendInvitation(
   role: Role,
   id: string,
 ): Promise<InvitationView> {
+  requirePerson(user, 'An API key cannot change invitations.');
   requireAdmin(role);
   const token = randomToken(32);
   const now = deps.clock.now();

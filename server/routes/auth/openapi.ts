@@ -4,6 +4,21 @@ import { id, isoTime, role, type RouteDoc } from '../openapi/registry.ts';
 import { requestCodeBody, verifyBody, sessionIdParams, updateMeBody } from './schema.ts';
 
 const user = z.object({ id, email: z.string(), display_name: z.string().nullable() });
+/** One sign-in (services/auth.ts SessionView): device, browser and OS from the user agent, place from the time zone. */
+const authSession = z.object({
+  id,
+  created_at: isoTime,
+  last_seen_at: isoTime,
+  expires_at: isoTime,
+  user_agent: z.string().nullable(),
+  client_ip: z.string().nullable(),
+  current: z.boolean(),
+  device: z.string().describe('"Chrome on macOS"; "Unknown browser" when the user agent says nothing known'),
+  browser: z.string().nullable(),
+  os: z.string().nullable(),
+  time_zone: z.string().nullable().describe('The IANA zone the browser gave at sign-in'),
+  place: z.string().nullable().describe('The place the zone is named for ("Berlin"), null for UTC-like zones'),
+});
 
 export const authDocs: RouteDoc[] = [
   {
@@ -23,6 +38,8 @@ export const authDocs: RouteDoc[] = [
     path: '/api/auth/verify',
     tag: 'account',
     summary: 'Sign in with the emailed code (sets the session cookie)',
+    description:
+      'Optional `time_zone`: the browser’s IANA zone (e.g. `Europe/Berlin`), kept with the new session and shown in the sign-in list; an unknown zone is 400 `invalid_input`.',
     auth: 'none',
     body: verifyBody,
     responses: { 200: { description: 'Signed in', schema: z.object({ user }) } },
@@ -67,7 +84,19 @@ export const authDocs: RouteDoc[] = [
     tag: 'account',
     summary: 'Your signed-in sessions',
     auth: 'cookie',
-    responses: { 200: { description: 'Sessions', schema: z.object({ sessions: z.array(z.object({ id }).loose()) }) } },
+    responses: {
+      200: { description: 'Sessions, this one marked `current`', schema: z.object({ sessions: z.array(authSession) }) },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/auth/sessions/revoke-others',
+    tag: 'account',
+    summary: 'Sign out everywhere else: revoke your other sessions',
+    auth: 'cookie',
+    responses: {
+      200: { description: 'How many sessions were revoked', schema: z.object({ revoked: z.number().int().min(0) }) },
+    },
   },
   {
     method: 'delete',

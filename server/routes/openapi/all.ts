@@ -9,6 +9,7 @@ import { transcriptDocs } from '../transcripts/openapi.ts';
 import { lifecycleDocs } from '../lifecycle/openapi.ts';
 import { apiKeyDocs } from '../apiKeys/openapi.ts';
 import { webhookDocs } from '../webhooks/openapi.ts';
+import { dashboardDocs } from '../dashboard/openapi.ts';
 
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...systemDocs,
@@ -20,4 +21,5 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...lifecycleDocs,
   ...billingDocs,
   ...webhookDocs,
+  ...dashboardDocs,
 ];

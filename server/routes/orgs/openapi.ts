@@ -10,6 +10,7 @@ import {
   invitationParams,
   acceptBody,
   auditQuery,
+  invitationsQuery,
 } from './schema.ts';
 
 const org = z.object({ id, name: z.string(), role, created_at: isoTime });
@@ -20,7 +21,16 @@ const member = z.object({
   role,
   joined_at: isoTime,
 });
-const invitation = z.object({ id, email: z.string(), role, created_at: isoTime, expires_at: isoTime });
+export const invitation = z.object({
+  id,
+  email: z.string(),
+  role,
+  created_at: isoTime,
+  expires_at: isoTime,
+  expired: z.boolean().describe('True once expires_at has passed (listed only with include_expired=true)'),
+});
+/** Seats used (members) and paid (null when billing is off; else the subscription's seats or the free allowance). */
+export const seats = z.object({ used: z.number().int(), paid: z.number().int().nullable() });
 const auditEntry = z.object({
   id: z.string(),
   action: z.string(),
@@ -76,9 +86,11 @@ export const orgDocs: RouteDoc[] = [
     method: 'get',
     path: '/api/orgs/:orgId/members',
     tag: 'members',
-    summary: 'Members and their roles',
+    summary: 'Members and their roles, and seats used against seats paid',
     auth: 'org',
-    responses: { 200: { description: 'Members', schema: z.object({ members: z.array(member) }) } },
+    responses: {
+      200: { description: 'Members and seats', schema: z.object({ members: z.array(member), seats }) },
+    },
   },
   {
     method: 'patch',
@@ -120,9 +132,10 @@ export const orgDocs: RouteDoc[] = [
     method: 'get',
     path: '/api/orgs/:orgId/invitations',
     tag: 'members',
-    summary: 'Pending invitations',
+    summary: 'Pending invitations (with include_expired=true also expired ones not accepted or revoked)',
     auth: 'org',
     roles: ['owner', 'admin'],
+    query: invitationsQuery,
     responses: { 200: { description: 'Invitations', schema: z.object({ invitations: z.array(invitation) }) } },
   },
   {
