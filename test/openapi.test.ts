@@ -24,6 +24,7 @@ type Paths = Record<
   Record<string, { security?: unknown[]; responses: Record<string, unknown> } & Record<string, unknown>>
 >;
 const paths = () => doc.paths as Paths;
+const FLEET_TOKEN = 'fleet-admin-token-for-the-openapi-tour-0123456789';
 const UA =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -35,7 +36,7 @@ function recorded(c: HttpClient): RecordingClient {
 }
 
 before(async () => {
-  ts = await startTestServer();
+  ts = await startTestServer({ FLEET_ADMIN_TOKEN: FLEET_TOKEN });
   const res = await ts.client().get('/api/openapi.json');
   assert.equal(res.status, 200);
   doc = res.body;
@@ -264,6 +265,21 @@ test('answers of a tour of real calls (cookie and API key, successes and refusal
   const out = await alice.post<{ revoked: number }>('/api/auth/sessions/revoke-others');
   assert.equal(out.body.revoked, 1, out.text);
   await anon.post('/api/auth/sessions/revoke-others');
+  // The operators' fleet API (its own bearer token), with one registered SFU node.
+  await ts.fleetNode();
+  const op = { authorization: `Bearer ${FLEET_TOKEN}` };
+  const nodes = await anon.request<{ nodes: { id: string }[] }>('GET', '/api/fleet/nodes', undefined, op);
+  assert.deepEqual(
+    nodes.body.nodes.map((n) => n.id),
+    ['test-node'],
+    nodes.text,
+  );
+  await anon.request('POST', '/api/fleet/nodes/test-node/drain', {}, op);
+  await anon.request('POST', '/api/fleet/nodes/test-node/activate', undefined, op);
+  await anon.request('POST', '/api/fleet/nodes/no-such-node/drain', {}, op);
+  await anon.request('POST', '/api/fleet/nodes/test-node/drain', { state: 'gone' }, op);
+  await anon.request('GET', '/api/fleet/nodes', undefined, { authorization: 'Bearer wrong' });
+  await alice.get('/api/fleet/nodes');
   // Refusals without a session or without the CSRF header.
   await anon.get('/api/me');
   await anon.get(O);
@@ -307,6 +323,9 @@ test('answers of a tour of real calls (cookie and API key, successes and refusal
     'GET /api/orgs/{orgId}/audit/download': [200, 400, 403],
     'POST /api/orgs/{orgId}/invitations/{id}/resend': [200, 403, 404],
     'GET /api/orgs/{orgId}/retention/preview': [200, 400],
+    'GET /api/fleet/nodes': [200, 401],
+    'POST /api/fleet/nodes/{nodeId}/drain': [200, 400, 404],
+    'POST /api/fleet/nodes/{nodeId}/activate': [200],
   }))
     assert.deepEqual(
       want.filter((st) => !checker.covered.get(op)?.has(st)),

@@ -10,6 +10,7 @@ import { lifecycleDocs } from '../lifecycle/openapi.ts';
 import { apiKeyDocs } from '../apiKeys/openapi.ts';
 import { webhookDocs } from '../webhooks/openapi.ts';
 import { dashboardDocs } from '../dashboard/openapi.ts';
+import { fleetDocs } from '../fleet/openapi.ts';
 
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...systemDocs,
@@ -22,4 +23,5 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...billingDocs,
   ...webhookDocs,
   ...dashboardDocs,
+  ...fleetDocs,
 ];

@@ -52,7 +52,11 @@ export function errorCodes(r: RouteDoc): Map<number, string[]> {
   if (api) add(401, 'invalid_api_key');
   if (api) add(429, 'rate_limited'); // (API keys: too many uncached key hashes from one client)
   if (api && WRITE.has(r.method)) add(403, 'csrf_failed');
-  if (r.auth !== 'none') add(401, 'unauthenticated');
+  if (r.auth === 'cookie' || r.auth === 'org') add(401, 'unauthenticated');
+  if (r.auth === 'operator') {
+    add(401, 'unauthorized'); // a missing or wrong FLEET_ADMIN_TOKEN
+    add(404, 'not_found'); // FLEET_ADMIN_TOKEN unset: the operators' API is off
+  }
   if (r.auth === 'org') {
     add(404, 'org_not_found');
     if (WRITE.has(r.method)) add(423, 'org_pending_deletion');
@@ -94,6 +98,7 @@ export function errorSchema(codes: readonly string[]): Json {
 
 function security(r: RouteDoc): Json[] {
   if (r.auth === 'none') return [];
+  if (r.auth === 'operator') return [{ fleet_admin_token: [] }];
   if (r.auth === 'cookie' || r.keys === false) return [{ session_cookie: [] }];
   return [{ session_cookie: [] }, { api_key: [] }];
 }
@@ -118,11 +123,13 @@ function describe(r: RouteDoc): string {
       ? 'No sign-in needed.'
       : r.auth === 'cookie'
         ? 'A signed-in person (session cookie); API keys are not accepted.'
-        : `Members of the organisation${r.roles ? ` with role ${r.roles.join(' or ')}` : ''}, by session cookie${
-            r.keys === false
-              ? ' only: API keys are refused (403 `api_key_forbidden`)'
-              : ' or by an API key of the organisation (its role counts)'
-          }.`;
+        : r.auth === 'operator'
+          ? 'Operators only: `Authorization: Bearer <FLEET_ADMIN_TOKEN>`. Without that setting the route answers 404 `not_found`.'
+          : `Members of the organisation${r.roles ? ` with role ${r.roles.join(' or ')}` : ''}, by session cookie${
+              r.keys === false
+                ? ' only: API keys are refused (403 `api_key_forbidden`)'
+                : ' or by an API key of the organisation (its role counts)'
+            }.`;
   return [r.description, who].filter(Boolean).join('\n\n');
 }
 
@@ -158,7 +165,12 @@ function operation(r: RouteDoc): Json {
     security: security(r),
     ...(params.length ? { parameters: params } : {}),
     ...(r.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } }
+      ? {
+          requestBody: {
+            required: !r.bodyOptional,
+            content: { 'application/json': { schema: jsonSchema(r.body, 'input') } },
+          },
+        }
       : {}),
     responses,
     'x-auth': r.auth,
@@ -202,6 +214,11 @@ export function buildDocument(routes: readonly RouteDoc[], serverUrl: string): J
           scheme: 'bearer',
           description:
             'An organisation API key (`rec_<prefix>_<secret>`). Cookies are ignored and CSRF does not apply.',
+        },
+        fleet_admin_token: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "The operators' token (FLEET_ADMIN_TOKEN) for /api/fleet/*; unset, that API answers 404.",
         },
       },
     },

@@ -53,7 +53,9 @@ function operationHtml(path: string, method: string, op: Json): string {
       ? 'No sign-in'
       : auth === 'cookie'
         ? 'Session cookie'
-        : `Session cookie${op['x-api-keys'] === false ? '' : ' or API key'}; ${roles.length ? roles.join(', ') : 'any member'}`;
+        : auth === 'operator'
+          ? 'Operators (FLEET_ADMIN_TOKEN bearer token)'
+          : `Session cookie${op['x-api-keys'] === false ? '' : ' or API key'}; ${roles.length ? roles.join(', ') : 'any member'}`;
   return `<section class="card" id="${anchor(method, path)}" aria-labelledby="${anchor(method, path)}-h">
 <h3 id="${anchor(method, path)}-h"><code>${esc(method.toUpperCase())} ${esc(path)}</code></h3>
 <p><strong>${esc(str(op.summary))}</strong></p>

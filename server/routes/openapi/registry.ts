@@ -14,9 +14,10 @@ export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
  * - `none`: anyone (sign-in, guest links, health);
  * - `cookie`: a signed-in person (session cookie), not an API key;
  * - `org`: a member of the organisation in the path, by session cookie or by an API key of
- *   that organisation (with the key's role).
+ *   that organisation (with the key's role);
+ * - `operator`: the operators' bearer token (FLEET_ADMIN_TOKEN); no cookies, no API keys.
  */
-export type Auth = 'none' | 'cookie' | 'org';
+export type Auth = 'none' | 'cookie' | 'org' | 'operator';
 
 /** A successful answer: JSON with a schema, a file, or nothing. */
 export interface SuccessDoc {
@@ -43,6 +44,8 @@ export interface RouteDoc {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** True when the body may be left out (then `{}` is assumed). */
+  bodyOptional?: boolean;
   /** Successful statuses and their bodies. */
   responses: Record<number, SuccessDoc>;
   /** Error codes of this route beyond the ones every route of its kind has (see document.ts), by status. */
