@@ -6,7 +6,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Banner, Card, Field, PageHeader, useLoad } from '../ui/components.tsx';
+import { Async, Banner, Card, Field, PageHeader, StatusBanner, useAct, useLoad } from '../ui/components.tsx';
 import { ago, describeAgent, zoneName } from '../ui/format.ts';
 import { me, showNav, type User } from '../ui/session.tsx';
 
@@ -19,8 +19,6 @@ interface AuthSession {
   last_seen_at: string;
   current: boolean;
 }
-
-type Status = { kind: 'ok' | 'error'; text: string } | null;
 
 /** The account page. */
 export function AccountPage(): JSX.Element {
@@ -47,16 +45,13 @@ export function AccountPage(): JSX.Element {
 
 function Profile(props: { user: User }): JSX.Element {
   const [name, setName] = useState(props.user.display_name ?? '');
-  const [status, setStatus] = useState<Status>(null);
+  const { status, act } = useAct();
   const save = async (e: Event) => {
     e.preventDefault();
-    try {
+    await act(async () => {
       const r = await api<{ user: User }>('PATCH', '/api/me', { display_name: name.trim() });
       showNav(r.user);
-      setStatus({ kind: 'ok', text: 'Name saved.' });
-    } catch (err) {
-      setStatus({ kind: 'error', text: messageOf(err) });
-    }
+    }, 'Name saved.');
   };
   return (
     <Card title="Profile" id="profile">
@@ -76,7 +71,7 @@ function Profile(props: { user: User }): JSX.Element {
         </Field>
         <button type="submit">Save name</button>
       </form>
-      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+      <StatusBanner status={status} />
     </Card>
   );
 }
@@ -89,17 +84,8 @@ export function describeSession(s: AuthSession, now: number = Date.now()): strin
 }
 
 function Sessions(props: { sessions: AuthSession[]; reload: () => void }): JSX.Element {
-  const [status, setStatus] = useState<Status>(null);
+  const { status, act } = useAct(props.reload);
   const others = props.sessions.filter((s) => !s.current).length;
-  const act = async (fn: () => Promise<unknown>, done: string) => {
-    try {
-      await fn();
-      setStatus({ kind: 'ok', text: done });
-      props.reload();
-    } catch (err) {
-      setStatus({ kind: 'error', text: messageOf(err) });
-    }
-  };
   return (
     <Card title="Where you are signed in" id="sign-ins">
       <ul class="plain" id="sessions">
@@ -133,7 +119,7 @@ function Sessions(props: { sessions: AuthSession[]; reload: () => void }): JSX.E
         </button>
         {others === 0 ? <span class="muted small">This is your only sign-in.</span> : null}
       </p>
-      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+      <StatusBanner status={status} />
     </Card>
   );
 }

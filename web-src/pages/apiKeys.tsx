@@ -4,8 +4,8 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, messageOf } from '../ui/api.ts';
-import { Empty, Field, Message, TableScroll, useLoad } from '../ui/components.tsx';
+import { api } from '../ui/api.ts';
+import { ActionsHeader, Empty, Field, Message, TableScroll, useAct, useLoad } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
 
 interface ApiKey {
@@ -28,16 +28,7 @@ export function ApiKeysSection(props: { orgId: string }): JSX.Element {
   const [role, setRole] = useState<'admin' | 'member'>('member');
   const [expires, setExpires] = useState('');
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const act = async (fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      setError(null);
-      loaded.reload();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+  const { status, act } = useAct(loaded.reload);
   const keys = loaded.data?.api_keys ?? [];
   return (
     <section id="api-keys" aria-labelledby="api-keys-h">
@@ -84,7 +75,7 @@ export function ApiKeysSection(props: { orgId: string }): JSX.Element {
           </Field>
         </div>
       ) : null}
-      {error ? <Message text={error} /> : null}
+      {status ? <Message text={status.text} kind={status.kind} /> : null}
       {loaded.error ? <Message text={loaded.error} /> : null}
       {keys.length ? (
         <TableScroll label="API keys">
@@ -97,9 +88,7 @@ export function ApiKeysSection(props: { orgId: string }): JSX.Element {
                 <th>Created</th>
                 <th>Last used</th>
                 <th>Expires</th>
-                <th>
-                  <span class="visually-hidden">Actions</span>
-                </th>
+                <ActionsHeader />
               </tr>
             </thead>
             <tbody>

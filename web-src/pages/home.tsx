@@ -9,6 +9,7 @@ import { api, messageOf } from '../ui/api.ts';
 import { Async, Banner, Card, Empty, Field, PageHeader, TableScroll, useLoad } from '../ui/components.tsx';
 import { ago } from '../ui/format.ts';
 import { me, type Membership } from '../ui/session.tsx';
+import { createAndOpenSession } from '../ui/org.tsx';
 
 type State = 'live' | 'recording' | 'ended' | 'transcribing' | 'ready' | 'failed';
 type NextAction = 'join' | 'open' | 'wait' | 'view_transcript' | 'retry_transcript';
@@ -83,9 +84,7 @@ function NewSession(props: { memberships: Membership[] }): JSX.Element {
   const create = async (e: Event) => {
     e.preventDefault();
     try {
-      const s = await api<{ id: string; guest_url: string }>('POST', `/api/orgs/${org}/sessions`, { title });
-      sessionStorage.setItem(`guest:${s.id}`, s.guest_url);
-      location.href = `/orgs/${org}/sessions/${s.id}`;
+      await createAndOpenSession(org, title);
     } catch (err) {
       setError(messageOf(err));
     }

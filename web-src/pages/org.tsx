@@ -4,8 +4,19 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, messageOf } from '../ui/api.ts';
-import { Async, Banner, Card, Empty, Field, useLoad, TableScroll } from '../ui/components.tsx';
+import { api } from '../ui/api.ts';
+import {
+  ActionsHeader,
+  Async,
+  Banner,
+  Card,
+  Empty,
+  Field,
+  StatusBanner,
+  TableScroll,
+  useAct,
+  useLoad,
+} from '../ui/components.tsx';
 import { ago, day, plural } from '../ui/format.ts';
 import { billingOn, OrgFrame, type OrgContext, type Role } from '../ui/org.tsx';
 
@@ -62,16 +73,7 @@ export function OrgPage(props: { orgId: string }): JSX.Element {
 function Members(props: { c: OrgContext }): JSX.Element {
   const { c } = props;
   const loaded = useLoad(() => loadMembers(c), [c.org.id]);
-  const [status, setStatus] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
-  const act = async (fn: () => Promise<unknown>, done?: string) => {
-    try {
-      await fn();
-      setStatus(done ? { kind: 'ok', text: done } : null);
-      loaded.reload();
-    } catch (err) {
-      setStatus({ kind: 'error', text: messageOf(err) });
-    }
-  };
+  const { status, act } = useAct(loaded.reload);
   const roles: Role[] = c.owner ? ['member', 'admin', 'owner'] : ['member', 'admin'];
   return (
     <Async loaded={loaded} what="Loading the members…">
@@ -86,7 +88,9 @@ function Members(props: { c: OrgContext }): JSX.Element {
               More members than paid seats. <a href={`/orgs/${c.org.id}/billing`}>Add seats</a>
             </Banner>
           ) : null}
-          <div id="status">{status ? <Banner kind={status.kind}>{status.text}</Banner> : null}</div>
+          <div id="status">
+            <StatusBanner status={status} />
+          </div>
           <h2>Members</h2>
           <TableScroll label="Members">
             <table id="members">
@@ -95,9 +99,7 @@ function Members(props: { c: OrgContext }): JSX.Element {
                   <th>Name</th>
                   <th>Role</th>
                   <th>Joined</th>
-                  <th>
-                    <span class="visually-hidden">Actions</span>
-                  </th>
+                  <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
@@ -247,9 +249,7 @@ function Invitations(props: { c: OrgContext; invitations: Invitation[]; act: Act
                 <th>Email</th>
                 <th>Role</th>
                 <th>Expires</th>
-                <th>
-                  <span class="visually-hidden">Actions</span>
-                </th>
+                <ActionsHeader />
               </tr>
             </thead>
             <tbody>

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
 import { Async, Empty, Field, Message, useLoad, TableScroll } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
-import { OrgFrame } from '../ui/org.tsx';
+import { createAndOpenSession, OrgFrame } from '../ui/org.tsx';
 
 interface SessionRow {
   id: string;
@@ -33,9 +33,7 @@ function Sessions(props: { orgId: string; readOnly: boolean }): JSX.Element {
   const create = async (e: Event) => {
     e.preventDefault();
     try {
-      const s = await api<{ id: string; guest_url: string }>('POST', `/api/orgs/${orgId}/sessions`, { title });
-      sessionStorage.setItem(`guest:${s.id}`, s.guest_url);
-      location.href = `/orgs/${orgId}/sessions/${s.id}`;
+      await createAndOpenSession(orgId, title);
     } catch (err) {
       setError(messageOf(err));
     }

@@ -5,8 +5,8 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, messageOf } from '../ui/api.ts';
-import { Async, Banner, Card, Empty, Field, useLoad } from '../ui/components.tsx';
+import { api } from '../ui/api.ts';
+import { Async, Banner, Card, Empty, Field, StatusBanner, useAct, useLoad } from '../ui/components.tsx';
 import { day, plural, when } from '../ui/format.ts';
 import { OrgFrame, type OrgContext } from '../ui/org.tsx';
 import { LANGUAGES, languageName } from '../ui/languages.ts';
@@ -35,30 +35,10 @@ export function SettingsPage(props: { orgId: string }): JSX.Element {
   );
 }
 
-type Status = { kind: 'ok' | 'error'; text: string } | null;
-
-function StatusLine(props: { status: Status }): JSX.Element | null {
-  return props.status ? <Banner kind={props.status.kind}>{props.status.text}</Banner> : null;
-}
-
-/** Runs a save and reports it: "Saved." or the API's message. */
-function useSave(): [Status, (fn: () => Promise<unknown>, done: string) => Promise<void>] {
-  const [status, setStatus] = useState<Status>(null);
-  const save = async (fn: () => Promise<unknown>, done: string) => {
-    try {
-      await fn();
-      setStatus({ kind: 'ok', text: done });
-    } catch (err) {
-      setStatus({ kind: 'error', text: messageOf(err) });
-    }
-  };
-  return [status, save];
-}
-
 function NameCard(props: { c: OrgContext }): JSX.Element {
   const { c } = props;
   const [name, setName] = useState(c.org.name);
-  const [status, save] = useSave();
+  const { status, act: save } = useAct();
   return (
     <Card title="Name" id="org-name-card">
       <form
@@ -76,7 +56,7 @@ function NameCard(props: { c: OrgContext }): JSX.Element {
         </Field>
         <button type="submit">Save name</button>
       </form>
-      <StatusLine status={status} />
+      <StatusBanner status={status} />
     </Card>
   );
 }
@@ -119,7 +99,7 @@ function RetentionForm(props: { orgId: string; r: Retention; saved: () => void }
   const [keep, setKeep] = useState<'forever' | 'limited'>(initial ? 'limited' : 'forever');
   const [amount, setAmount] = useState(String(initial?.amount ?? 90));
   const [unit, setUnit] = useState<Unit>(initial?.unit ?? 'days');
-  const [status, save] = useSave();
+  const { status, act: save } = useAct();
   const factor = UNITS.find((u) => u.unit === unit)?.days ?? 1;
   const days = keep === 'forever' ? null : Math.round(Number(amount) * factor);
   const valid = days === null || (Number.isFinite(days) && days >= 1 && days <= 36500);
@@ -201,7 +181,7 @@ function RetentionForm(props: { orgId: string; r: Retention; saved: () => void }
         </button>
       </form>
       {!valid ? <p class="error">Choose between 1 day and 100 years.</p> : null}
-      <StatusLine status={status} />
+      <StatusBanner status={status} />
       <h3>What the next sweep erases</h3>
       <div id="retention-preview" aria-live="polite">
         {preview === undefined ? (
@@ -282,7 +262,7 @@ function TranscriptionCard(props: { c: OrgContext }): JSX.Element {
 function TranscriptionForm(props: { orgId: string; t: Transcription }): JSX.Element {
   const [auto, setAuto] = useState(props.t.auto);
   const [language, setLanguage] = useState(props.t.language);
-  const [status, save] = useSave();
+  const { status, act: save } = useAct();
   return (
     <form
       id="transcription"
@@ -319,7 +299,7 @@ function TranscriptionForm(props: { orgId: string; t: Transcription }): JSX.Elem
       <div>
         <button type="submit">Save transcription settings</button>
       </div>
-      <StatusLine status={status} />
+      <StatusBanner status={status} />
     </form>
   );
 }
@@ -327,7 +307,7 @@ function TranscriptionForm(props: { orgId: string; t: Transcription }): JSX.Elem
 function DangerZone(props: { c: OrgContext }): JSX.Element {
   const { org, deletion } = props.c;
   const [confirmName, setConfirmName] = useState('');
-  const [status, save] = useSave();
+  const { status, act: save } = useAct();
   return (
     <Card title="Danger zone" id="danger-zone" class="danger-zone">
       <h3>Delete the organization</h3>
@@ -364,7 +344,7 @@ function DangerZone(props: { c: OrgContext }): JSX.Element {
           </form>
         </>
       )}
-      <StatusLine status={status} />
+      <StatusBanner status={status} />
     </Card>
   );
 }

@@ -5,8 +5,18 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, messageOf } from '../ui/api.ts';
-import { Async, Banner, Empty, Field, TableScroll, useLoad } from '../ui/components.tsx';
+import { api } from '../ui/api.ts';
+import {
+  ActionsHeader,
+  Async,
+  Banner,
+  Empty,
+  Field,
+  StatusBanner,
+  TableScroll,
+  useAct,
+  useLoad,
+} from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
 import { WEBHOOK_EVENTS } from '../../lib/webhooks/events.ts';
 
@@ -38,19 +48,10 @@ function stateOf(e: Endpoint): string {
 export function WebhooksSection(props: { orgId: string }): JSX.Element {
   const base = `/api/orgs/${props.orgId}/webhooks`;
   const loaded = useLoad(() => api<{ endpoints: Endpoint[] }>('GET', base), [props.orgId]);
-  const [error, setError] = useState<string | null>(null);
+  const { status, act } = useAct(loaded.reload);
   const [notice, setNotice] = useState<string | null>(null);
   const [secret, setSecret] = useState<{ url: string; secret: string } | null>(null);
   const [log, setLog] = useState<string | null>(null);
-  const act = async (fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      setError(null);
-      loaded.reload();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
   return (
     <section aria-labelledby="webhooks-heading">
       <h2 id="webhooks-heading">Webhooks</h2>
@@ -58,7 +59,7 @@ export function WebhooksSection(props: { orgId: string }): JSX.Element {
         Signed notifications (Standard Webhooks) when sessions end, recordings and transcripts are ready, exports finish
         and members join or leave.
       </p>
-      {error ? <Banner>{error}</Banner> : null}
+      <StatusBanner status={status} />
       {notice ? <Banner kind="ok">{notice}</Banner> : null}
       {secret ? (
         <Banner kind="warn" id="webhook-secret-banner">
@@ -76,9 +77,7 @@ export function WebhooksSection(props: { orgId: string }): JSX.Element {
                     <th>URL</th>
                     <th>Events</th>
                     <th>State</th>
-                    <th>
-                      <span class="visually-hidden">Actions</span>
-                    </th>
+                    <ActionsHeader />
                   </tr>
                 </thead>
                 <tbody>

@@ -101,6 +101,45 @@ export function Async<T>(props: {
   return <>{props.children(data)}</>;
 }
 
+/** What an action last reported: its "done" message, or the API's error; null for nothing. */
+export type Status = { kind: 'ok' | 'error'; text: string } | null;
+
+/**
+ * Runs a section's actions (create, revoke, save…) and reports them: on success `done` (or
+ * nothing, clearing an earlier error) and then `after()` (usually the section's `reload`);
+ * on failure the API's message. One place for the try/report/reload every admin list repeats.
+ */
+export function useAct(after?: () => void): {
+  status: Status;
+  act: (fn: () => Promise<unknown>, done?: string) => Promise<void>;
+} {
+  const [status, setStatus] = useState<Status>(null);
+  const act = async (fn: () => Promise<unknown>, done?: string) => {
+    try {
+      await fn();
+      setStatus(done ? { kind: 'ok', text: done } : null);
+      after?.();
+    } catch (err) {
+      setStatus({ kind: 'error', text: messageOf(err) });
+    }
+  };
+  return { status, act };
+}
+
+/** A {@link Status} as a banner (nothing when there is none). */
+export function StatusBanner(props: { status: Status }): JSX.Element | null {
+  return props.status ? <Banner kind={props.status.kind}>{props.status.text}</Banner> : null;
+}
+
+/** The header of a table's last column of row buttons: named for screen readers, blank on screen. */
+export function ActionsHeader(): JSX.Element {
+  return (
+    <th>
+      <span class="visually-hidden">Actions</span>
+    </th>
+  );
+}
+
 /**
  * A wide table's horizontal scroll box: focusable and named, so keyboard users can scroll it
  * too (axe-core's scrollable-region-focusable).

@@ -10,6 +10,17 @@ import { Async, Banner, useLoad, type Loaded } from './components.tsx';
 import { day, when } from './format.ts';
 import { me, type User } from './session.tsx';
 
+/**
+ * Creates a recording session in `orgId` and opens it; the guest link is kept for this tab
+ * (the session page shows it). Used by the dashboard and the Sessions tab.
+ * @throws ApiError when the API refuses (the page shows its message).
+ */
+export async function createAndOpenSession(orgId: string, title: string): Promise<void> {
+  const s = await api<{ id: string; guest_url: string }>('POST', `/api/orgs/${orgId}/sessions`, { title });
+  sessionStorage.setItem(`guest:${s.id}`, s.guest_url);
+  location.href = `/orgs/${orgId}/sessions/${s.id}`;
+}
+
 /** A member's role in an organisation. */
 export type Role = 'owner' | 'admin' | 'member';
 
