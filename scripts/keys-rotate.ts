@@ -26,7 +26,13 @@ import { configureLogger } from '../server/core/logger.ts';
 import { withUser } from '../server/core/db/pool.ts';
 import { openDeps } from '../server/core/deps.ts';
 import { currentLocalKeyId } from '../server/core/keyring.ts';
-import { createNextLocalKek, keyUsage, rewrapAll, saveLocalKek } from '../server/services/keyRotation.ts';
+import {
+  createNextLocalKek,
+  keyUsage,
+  rewrapAll,
+  saveLocalKek,
+  type RewrapOptions,
+} from '../server/services/keyRotation.ts';
 import { setOrgKmsKey } from '../server/repositories/lifecycle.ts';
 import { rewrapWebhookKeys, webhookKeyUsage } from '../server/services/webhookKeyRotation.ts';
 
@@ -132,7 +138,8 @@ try {
     }
     if (local) targetKey ??= currentLocalKeyId(storage.keyProvider) ?? null;
     const started = Date.now();
-    const r = await rewrapAll({
+    // The same selection for session keys and webhook endpoint keys.
+    const which: RewrapOptions = {
       pool: db.owner,
       keyProvider: storage.keyProvider,
       provider: config.keys.provider,
@@ -140,19 +147,14 @@ try {
       fromKey: opt['from-key'] ?? null,
       org: opt.org ?? null,
       batchSize,
+    };
+    const r = await rewrapAll({
+      ...which,
       pauseMs,
       concurrency,
       onBatch: (p) => out(`  re-wrapped ${p.moved}, skipped ${p.skipped}, failed ${p.failed}`),
     });
-    const h = await rewrapWebhookKeys({
-      pool: db.owner,
-      keyProvider: storage.keyProvider,
-      provider: config.keys.provider,
-      targetKey,
-      fromKey: opt['from-key'] ?? null,
-      org: opt.org ?? null,
-      batchSize,
-    });
+    const h = await rewrapWebhookKeys(which);
     out(`re-wrapped ${h.moved} webhook endpoint key(s); ${h.skipped} changed meanwhile; ${h.failed} failed`);
     out(
       `re-wrapped ${r.moved} data key(s) in ${((Date.now() - started) / 1000).toFixed(1)} s (${r.passes} pass(es)); ${r.skipped} changed meanwhile; ${r.failed} failed`,

@@ -303,16 +303,24 @@ export async function setOrgKmsKey(db: Queryable, orgId: string, keyId: string):
   await exec(db, `select app.set_org_kms_key($1::uuid, $2::text)`, [orgId, keyId]);
 }
 
+/**
+ * Which wrapped keys a rotation batch takes: after `after` in id order, at most `limit`, of
+ * `provider`, not already under `targetKey`, only under `fromKey` and only of `org` when set.
+ * The same for session keys and webhook endpoint keys (repositories/webhooks.ts).
+ */
+export interface RotationQuery {
+  after: string | null;
+  limit: number;
+  org: string | null;
+  provider: string;
+  targetKey: string | null;
+  fromKey: string | null;
+}
+
+/** Session data keys to re-wrap (see {@link RotationQuery}). */
 export function rotationBatch(
   db: Queryable,
-  q: {
-    after: string | null;
-    limit: number;
-    org: string | null;
-    provider: string;
-    targetKey: string | null;
-    fromKey: string | null;
-  },
+  q: RotationQuery,
 ): Promise<{ session_id: string; organization_id: string; wrapped_key: unknown }[]> {
   return many(
     db,

@@ -5,6 +5,7 @@
  */
 import { exec, many, maybeOne, one, type Queryable } from '../core/db/pool.ts';
 import type { WrappedKey } from '../../lib/keys/KeyProvider.ts';
+import type { RotationQuery } from './lifecycle.ts';
 
 export interface EndpointRow {
   id: string;
@@ -255,17 +256,7 @@ export interface WebhookKeyRow {
 }
 
 /** Endpoints whose data key is to be re-wrapped, in id order after `after`. */
-export function rotationBatch(
-  db: Queryable,
-  o: {
-    after: string | null;
-    limit: number;
-    org: string | null;
-    provider: string;
-    targetKey: string | null;
-    fromKey: string | null;
-  },
-): Promise<WebhookKeyRow[]> {
+export function rotationBatch(db: Queryable, o: RotationQuery): Promise<WebhookKeyRow[]> {
   return many<WebhookKeyRow>(
     db,
     `select endpoint_id, organization_id, wrapped_key

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { withUser } from '../core/db/pool.ts';
+import { withUser, type Queryable } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycle.ts';
 import { kekId, parseWrappedKey, type KeyProvider } from '../../lib/keys/index.ts';
 import { publishSecretFile } from '../../lib/keys/LocalKeyProvider.ts';
@@ -49,56 +49,89 @@ export interface RewrapResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Re-wraps matching rows in id order, batch by batch; then passes again from the start
- * while a pass still found rows (sessions created by processes that had not yet picked up
- * the new key), at most 5 passes. A failure on one row is counted and the rest go on.
+ * One kind of row that holds a wrapped data key (sessions; webhook endpoints in
+ * services/webhookKeyRotation.ts): how to page through them, what to name the key by to the
+ * key provider, and how to store a re-wrapped key only if the row still holds the old one.
+ */
+export interface WrappedKeyRows<R extends { organization_id: string; wrapped_key: unknown }> {
+  batch: (tx: Queryable, q: repo.RotationQuery) => Promise<R[]>;
+  /** The row's id: the paging cursor and what `store` updates. */
+  id: (row: R) => string;
+  /** The key's context id for the key provider (KMS encryption context). */
+  context: (row: R) => string;
+  store: (tx: Queryable, id: string, old: unknown, next: unknown) => Promise<boolean>;
+}
+
+/**
+ * One pass over every matching row in id order, batch by batch, `o.concurrency` re-wraps at
+ * once (default 4), counting into `result` (a failure on one row is counted and the rest go
+ * on). Returns how many rows the pass found.
+ */
+export async function rewrapPass<R extends { organization_id: string; wrapped_key: unknown }>(
+  o: RewrapOptions,
+  rows: WrappedKeyRows<R>,
+  result: RewrapResult,
+): Promise<number> {
+  const limit = o.batchSize ?? 100;
+  let after: string | null = null;
+  let found = 0;
+  for (;;) {
+    const batch = await withUser(o.pool, null, (tx) =>
+      rows.batch(tx, {
+        after,
+        limit,
+        org: o.org,
+        provider: o.provider,
+        targetKey: o.targetKey,
+        fromKey: o.fromKey,
+      }),
+    );
+    found += batch.length;
+    const queue = [...batch];
+    const worker = async () => {
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        try {
+          const next = await o.keyProvider.rewrap(parseWrappedKey(row.wrapped_key), {
+            organizationId: row.organization_id,
+            sessionId: rows.context(row),
+          });
+          const r = row;
+          const stored = await withUser(o.pool, null, (tx) => rows.store(tx, rows.id(r), r.wrapped_key, next));
+          if (stored) result.moved++;
+          else result.skipped++;
+        } catch {
+          result.failed++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: o.concurrency ?? 4 }, worker));
+    o.onBatch?.({ ...result });
+    const last = batch.at(-1);
+    if (!last || batch.length < limit) break;
+    after = rows.id(last);
+    if (o.pauseMs) await sleep(o.pauseMs);
+  }
+  return found;
+}
+
+const sessionKeys: WrappedKeyRows<{ session_id: string; organization_id: string; wrapped_key: unknown }> = {
+  batch: repo.rotationBatch,
+  id: (r) => r.session_id,
+  context: (r) => r.session_id,
+  store: repo.rotationStore,
+};
+
+/**
+ * Re-wraps matching session keys in id order, batch by batch; then passes again from the
+ * start while a pass still found rows (sessions created by processes that had not yet picked
+ * up the new key), at most 5 passes. A failure on one row is counted and the rest go on.
  */
 export async function rewrapAll(o: RewrapOptions): Promise<RewrapResult> {
   const result: RewrapResult = { moved: 0, skipped: 0, failed: 0, passes: 0 };
-  const limit = o.batchSize ?? 100;
   for (let pass = 0; pass < 5; pass++) {
     result.passes++;
-    let after: string | null = null;
-    let found = 0;
     const failedBefore = result.failed;
-    for (;;) {
-      const batch = await withUser(o.pool, null, (tx) =>
-        repo.rotationBatch(tx, {
-          after,
-          limit,
-          org: o.org,
-          provider: o.provider,
-          targetKey: o.targetKey,
-          fromKey: o.fromKey,
-        }),
-      );
-      found += batch.length;
-      const queue = [...batch];
-      const worker = async () => {
-        for (let row = queue.shift(); row; row = queue.shift()) {
-          try {
-            const next = await o.keyProvider.rewrap(parseWrappedKey(row.wrapped_key), {
-              organizationId: row.organization_id,
-              sessionId: row.session_id,
-            });
-            const r = row;
-            const stored = await withUser(o.pool, null, (tx) =>
-              repo.rotationStore(tx, r.session_id, r.wrapped_key, next),
-            );
-            if (stored) result.moved++;
-            else result.skipped++;
-          } catch {
-            result.failed++;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: o.concurrency ?? 4 }, worker));
-      o.onBatch?.({ ...result });
-      const last = batch.at(-1);
-      if (!last || batch.length < limit) break;
-      after = last.session_id;
-      if (o.pauseMs) await sleep(o.pauseMs);
-    }
+    const found = await rewrapPass(o, sessionKeys, result);
     // Rows that failed stay behind; passing again would fail them again.
     if (found === 0 || found === result.failed - failedBefore || (o.targetKey === null && o.fromKey === null)) break;
   }

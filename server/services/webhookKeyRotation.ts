@@ -7,45 +7,23 @@
  */
 import { withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/webhooks.ts';
-import { parseWrappedKey } from '../../lib/keys/index.ts';
-import type { RewrapOptions, RewrapResult } from './keyRotation.ts';
+import { rewrapPass, type RewrapOptions, type RewrapResult, type WrappedKeyRows } from './keyRotation.ts';
 
-/** Re-wraps every matching endpoint key once (a failure on one is counted; the rest go on). */
+const endpointKeys: WrappedKeyRows<repo.WebhookKeyRow> = {
+  batch: repo.rotationBatch,
+  id: (r) => r.endpoint_id,
+  context: (r) => `webhook:${r.endpoint_id}`,
+  store: repo.rotationStore,
+};
+
+/**
+ * Re-wraps every matching endpoint key once, one at a time and without pauses whatever `o`
+ * says (there are at most 20 endpoints per organisation); a failure on one is counted and
+ * the rest go on.
+ */
 export async function rewrapWebhookKeys(o: RewrapOptions): Promise<RewrapResult> {
   const result: RewrapResult = { moved: 0, skipped: 0, failed: 0, passes: 1 };
-  const limit = o.batchSize ?? 100;
-  let after: string | null = null;
-  for (;;) {
-    const batch = await withUser(o.pool, null, (tx) =>
-      repo.rotationBatch(tx, {
-        after,
-        limit,
-        org: o.org,
-        provider: o.provider,
-        targetKey: o.targetKey,
-        fromKey: o.fromKey,
-      }),
-    );
-    for (const row of batch) {
-      try {
-        const next = await o.keyProvider.rewrap(parseWrappedKey(row.wrapped_key), {
-          organizationId: row.organization_id,
-          sessionId: `webhook:${row.endpoint_id}`,
-        });
-        const stored = await withUser(o.pool, null, (tx) =>
-          repo.rotationStore(tx, row.endpoint_id, row.wrapped_key, next),
-        );
-        if (stored) result.moved++;
-        else result.skipped++;
-      } catch {
-        result.failed++;
-      }
-    }
-    o.onBatch?.({ ...result });
-    const last = batch.at(-1);
-    if (!last || batch.length < limit) break;
-    after = last.endpoint_id;
-  }
+  await rewrapPass({ ...o, concurrency: 1, pauseMs: 0 }, endpointKeys, result);
   return result;
 }
 
