@@ -62,21 +62,11 @@ export function requireFleetAdmin(deps: Deps, authorization: string | undefined)
     });
 }
 
-/** One SFU node as the fleet API shows it. */
-export interface FleetNodeView {
-  id: string;
-  signal_url: string | null;
-  media_address: string | null;
-  state: 'active' | 'draining' | 'gone';
-  alive: boolean;
-  capacity_tracks: number;
-  load_tracks: number;
-  live_sessions: number;
-  placed_sessions: number;
-  headroom_tracks: number;
+/** One SFU node as the fleet API shows it: the repository's row, with its times as ISO strings. */
+export type FleetNodeView = Omit<repo.FleetNodeRow, 'heartbeat_at' | 'started_at'> & {
   heartbeat_at: string;
   started_at: string;
-}
+};
 
 /** Every node with its load and liveness, and the fleet's headroom ratio over live active nodes. */
 export async function listNodes(deps: Deps): Promise<{ nodes: FleetNodeView[]; headroom_ratio: number | null }> {
