@@ -19,9 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from './helpers/browser.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { childEnv, startTestServer, type TestServer } from './helpers/server.ts';
 import type { HttpClient } from './helpers/http.ts';
-import { TEST_SECRET } from './helpers/constants.ts';
 import { prerequisites, which } from './helpers/tools.ts';
 import { freePort } from '../lib/freePort.ts';
 import { parseConfig } from '../server/core/config.ts';
@@ -71,12 +70,7 @@ async function startNode(id: string, capacityTracks: number): Promise<void> {
   const port = await freePort();
   const child = spawn(process.execPath, ['sfu/main.ts'], {
     cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      DATABASE_URL: ts.db.ownerUrl,
-      DATA_DIR: ts.dataDir,
-      SERVER_SECRET: TEST_SECRET,
+    env: childEnv(ts, {
       MEDIASOUP_WORKER_BIN: workerBin ?? '',
       SFU_PORT: String(port),
       SFU_PUBLIC_URL: `ws://127.0.0.1:${port}/sfu`,
@@ -85,7 +79,7 @@ async function startNode(id: string, capacityTracks: number): Promise<void> {
       SFU_RTC_PORT: '0',
       SFU_WORKERS: '1',
       LOG_LEVEL: 'info',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

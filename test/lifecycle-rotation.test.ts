@@ -11,11 +11,10 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { childEnv, startTestServer, type TestServer } from './helpers/server.ts';
 import { missingMediaTools, captureRtp, SPEECH_SHORT } from './helpers/media.ts';
 import { prerequisites } from './helpers/tools.ts';
 import { freshEmail } from './helpers/api.ts';
-import { TEST_SECRET } from './helpers/constants.ts';
 import type { HttpClient } from './helpers/http.ts';
 import {
   asOwner,
@@ -43,14 +42,7 @@ function rotate(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'scripts/keys-rotate.ts'), ...args], {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'test',
-        DATABASE_URL: ts.db.ownerUrl,
-        DATA_DIR: ts.dataDir,
-        SERVER_SECRET: TEST_SECRET,
-        ...env,
-      },
+      env: childEnv(ts, env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -12,14 +12,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestServer, type TestServer } from './helpers/server.ts';
-import { TEST_SECRET } from './helpers/constants.ts';
-import { prerequisites } from './helpers/tools.ts';
+import { childEnv, startTestServer, type TestServer } from './helpers/server.ts';
+import { freePort, prerequisites } from './helpers/tools.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { parseConfig } from '../server/core/config.ts';
 import { findWorkerBin } from '../sfu/start.ts';
@@ -53,32 +51,18 @@ after(async () => {
   await ts?.close();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? ok(a.port) : fail(new Error('no port'))));
-    });
-  });
-}
-
 /** Starts `node sfu/main.ts` on the test's database, storage and secrets. */
 async function startSfuProcess(port: number): Promise<{ child: ChildProcess; output: string[] }> {
   const child = spawn(process.execPath, ['sfu/main.ts'], {
     cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      DATABASE_URL: ts.db.ownerUrl,
-      DATA_DIR: ts.dataDir,
-      SERVER_SECRET: TEST_SECRET,
+    env: childEnv(ts, {
       MEDIASOUP_WORKER_BIN: workerBin ?? '',
       SFU_PORT: String(port),
       SFU_RTC_PORT: '0',
       SFU_WORKERS: '1',
       SFU_RECOVERY_GRACE_S: '4',
       LOG_LEVEL: 'info',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -8,11 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { childEnv, startTestServer, type TestServer } from './helpers/server.ts';
 import { missingMediaTools } from './helpers/media.ts';
 import { prerequisites } from './helpers/tools.ts';
 import { MODEL_DIR, MODEL_NAME, recordSession, waitForTranscript, type TrackPlan } from './helpers/transcription.ts';
-import { TEST_SECRET } from './helpers/constants.ts';
 import type { HttpClient } from './helpers/http.ts';
 
 const ready = prerequisites('transcription worker kill tests', [
@@ -46,19 +45,14 @@ after(async () => {
 async function startWorker(): Promise<{ child: ChildProcess; output: string[] }> {
   const child = spawn(process.execPath, ['server/jobs/main.ts'], {
     cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      DATABASE_URL: ts.db.ownerUrl,
-      DATA_DIR: ts.dataDir,
-      SERVER_SECRET: TEST_SECRET,
+    env: childEnv(ts, {
       MODEL_DIR,
       TRANSCRIBE_MODEL: MODEL_NAME,
       TRANSCRIBE_DEVICE: 'cpu',
       TRANSCRIBE_LEASE_S: LEASE_S,
       JOBS_POLL_INTERVAL_MS: '200',
       LOG_LEVEL: 'info',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const w = { child, output: [] as string[] };

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { childEnv, startTestServer, type TestServer } from './helpers/server.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { assertError, freshEmail, getMe, inviteLinkIn } from './helpers/api.ts';
 import { eventually } from './helpers/tools.ts';
@@ -22,7 +22,6 @@ import { assertAccessible } from './helpers/axe.ts';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
-import { TEST_SECRET } from './helpers/constants.ts';
 
 interface Received {
   headers: Record<string, string>;
@@ -523,13 +522,7 @@ test('key rotation (npm run keys:rotate -- --new-kek) re-wraps endpoint keys; se
     process.execPath,
     [path.resolve(import.meta.dirname, '../scripts/keys-rotate.ts'), '--new-kek'],
     {
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'test',
-        DATABASE_URL: ts.db.ownerUrl,
-        DATA_DIR: ts.dataDir,
-        SERVER_SECRET: TEST_SECRET,
-      },
+      env: childEnv(ts),
       encoding: 'utf8',
     },
   );

@@ -68,6 +68,25 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The environment of a child process (an SFU node, the jobs worker, a CLI) that works on
+ * `ts`'s database, storage and secrets, plus `extra`; of this process's own environment
+ * only PATH is passed on.
+ */
+export function childEnv(
+  ts: Pick<TestServer, 'db' | 'dataDir'>,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'test',
+    DATABASE_URL: ts.db.ownerUrl,
+    DATA_DIR: ts.dataDir,
+    SERVER_SECRET: TEST_SECRET,
+    ...extra,
+  };
+}
+
 const logs: string[] = [];
 let captured = false;
 
