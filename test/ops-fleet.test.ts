@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { parseConfig } from '../server/core/config.ts';
-import { requireTool, run, parseUnit, unitValues } from './helpers/tools.ts';
+import { requireTool, run, parseUnit, unitValues, selfSignedCert } from './helpers/tools.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const ops = (...p: string[]) => path.join(root, 'ops', ...p);
@@ -132,24 +132,7 @@ test('promtool accepts the fleet scrape configuration, which scrapes every insta
 test('nginx -t accepts the fleet front', async (t) => {
   const nginx = requireTool(t, 'nginx', 'nginx');
   if (!nginx || !requireTool(t, 'openssl', 'openssl')) return;
-  const cert = path.join(tmp, 'cert.pem');
-  const key = path.join(tmp, 'key.pem');
-  const made = await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=recorder.example.com',
-  ]);
-  assert.equal(made.code, 0, made.output);
+  const { cert, key } = await selfSignedCert(tmp, 'recorder.example.com');
   fs.mkdirSync(path.join(tmp, 'prefix', 'logs'), { recursive: true });
   const site = conf
     .replace('/etc/letsencrypt/live/recorder.example.com/fullchain.pem', cert)

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestServer } from './helpers/server.ts';
-import { requireTool, run, freePort, waitForPort } from './helpers/tools.ts';
+import { requireTool, run, freePort, waitForPort, selfSignedCert } from './helpers/tools.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const site = fs.readFileSync(path.join(root, 'ops', 'nginx', 'recorder.conf'), 'utf8');
@@ -38,26 +38,7 @@ async function stage(
 ): Promise<Staged | undefined> {
   const dir = path.join(tmp, name);
   fs.mkdirSync(path.join(dir, 'prefix', 'logs'), { recursive: true });
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  const made = await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${HOST}`,
-    '-addext',
-    `subjectAltName=DNS:${HOST}`,
-  ]);
-  assert.equal(made.code, 0, made.output);
+  const { cert, key } = await selfSignedCert(dir, HOST);
   let text = site
     .replace(`/etc/letsencrypt/live/${HOST}/fullchain.pem`, cert)
     .replace(`/etc/letsencrypt/live/${HOST}/privkey.pem`, key);

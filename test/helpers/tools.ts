@@ -98,6 +98,35 @@ export function run(
 
 export { freePort } from '../../lib/freePort.ts';
 
+/**
+ * A self-signed certificate for `host`, valid a day (with `host` as its subjectAltName), as
+ * `cert.pem` and `key.pem` in `dir`: what the nginx configs under test are pointed at in
+ * place of Let's Encrypt's. Fails the test when openssl does.
+ */
+export async function selfSignedCert(dir: string, host: string): Promise<{ cert: string; key: string }> {
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const made = await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${host}`,
+    '-addext',
+    `subjectAltName=DNS:${host}`,
+  ]);
+  assert.equal(made.code, 0, made.output);
+  return { cert, key };
+}
+
 /** Resolves once something accepts connections on 127.0.0.1:`port`. @throws after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 15_000, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
