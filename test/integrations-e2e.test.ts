@@ -15,11 +15,9 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 import { HttpClient } from './helpers/http.ts';
 import { freshEmail } from './helpers/api.ts';
 import { captureRtp, missingMediaTools } from './helpers/media.ts';
-import { MODEL_DIR, MODEL_NAME, speechFile } from './helpers/transcription.ts';
+import { MODEL_DIR, MODEL_NAME, speechFile, storeChunks } from './helpers/transcription.ts';
 import { eventually, prerequisites } from './helpers/tools.ts';
-import { CaptureStore, chunkRecord } from '../sfu/capture/CaptureStore.ts';
-import { encodeChunk, type RtpRecord } from '../lib/chunks/container.ts';
-import { sealChunk } from '../lib/chunks/seal.ts';
+import { CaptureStore } from '../sfu/capture/CaptureStore.ts';
 
 const ready = prerequisites('the integrations end-to-end test', [
   ...missingMediaTools(),
@@ -136,26 +134,7 @@ async function guestRecords(orgId: string, session: { id: string; guest_url: str
     producerId: 'p0',
     startedAt: new Date(startMs),
   });
-  let seq = 0;
-  for (let from = 0; from < records.length;) {
-    const limit = (records[from]?.arrivalUs ?? 0n) + 2_000_000n;
-    let to = from;
-    while (to < records.length && (records[to]?.arrivalUs ?? 0n) < limit) to++;
-    const chunk: RtpRecord[] = records.slice(from, to);
-    const sealed = sealChunk(
-      key,
-      { organizationId: orgId, sessionId: session.id, trackId, seq },
-      encodeChunk(meta, chunk),
-    );
-    await store.putChunk(
-      orgId,
-      session.id,
-      sealed,
-      chunkRecord({ orgId, sessionId: session.id, trackId, seq }, sealed, chunk),
-    );
-    seq++;
-    from = to;
-  }
+  await storeChunks(store, key, { orgId, sessionId: session.id, trackId }, meta, records, 2);
   const lastMs = Number((records[records.length - 1]?.arrivalUs ?? 0n) / 1000n);
   await store.closeTrack(orgId, session.id, trackId, new Date(lastMs), 0);
   await store.stopTake(orgId, session.id, take.takeId, participantId, new Date(lastMs));

@@ -61,6 +61,41 @@ async function opusRtp(file: string, baseUs: bigint): Promise<{ meta: ChunkMeta;
 }
 
 /**
+ * Stores a captured track the way the SFU's capture does: `records` cut into chunks of
+ * `chunkS` seconds of arrival time, each sealed under the session `key` and put with its
+ * metadata row. Returns the first chunk's plain (unsealed) bytes.
+ */
+export async function storeChunks(
+  store: CaptureStore,
+  key: Buffer,
+  ids: { orgId: string; sessionId: string; trackId: string },
+  meta: ChunkMeta,
+  records: readonly RtpRecord[],
+  chunkS: number,
+): Promise<Buffer | undefined> {
+  let seq = 0;
+  let firstChunk: Buffer | undefined;
+  for (let from = 0; from < records.length;) {
+    const limit = (records[from]?.arrivalUs ?? 0n) + BigInt(Math.round(chunkS * 1e6));
+    let to = from;
+    while (to < records.length && (records[to]?.arrivalUs ?? 0n) < limit) to++;
+    const chunk = records.slice(from, to);
+    const plain = encodeChunk(meta, chunk);
+    firstChunk ??= plain;
+    const sealed = sealChunk(
+      key,
+      { organizationId: ids.orgId, sessionId: ids.sessionId, trackId: ids.trackId, seq },
+      plain,
+    );
+    if (!chunk.length) break;
+    await store.putChunk(ids.orgId, ids.sessionId, sealed, chunkRecord({ ...ids, seq }, sealed, chunk));
+    seq++;
+    from = to;
+  }
+  return firstChunk;
+}
+
+/**
  * Records a session with one audio track per plan (host first, then guests by link), and
  * ends it. Chunks are `chunkS` seconds of arrival time.
  */
@@ -119,26 +154,7 @@ export async function recordSession(
       producerId: `p${i}`,
       startedAt: new Date(Number(firstUs / 1000n)),
     });
-    let seq = 0;
-    let firstChunk: Buffer | undefined;
-    for (let from = 0; from < records.length;) {
-      const limit = (records[from]?.arrivalUs ?? 0n) + BigInt(Math.round(chunkS * 1e6));
-      let to = from;
-      while (to < records.length && (records[to]?.arrivalUs ?? 0n) < limit) to++;
-      const chunk = records.slice(from, to);
-      const plain = encodeChunk(meta, chunk);
-      firstChunk ??= plain;
-      const sealed = sealChunk(key, { organizationId: orgId, sessionId: session.id, trackId, seq }, plain);
-      if (!chunk.length) break;
-      await store.putChunk(
-        orgId,
-        session.id,
-        sealed,
-        chunkRecord({ orgId, sessionId: session.id, trackId, seq }, sealed, chunk),
-      );
-      seq++;
-      from = to;
-    }
+    const firstChunk = await storeChunks(store, key, { orgId, sessionId: session.id, trackId }, meta, records, chunkS);
     const lastMs = Number((records[records.length - 1]?.arrivalUs ?? 0n) / 1000n);
     endMs = Math.max(endMs, lastMs);
     await store.closeTrack(orgId, session.id, trackId, new Date(lastMs), 0);
