@@ -82,44 +82,12 @@ begin
   if not found then raise exception 'invalid_link: this guest link is not valid'; end if;
 end $$;
 
--- SFU duty (run by an SFU process at start-up, before any browser joins): sessions whose take was
--- still recording when an SFU process died. Each open take, its tracks and its present
--- participants close at the last sealed chunk; the session is marked interrupted, with a
--- timeline event, and stays open for its participants to reconnect (the SFU resumes the
--- recording when the host is back, or ends the session after a grace period, which queues
--- its transcript). Returns what it recovered.
-create or replace function app.recover_interrupted_sessions()
-  returns table (session_id uuid, organization_id uuid, take_seq int, recovered_to timestamptz)
-  language plpgsql volatile security definer set search_path = pg_catalog, public as $$
-declare t record; v_last timestamptz; v_done uuid[] := '{}';
-begin
-  for t in select k.id, k.session_id, k.organization_id, k.seq, k.started_at from public.recording_takes k
-             join public.recording_sessions s on s.id = k.session_id
-            where k.stopped_at is null and s.status = 'open' for update of k loop
-    select coalesce(max(c.last_arrival_at), t.started_at) into v_last
-      from public.chunks c join public.tracks tr on tr.id = c.track_id where tr.take_id = t.id;
-    update public.tracks tr set ended_at = coalesce(
-        (select max(c.last_arrival_at) from public.chunks c where c.track_id = tr.id), tr.started_at)
-     where tr.take_id = t.id and tr.ended_at is null;
-    update public.recording_takes set stopped_at = v_last where id = t.id;
-    update public.participants p set left_at = greatest(p.joined_at, v_last)
-     where p.session_id = t.session_id and p.joined_at is not null and p.left_at is null;
-    update public.recording_sessions s set interrupted_at = app.now() where s.id = t.session_id;
-    insert into public.session_events (organization_id, session_id, kind, details)
-      values (t.organization_id, t.session_id, 'session.interrupted',
-              jsonb_build_object('take', t.seq, 'recovered_to', v_last,
-                                 'note', 'the media server stopped while recording; media after recovered_to was not sealed and is lost'));
-    session_id := t.session_id; organization_id := t.organization_id; take_seq := t.seq; recovered_to := v_last;
-    v_done := v_done || t.session_id;
-    return next;
-  end loop;
-  -- Interrupted earlier and still waiting for their participants (this process died during
-  -- the grace period too): the caller schedules their end again.
-  return query select s.id, s.organization_id, null::int, null::timestamptz from public.recording_sessions s
-   where s.status = 'open' and s.interrupted_at is not null and s.deleted_at is null and not (s.id = any (v_done));
-end $$;
+-- Recovering what a dead SFU process left recording is app.fleet_recover_node (sql/130_fleet.sql),
+-- per node; the single-SFU app.recover_interrupted_sessions it replaced goes from databases
+-- that still have it.
+drop function if exists app.recover_interrupted_sessions();
 
 -- Who may execute these: sql/099_duties.sql (the whole list). The request path runs
 -- guest_join_studio, guest_session_info (holders of a guest link) and host_record_consent
--- (the proven user); the SFU role runs sfu_resume_track and recover_interrupted_sessions.
+-- (the proven user); the SFU role runs sfu_resume_track.
 grant select on participant_consents to recorder_app;

@@ -44,7 +44,7 @@ grant execute on function app.sfu_session(uuid), app.sfu_event(uuid, text, uuid,
   app.sfu_stop_take(uuid, uuid, uuid, timestamptz), app.sfu_open_track(uuid, uuid, uuid, text, text, int, int, text, timestamptz),
   app.sfu_add_chunk(uuid, uuid, int, text, int, bytea, int, timestamptz, timestamptz, int, int, bigint, bigint),
   app.sfu_close_track(uuid, uuid, timestamptz, int), app.sfu_end_session(uuid, uuid),
-  app.sfu_resume_track(uuid, uuid, text), app.recover_interrupted_sessions()
+  app.sfu_resume_track(uuid, uuid, text)
   to recorder_sfu;
 
 -- Job workers.
