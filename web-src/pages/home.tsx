@@ -6,7 +6,18 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
-import { Async, Banner, Card, Empty, Field, PageHeader, TableScroll, useLoad } from '../ui/components.tsx';
+import {
+  Async,
+  Banner,
+  Card,
+  Empty,
+  Field,
+  PageHeader,
+  StatusBanner,
+  TableScroll,
+  useAct,
+  useLoad,
+} from '../ui/components.tsx';
 import { ago } from '../ui/format.ts';
 import { me, type Membership } from '../ui/session.tsx';
 import { createAndOpenSession } from '../ui/org.tsx';
@@ -74,24 +85,20 @@ export function HomePage(): JSX.Element {
 function NewSession(props: { memberships: Membership[] }): JSX.Element {
   const [title, setTitle] = useState('');
   const [org, setOrg] = useState(props.memberships[0]?.id ?? '');
-  const [error, setError] = useState<string | null>(null);
+  const { status, act } = useAct();
   if (!props.memberships.length)
     return (
       <Banner kind="info">
         Sessions belong to an organization. <a href="/orgs">Create an organization</a> first.
       </Banner>
     );
-  const create = async (e: Event) => {
+  const create = (e: Event) => {
     e.preventDefault();
-    try {
-      await createAndOpenSession(org, title);
-    } catch (err) {
-      setError(messageOf(err));
-    }
+    void act(() => createAndOpenSession(org, title));
   };
   return (
     <Card title="New session" id="new-session-card">
-      <form id="create-session" onSubmit={(e) => void create(e)}>
+      <form id="create-session" onSubmit={create}>
         <Field label="Title">
           <input
             id="session-title"
@@ -115,7 +122,7 @@ function NewSession(props: { memberships: Membership[] }): JSX.Element {
         ) : null}
         <button type="submit">Create and open</button>
       </form>
-      {error ? <Banner>{error}</Banner> : null}
+      <StatusBanner status={status} />
     </Card>
   );
 }

@@ -1,8 +1,8 @@
 /** An organisation's recording sessions, and starting a new one. */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, messageOf } from '../ui/api.ts';
-import { Async, Empty, Field, Message, useLoad, TableScroll } from '../ui/components.tsx';
+import { api } from '../ui/api.ts';
+import { Async, Empty, Field, Message, useAct, useLoad, TableScroll } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
 import { createAndOpenSession, OrgFrame } from '../ui/org.tsx';
 
@@ -29,19 +29,15 @@ function Sessions(props: { orgId: string; readOnly: boolean }): JSX.Element {
   const { orgId } = props;
   const loaded = useLoad(() => api<{ sessions: SessionRow[] }>('GET', `/api/orgs/${orgId}/sessions`), [orgId]);
   const [title, setTitle] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const create = async (e: Event) => {
+  const { status, act } = useAct();
+  const create = (e: Event) => {
     e.preventDefault();
-    try {
-      await createAndOpenSession(orgId, title);
-    } catch (err) {
-      setError(messageOf(err));
-    }
+    void act(() => createAndOpenSession(orgId, title));
   };
   return (
     <>
       <h2>Recording sessions</h2>
-      <form id="create-session" onSubmit={(e) => void create(e)}>
+      <form id="create-session" onSubmit={create}>
         <Field label="Session title">
           <input
             name="title"
@@ -57,7 +53,7 @@ function Sessions(props: { orgId: string; readOnly: boolean }): JSX.Element {
           New session
         </button>
       </form>
-      {error ? <Message text={error} /> : null}
+      {status ? <Message text={status.text} kind={status.kind} /> : null}
       <Async loaded={loaded} what="Loading sessions…">
         {({ sessions }) =>
           sessions.length ? (
