@@ -17,6 +17,7 @@ import { sessionArchiveRoutes } from './routes/sessions/archive.ts';
 import { transcriptRoutes } from './routes/transcripts/index.ts';
 import { lifecycleRoutes } from './routes/lifecycle/index.ts';
 import { dashboardRoutes } from './routes/dashboard/index.ts';
+import { privateModeRoutes } from './routes/private/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes, notFoundPage } from './web/pages.ts';
 
@@ -47,6 +48,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     transcriptRoutes(deps),
     lifecycleRoutes(deps),
     dashboardRoutes(deps, opts.billing),
+    privateModeRoutes(deps),
     webRoutes(deps),
   ]) {
     app.use(router.routes());

@@ -15,6 +15,7 @@ import { purgeDue } from '../services/accounts.ts';
 import { expireExports, failStaleExports } from '../services/export.ts';
 import { sweepErased } from '../services/sessions.ts';
 import { sweepErasedTranscripts } from '../services/transcripts.ts';
+import { sealPrivateSessions } from '../services/privateMode.ts';
 import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
 
@@ -32,6 +33,7 @@ export interface SweepResult {
   exports_expired: number;
   exports_interrupted: number;
   media_swept: number;
+  private_sealed: number;
 }
 
 const running = new WeakMap<Deps, Promise<SweepResult>>();
@@ -66,6 +68,7 @@ async function sweepOnce(deps: Deps): Promise<SweepResult> {
     accounts_purged: await step('account_purge', () => purgeDue(deps)),
     audit_purged: await step('audit_purge', () => withUser(deps.db.sweep, null, (tx) => repo.purgeOrphanedAudit(tx))),
     exports_expired: await step('exports_expired', () => expireExports(deps)),
+    private_sealed: await step('private_mode', () => sealPrivateSessions(deps)),
     media_swept: await step('media', async () => {
       let total = 0;
       for (let n = await sweepErased(deps); n > 0; n = await sweepErased(deps)) total += n;

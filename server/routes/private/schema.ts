@@ -1,0 +1,44 @@
+/** Request schemas for private mode. */
+import { z } from 'zod';
+import { PBKDF2_MIN_ITERATIONS } from '../../../lib/private/crypto.ts';
+
+const b64 = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'is not base64')
+    .refine((s) => {
+      const n = Math.floor((s.length * 3) / 4) - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
+      return n >= min && n <= max;
+    }, `must be ${min} to ${max} bytes`);
+
+/** A key holder's passphrase-wrapped copy of the org private key (lib/private/crypto.ts WrappedOrgKey). */
+export const wrappedOrgKey = z
+  .object({
+    v: z.literal(1),
+    kdf: z.literal('pbkdf2-sha256'),
+    iterations: z.number().int().min(PBKDF2_MIN_ITERATIONS).max(10_000_000),
+    salt: b64(16, 64),
+    nonce: b64(12, 12),
+    ciphertext: b64(64, 1024),
+  })
+  .strict();
+export type WrappedOrgKeyBody = z.infer<typeof wrappedOrgKey>;
+
+export const enableBody = z
+  .object({
+    /** spki of an ECDH P-256 public key (91 bytes). */
+    public_key: b64(91, 91),
+    wrapped_private_key: wrappedOrgKey,
+  })
+  .strict();
+export const myKeyBody = z.object({ wrapped_private_key: wrappedOrgKey }).strict();
+export const orgParams = z.object({ orgId: z.uuid() });
+export const holderParams = z.object({ orgId: z.uuid(), userId: z.uuid() });
+export const sessionParams = z.object({ orgId: z.uuid(), id: z.uuid() });
+export const chunkParams = z.object({
+  orgId: z.uuid(),
+  id: z.uuid(),
+  trackId: z.uuid(),
+  seq: z.coerce.number().int().min(0).max(2_000_000_000),
+});
+export const transcriptParams = z.object({ orgId: z.uuid(), id: z.uuid(), runId: z.uuid() });
