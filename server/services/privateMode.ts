@@ -18,7 +18,7 @@ import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
-import type { WrappedOrgKeyBody } from '../routes/private/schema.ts';
+import type { WrappedOrgKey } from '../../lib/private/crypto.ts';
 
 const sessionNotFound = () => notFound('session_not_found', 'No such session.');
 
@@ -65,7 +65,7 @@ export async function enablePrivateMode(
   orgId: string,
   role: Role,
   publicKey: Buffer,
-  wrapped: WrappedOrgKeyBody,
+  wrapped: WrappedOrgKey,
 ) {
   requireOwner(role, 'Only an owner can turn on private mode.');
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
@@ -90,7 +90,7 @@ export async function enablePrivateMode(
  * and wrapped it under the caller's; the server cannot check that it is the right key.
  * @throws AppError 403 (members), 409 `private_mode_off`.
  */
-export async function putMyKey(deps: Deps, user: SignedInUser, orgId: string, role: Role, wrapped: WrappedOrgKeyBody) {
+export async function putMyKey(deps: Deps, user: SignedInUser, orgId: string, role: Role, wrapped: WrappedOrgKey) {
   if (!isAdmin(role)) throw forbidden('Only owners and admins can hold the private-mode key.');
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     if (!(await repo.findOrgKey(tx, orgId)))

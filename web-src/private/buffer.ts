@@ -10,51 +10,7 @@ type Encoding = 'utf8' | 'ascii';
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-export class Buffer extends Uint8Array<ArrayBuffer> {
-  /** A zero-filled buffer of `size` bytes. */
-  static alloc(size: number): Buffer {
-    return new Buffer(size);
-  }
-  /** A buffer of `size` bytes (zero-filled here too). */
-  static allocUnsafe(size: number): Buffer {
-    return new Buffer(size);
-  }
-  /** Bytes of a string, a copy of an array or a typed array, or a view of an ArrayBuffer. */
-  static override from(value: string | ArrayLike<number> | ArrayBuffer, encoding?: Encoding): Buffer;
-  static override from(value: unknown, encoding?: unknown): Buffer {
-    if (typeof value === 'string') {
-      if (encoding === 'ascii') {
-        const b = new Buffer(value.length);
-        for (let i = 0; i < value.length; i++) b[i] = value.charCodeAt(i) & 0xff;
-        return b;
-      }
-      const bytes = enc.encode(value);
-      return new Buffer(bytes.buffer, bytes.byteOffset, bytes.length);
-    }
-    if (value instanceof ArrayBuffer) return new Buffer(value);
-    const src = value as ArrayLike<number>;
-    const b = new Buffer(src.length);
-    b.set(src);
-    return b;
-  }
-  /** True for buffers of this class. */
-  static isBuffer(value: unknown): value is Buffer {
-    return value instanceof Buffer;
-  }
-  /** One buffer holding every part in order. */
-  static concat(parts: readonly Uint8Array[], total?: number): Buffer {
-    const size = total ?? parts.reduce((n, p) => n + p.length, 0);
-    const out = new Buffer(size);
-    let o = 0;
-    for (const p of parts) {
-      if (o >= size) break;
-      const take = p.length <= size - o ? p : p.subarray(0, size - o);
-      out.set(take, o);
-      o += take.length;
-    }
-    return out;
-  }
-
+class BrowserBuffer extends Uint8Array {
   #view(): DataView {
     return new DataView(this.buffer, this.byteOffset, this.byteLength);
   }
@@ -74,7 +30,7 @@ export class Buffer extends Uint8Array<ArrayBuffer> {
   }
   /** Writes a string's bytes at `offset`; returns the bytes written. */
   write(value: string, offset = 0, encoding: Encoding = 'utf8'): number {
-    const bytes = Buffer.from(value, encoding);
+    const bytes = bufferFrom(value, encoding);
     const n = Math.min(bytes.length, this.length - offset);
     this.set(bytes.subarray(0, n), offset);
     return n;
@@ -144,3 +100,44 @@ export class Buffer extends Uint8Array<ArrayBuffer> {
     return o + len;
   }
 }
+
+function bufferFrom(value: string | ArrayLike<number> | ArrayBuffer, encoding?: Encoding): BrowserBuffer {
+  if (typeof value === 'string') {
+    if (encoding === 'ascii') {
+      const b = new BrowserBuffer(value.length);
+      for (let i = 0; i < value.length; i++) b[i] = value.charCodeAt(i) & 0xff;
+      return b;
+    }
+    const bytes = enc.encode(value);
+    return new BrowserBuffer(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+  if (value instanceof ArrayBuffer) return new BrowserBuffer(value);
+  const b = new BrowserBuffer(value.length);
+  b.set(value);
+  return b;
+}
+
+function concat(parts: readonly Uint8Array[], total?: number): BrowserBuffer {
+  const size = total ?? parts.reduce((n, p) => n + p.length, 0);
+  const out = new BrowserBuffer(size);
+  let o = 0;
+  for (const p of parts) {
+    if (o >= size) break;
+    const take = p.length <= size - o ? p : p.subarray(0, size - o);
+    out.set(take, o);
+    o += take.length;
+  }
+  return out;
+}
+
+/**
+ * The global `Buffer` of the browser bundle: the class with Node's static helpers.
+ * `alloc` and `allocUnsafe` both zero-fill; `from(ArrayBuffer)` is a view, other inputs copy.
+ */
+export const Buffer = Object.assign(BrowserBuffer, {
+  alloc: (size: number) => new BrowserBuffer(size),
+  allocUnsafe: (size: number) => new BrowserBuffer(size),
+  from: bufferFrom,
+  concat,
+  isBuffer: (value: unknown): value is BrowserBuffer => value instanceof BrowserBuffer,
+});

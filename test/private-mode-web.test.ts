@@ -1,0 +1,122 @@
+// Private mode in Chromium (issue #14): after the sweep sealed a recorded session to the
+// organisation key, the session page asks for the passphrase; a wrong one says so and shows
+// nothing decrypted; the right one plays each track, shows the transcript, and downloads a
+// file decrypted and muxed in the page that is byte-identical to what the server served for
+// the same recording before it was sealed (the plain-mode download). Checked with axe.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+import { missingMediaTools } from './helpers/media.ts';
+import { freePort, prerequisites } from './helpers/tools.ts';
+import { CHROMIUM, launchChromium } from './helpers/browser.ts';
+import { assertAccessible } from './helpers/axe.ts';
+import { person, type Person } from './helpers/dashboard.ts';
+import type { HttpClient } from './helpers/http.ts';
+import { seedRecordedSession, type SeededSession } from './helpers/recording.ts';
+import { enablePrivateMode, getBytes } from './helpers/private.ts';
+import { sealPrivateSessions } from '../server/services/privateMode.ts';
+
+const ready = prerequisites('private mode in Chromium', [
+  !fs.existsSync(CHROMIUM) && 'chromium (apt-get install chromium)',
+  ...missingMediaTools(),
+]);
+const PASSPHRASE = 'a passphrase only the owner knows';
+
+let ts: TestServer;
+let browser: Browser;
+let owner: HttpClient;
+let orgId: string;
+let seeded: SeededSession;
+let visitor: Person;
+const plain = new Map<string, Buffer>();
+
+before(async () => {
+  if (!ready) return;
+  const port = await freePort();
+  ts = await startTestServer({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    JOBS: 'off',
+  });
+  browser = await launchChromium();
+  owner = await ts.signIn('private-web@example.com');
+  orgId = ((await owner.post('/api/orgs', { name: 'Private Web' })).body as { id: string }).id;
+  assert.equal((await enablePrivateMode(owner, orgId, PASSPHRASE)).status, 201);
+  seeded = await seedRecordedSession(ts, orgId, { owner, speakers: ['Ada', 'Ben'], transcript: true });
+  // What the server serves for this recording in plain mode, before it is sealed.
+  for (const t of seeded.tracks) {
+    const d = await getBytes(owner, `/api/orgs/${orgId}/sessions/${seeded.sessionId}/tracks/${t.trackId}/download`);
+    assert.equal(d.status, 200);
+    plain.set(t.trackId, d.body);
+  }
+  assert.equal(await sealPrivateSessions(ts.running.deps), 1);
+  visitor = await person(browser);
+  await visitor.ctx.addCookies([...owner.cookies].map(([name, value]) => ({ name, value, url: ts.url })));
+});
+after(async () => {
+  await browser?.close();
+  await ts?.close();
+});
+
+test('a wrong passphrase says so and decrypts nothing', { skip: !ready, timeout: 120_000 }, async () => {
+  const { page } = visitor;
+  await page.goto(`${ts.url}/orgs/${orgId}/sessions/${seeded.sessionId}`);
+  await page.getByRole('heading', { name: 'Private recording' }).waitFor();
+  await assertAccessible(page, 'the private session page, locked');
+  await page.getByLabel('Private-mode passphrase').fill('not the passphrase');
+  await page.getByRole('button', { name: 'Unlock recording' }).click();
+  const alert = page.locator('#private-error');
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /passphrase is not right: nothing was decrypted/);
+  assert.equal(await page.locator('audio, a[download], #private-transcript').count(), 0, 'no partial plaintext');
+  assert.equal(await page.getByRole('button', { name: 'Unlock recording' }).isVisible(), true);
+});
+
+test(
+  'the passphrase plays each track, shows the transcript and downloads byte-identical files',
+  { skip: !ready, timeout: 180_000 },
+  async () => {
+    const { page } = visitor;
+    await page.getByLabel('Private-mode passphrase').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock recording' }).click();
+    await page.locator('#private-transcript').waitFor({ timeout: 60_000 });
+    assert.match(await page.locator('#private-transcript').innerText(), /ill disposed young man/);
+    assert.equal(await page.locator('#private-error').count(), 0);
+    await assertAccessible(page, 'the private session page, unlocked');
+
+    for (const t of seeded.tracks) {
+      const audio = page.locator(`audio[data-track="${t.trackId}"]`);
+      await audio.waitFor();
+      // The player decodes the decrypted Ogg Opus and plays it.
+      const played = await audio.evaluate(async (el: HTMLAudioElement) => {
+        el.muted = true;
+        if (el.readyState < 1) await new Promise((r) => el.addEventListener('loadedmetadata', r, { once: true }));
+        await el.play();
+        await new Promise<void>((r) => {
+          const tick = () => (el.currentTime > 0.3 ? r() : setTimeout(tick, 50));
+          tick();
+        });
+        el.pause();
+        return { duration: el.duration, time: el.currentTime, error: el.error?.code ?? null };
+      });
+      assert.equal(played.error, null);
+      assert.ok(played.duration > 1, `track plays with a duration (${played.duration})`);
+      assert.ok(played.time > 0.3);
+
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator(`a[download][data-track="${t.trackId}"]`).click(),
+      ]);
+      const file = fs.readFileSync(await download.path());
+      const expected = plain.get(t.trackId);
+      assert.ok(expected && expected.length > 1000);
+      assert.equal(file.length, expected.length, 'same size as the plain download');
+      assert.ok(file.equals(expected), 'byte-identical to the plain download');
+      assert.match(download.suggestedFilename(), new RegExp(`^${t.speaker}-take1-audio\\.ogg$`));
+    }
+    assert.deepEqual(visitor.problems, []);
+  },
+);
