@@ -154,18 +154,22 @@ test(
     const raw = await unwrapSessionKey(bundle.body.private_wrapped_key, orgKey, orgId, seeded.sessionId);
     const key = await importDataKey(new Uint8Array(raw));
     let opened = 0;
-    for (const t of bundle.body.tracks)
+    for (const t of bundle.body.tracks) {
+      // Chunks come framed in ranges: u32 seq, u32 length, sealed bytes.
+      const range = await getBytes(owner, `${base()}/private/tracks/${t.id}/chunks?from=0&count=64`);
+      assert.equal(range.status, 200);
+      let o = 0;
       for (const c of t.chunks) {
-        const sealed = await getBytes(owner, `${base()}/private/tracks/${t.id}/chunks/${c.seq}`);
-        assert.equal(sealed.status, 200);
-        const plain = await openSealed(
-          key,
-          chunkAadBytes(orgId, seeded.sessionId, t.id, c.seq),
-          new Uint8Array(sealed.body),
-        );
+        assert.equal(range.body.readUInt32BE(o), c.seq);
+        const len = range.body.readUInt32BE(o + 4);
+        const sealed = new Uint8Array(range.body.subarray(o + 8, o + 8 + len));
+        o += 8 + len;
+        const plain = await openSealed(key, chunkAadBytes(orgId, seeded.sessionId, t.id, c.seq), sealed);
         assert.deepEqual(Buffer.from(plain), plainChunks.get(`${t.id}/${c.seq}`));
         opened++;
       }
+      assert.equal(o, range.body.length, "the range holds exactly the track's chunks");
+    }
     assert.equal(opened, seeded.chunks.length);
     const runId = bundle.body.transcript?.run_id;
     assert.ok(runId);
@@ -236,6 +240,8 @@ test('malformed bodies are 400s with a stable code; other tenants see nothing', 
     },
   });
   assert.equal(weak.status, 400, 'fewer than 100,000 iterations are refused');
+  const tooMany = await owner.get(`${base()}/private/tracks/${seeded.tracks[0]?.trackId}/chunks?from=0&count=65`);
+  assertError(tooMany, 400, 'invalid_input');
   const track = seeded.tracks[0];
   assert.ok(track);
   // Another org's owner, through their own org and through ours.

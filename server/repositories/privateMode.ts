@@ -99,17 +99,19 @@ export function findSealedSession(
   );
 }
 
-export function findChunk(
+/** Up to `count` chunk rows of a track from sequence number `from` on. */
+export function chunkRange(
   db: Queryable,
   sessionId: string,
   trackId: string,
-  seq: number,
-): Promise<{ object_key: string } | undefined> {
-  return maybeOne(
+  from: number,
+  count: number,
+): Promise<{ seq: number; object_key: string }[]> {
+  return many(
     db,
-    `select c.object_key from chunks c join tracks t on t.id = c.track_id
-      where t.session_id = $1::uuid and t.id = $2::uuid and c.seq = $3::int`,
-    [sessionId, trackId, seq],
+    `select c.seq, c.object_key from chunks c join tracks t on t.id = c.track_id
+      where t.session_id = $1::uuid and t.id = $2::uuid and c.seq >= $3::int order by c.seq limit $4::int`,
+    [sessionId, trackId, from, count],
   );
 }
 

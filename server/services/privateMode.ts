@@ -174,7 +174,7 @@ async function sealedObject(
   user: SignedInUser,
   orgId: string,
   sessionId: string,
-  find: (tx: Parameters<typeof repo.findChunk>[0]) => Promise<{ object_key: string } | undefined>,
+  find: (tx: Parameters<typeof repo.findTranscriptObject>[0]) => Promise<{ object_key: string } | undefined>,
   missing: () => AppError,
 ): Promise<Buffer> {
   const objectKey = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
@@ -188,23 +188,42 @@ async function sealedObject(
   return outsideTransaction(() => deps.storage.objectStore.get(objectKey));
 }
 
-/** One chunk of a sealed session as stored (still sealed). @throws AppError 404, 409 `not_private`. */
-export function sealedChunk(
+/** The most chunks one {@link sealedChunkRange} answer carries (about 2 MB of 64 kbit/s audio). */
+export const MAX_CHUNK_RANGE = 64;
+
+/**
+ * Up to `count` chunks of a sealed track from sequence number `from` on, as stored, framed
+ * for the browser: per chunk a big-endian u32 sequence number, a u32 length, the sealed
+ * bytes. One request per minute or two of audio instead of one per chunk.
+ * @throws AppError 404, 409 `not_private`.
+ */
+export async function sealedChunkRange(
   deps: Deps,
   user: SignedInUser,
   orgId: string,
   sessionId: string,
   trackId: string,
-  seq: number,
-) {
-  return sealedObject(
-    deps,
-    user,
-    orgId,
-    sessionId,
-    (tx) => repo.findChunk(tx, sessionId, trackId, seq),
-    () => notFound('chunk_not_found', 'No such chunk.'),
+  from: number,
+  count: number,
+): Promise<Buffer> {
+  const rows = await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
+    const s = await repo.findSealedSession(tx, orgId, sessionId);
+    if (!s) throw sessionNotFound();
+    if (!s.private_sealed_at) throw notSealed();
+    return repo.chunkRange(tx, sessionId, trackId, from, Math.min(count, MAX_CHUNK_RANGE));
+  });
+  const parts = await outsideTransaction(() =>
+    Promise.all(rows.map((r) => deps.storage.objectStore.get(r.object_key))),
   );
+  const out: Buffer[] = [];
+  for (const [i, r] of rows.entries()) {
+    const body = parts[i] ?? Buffer.alloc(0);
+    const head = Buffer.allocUnsafe(8);
+    head.writeUInt32BE(r.seq, 0);
+    head.writeUInt32BE(body.length, 4);
+    out.push(head, body);
+  }
+  return Buffer.concat(out);
 }
 
 /** A sealed session's transcript as stored (still sealed). @throws AppError 404, 409 `not_private`. */

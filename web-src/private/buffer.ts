@@ -11,8 +11,10 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 class BrowserBuffer extends Uint8Array {
+  #dv: DataView | undefined;
+  /** One DataView per buffer, made on first use (a new one per call costs more than the write). */
   #view(): DataView {
-    return new DataView(this.buffer, this.byteOffset, this.byteLength);
+    return (this.#dv ??= new DataView(this.buffer, this.byteOffset, this.byteLength));
   }
   /** Copies into `target` at `targetStart`; returns the bytes copied. */
   copy(target: Uint8Array, targetStart = 0, sourceStart = 0, sourceEnd = this.length): number {

@@ -82,31 +82,54 @@ async function fetchBytes(path: string): Promise<ArrayBuffer> {
   return res.arrayBuffer();
 }
 
-/** Every chunk of a track, opened and decoded in order, with `ahead` fetches in flight. */
+/** Chunks per request (the server answers at most 64). */
+const RANGE = 32;
+
+/** Splits a range answer: per chunk a u32 sequence number, a u32 length, the sealed bytes. */
+function splitRange(buf: ArrayBuffer): { seq: number; sealed: Uint8Array<ArrayBuffer> }[] {
+  const view = new DataView(buf);
+  const out: { seq: number; sealed: Uint8Array<ArrayBuffer> }[] = [];
+  for (let o = 0; o + 8 <= buf.byteLength;) {
+    const seq = view.getUint32(o);
+    const len = view.getUint32(o + 4);
+    if (o + 8 + len > buf.byteLength) throw new Error('A part of the recording arrived cut short.');
+    out.push({ seq, sealed: new Uint8Array(buf, o + 8, len) });
+    o += 8 + len;
+  }
+  return out;
+}
+
+/**
+ * Every chunk of a track, opened and decoded in order. Chunks come {@link RANGE} at a time,
+ * with `ahead` more ranges in flight, so waiting on the network overlaps with decrypting
+ * and muxing while at most a few ranges (a few MB) are held.
+ * @throws PrivateCryptoError `open_failed` at an altered chunk; Error when one is missing.
+ */
 async function* openChunks(
   u: UnlockedSession,
   t: SealedTrack,
-  ahead = 4,
+  ahead = 2,
 ): AsyncGenerator<{ meta: ChunkMeta; records: RtpRecord[] }> {
-  const base = `/api/orgs/${u.orgId}/sessions/${u.sessionId}/private/tracks/${t.id}/chunks/`;
-  const pending: { seq: number; bytes: Promise<ArrayBuffer> }[] = [];
+  const base = `/api/orgs/${u.orgId}/sessions/${u.sessionId}/private/tracks/${t.id}/chunks`;
+  const pending: { seqs: number[]; bytes: Promise<ArrayBuffer> }[] = [];
   let next = 0;
   for (;;) {
     while (next < t.chunks.length && pending.length <= ahead) {
-      const c = t.chunks[next++];
-      if (!c) break;
-      const bytes = fetchBytes(base + String(c.seq));
+      const seqs = t.chunks.slice(next, next + RANGE).map((c) => c.seq);
+      next += seqs.length;
+      const bytes = fetchBytes(`${base}?from=${String(seqs[0] ?? 0)}&count=${String(seqs.length)}`);
       bytes.catch(() => undefined); // awaited in its turn
-      pending.push({ seq: c.seq, bytes });
+      pending.push({ seqs, bytes });
     }
     const head = pending.shift();
     if (!head) return;
-    const plain = await openSealed(
-      u.key,
-      chunkAadBytes(u.orgId, u.sessionId, t.id, head.seq),
-      new Uint8Array(await head.bytes),
-    );
-    yield decodeChunk(Buffer.from(plain.buffer));
+    const got = splitRange(await head.bytes);
+    for (const [i, seq] of head.seqs.entries()) {
+      const c = got[i];
+      if (c?.seq !== seq) throw new Error('A part of the recording is missing.');
+      const plain = await openSealed(u.key, chunkAadBytes(u.orgId, u.sessionId, t.id, seq), c.sealed);
+      yield decodeChunk(Buffer.from(plain.buffer));
+    }
   }
 }
 

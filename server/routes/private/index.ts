@@ -11,12 +11,13 @@ import { parse } from '../../middleware/validate.ts';
 import { orgMember, inOrg, inOrgWithRole } from '../../middleware/auth.ts';
 import * as svc from '../../services/privateMode.ts';
 import {
-  chunkParams,
   enableBody,
   holderParams,
   myKeyBody,
   orgParams,
+  rangeQuery,
   sessionParams,
+  trackParams,
   transcriptParams,
 } from './schema.ts';
 
@@ -60,9 +61,10 @@ export function privateModeRoutes(deps: Deps): Router<AppState> {
     ctx.body = await svc.sealedSession(deps, ...inOrg(ctx), id);
   });
 
-  r.get('/api/orgs/:orgId/sessions/:id/private/tracks/:trackId/chunks/:seq', member, async (ctx) => {
-    const { id, trackId, seq } = parse(chunkParams, ctx.params);
-    const body = await svc.sealedChunk(deps, ...inOrg(ctx), id, trackId, seq);
+  r.get('/api/orgs/:orgId/sessions/:id/private/tracks/:trackId/chunks', member, async (ctx) => {
+    const { id, trackId } = parse(trackParams, ctx.params);
+    const { from, count } = parse(rangeQuery, ctx.query);
+    const body = await svc.sealedChunkRange(deps, ...inOrg(ctx), id, trackId, from, count);
     ctx.type = 'application/octet-stream';
     ctx.set('cache-control', 'private, max-age=3600');
     ctx.body = body;

@@ -35,10 +35,9 @@ export const myKeyBody = z.object({ wrapped_private_key: wrappedOrgKey }).strict
 export const orgParams = z.object({ orgId: z.uuid() });
 export const holderParams = z.object({ orgId: z.uuid(), userId: z.uuid() });
 export const sessionParams = z.object({ orgId: z.uuid(), id: z.uuid() });
-export const chunkParams = z.object({
-  orgId: z.uuid(),
-  id: z.uuid(),
-  trackId: z.uuid(),
-  seq: z.coerce.number().int().min(0).max(2_000_000_000),
-});
 export const transcriptParams = z.object({ orgId: z.uuid(), id: z.uuid(), runId: z.uuid() });
+export const trackParams = z.object({ orgId: z.uuid(), id: z.uuid(), trackId: z.uuid() });
+export const rangeQuery = z.object({
+  from: z.coerce.number().int().min(0).max(2_000_000_000),
+  count: z.coerce.number().int().min(1).max(64),
+});
