@@ -2,7 +2,8 @@
 // organisation key, the session page asks for the passphrase; a wrong one says so and shows
 // nothing decrypted; the right one plays each track, shows the transcript, and downloads a
 // file decrypted and muxed in the page that is byte-identical to what the server served for
-// the same recording before it was sealed (the plain-mode download). Checked with axe.
+// the same recording before it was sealed (the plain-mode download). The owner turns it on
+// in the settings page, where the key pair is made and wrapped. Checked with axe.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ import { assertAccessible } from './helpers/axe.ts';
 import { person, type Person } from './helpers/dashboard.ts';
 import type { HttpClient } from './helpers/http.ts';
 import { seedRecordedSession, type SeededSession } from './helpers/recording.ts';
-import { enablePrivateMode, getBytes } from './helpers/private.ts';
+import { getBytes } from './helpers/private.ts';
 import { sealPrivateSessions } from '../server/services/privateMode.ts';
 
 const ready = prerequisites('private mode in Chromium', [
@@ -44,15 +45,6 @@ before(async () => {
   browser = await launchChromium();
   owner = await ts.signIn('private-web@example.com');
   orgId = ((await owner.post('/api/orgs', { name: 'Private Web' })).body as { id: string }).id;
-  assert.equal((await enablePrivateMode(owner, orgId, PASSPHRASE)).status, 201);
-  seeded = await seedRecordedSession(ts, orgId, { owner, speakers: ['Ada', 'Ben'], transcript: true });
-  // What the server serves for this recording in plain mode, before it is sealed.
-  for (const t of seeded.tracks) {
-    const d = await getBytes(owner, `/api/orgs/${orgId}/sessions/${seeded.sessionId}/tracks/${t.trackId}/download`);
-    assert.equal(d.status, 200);
-    plain.set(t.trackId, d.body);
-  }
-  assert.equal(await sealPrivateSessions(ts.running.deps), 1);
   visitor = await person(browser);
   await visitor.ctx.addCookies([...owner.cookies].map(([name, value]) => ({ name, value, url: ts.url })));
 });
@@ -60,6 +52,41 @@ after(async () => {
   await browser?.close();
   await ts?.close();
 });
+
+test(
+  'the owner turns private mode on in settings; the key is made in the page',
+  { skip: !ready, timeout: 120_000 },
+  async () => {
+    const { page } = visitor;
+    await page.goto(`${ts.url}/orgs/${orgId}/settings`);
+    const card = page.locator('#private-mode-card');
+    await card.getByText('What private mode gives up').waitFor();
+    await card.getByLabel(/^Passphrase ?At least/).fill(PASSPHRASE);
+    await card.getByLabel('Passphrase again').fill(PASSPHRASE);
+    const on = card.getByRole('button', { name: 'Turn on private mode' });
+    assert.equal(await on.isDisabled(), true, 'not before the loss of every passphrase is acknowledged');
+    await card.getByRole('checkbox').check();
+    await on.click();
+    await page.locator('#private-mode-state').waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('#private-holders').innerText(), /private-web@example\.com/);
+    await assertAccessible(page, 'settings with private mode on');
+    // What the server holds is the public key and a wrapped copy, never the passphrase.
+    const mode = await owner.get<{ public_key: string; my_wrapped_key: { iterations: number } }>(
+      `/api/orgs/${orgId}/private-mode`,
+    );
+    assert.equal(mode.body.my_wrapped_key.iterations, 600_000);
+    assert.ok(!JSON.stringify(mode.body).includes(PASSPHRASE));
+
+    seeded = await seedRecordedSession(ts, orgId, { owner, speakers: ['Ada', 'Ben'], transcript: true });
+    // What the server serves for this recording in plain mode, before it is sealed.
+    for (const t of seeded.tracks) {
+      const d = await getBytes(owner, `/api/orgs/${orgId}/sessions/${seeded.sessionId}/tracks/${t.trackId}/download`);
+      assert.equal(d.status, 200);
+      plain.set(t.trackId, d.body);
+    }
+    assert.equal(await sealPrivateSessions(ts.running.deps), 1);
+  },
+);
 
 test('a wrong passphrase says so and decrypts nothing', { skip: !ready, timeout: 120_000 }, async () => {
   const { page } = visitor;

@@ -1,0 +1,212 @@
+/**
+ * Private mode on the settings page (owners and admins): turn it on with a passphrase (the
+ * key pair is made and wrapped in this browser), the key holders, changing one's own
+ * passphrase, removing a holder (owners). The passphrase never leaves the page.
+ */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, messageOf } from '../ui/api.ts';
+import { Async, Banner, Card, Field, useLoad } from '../ui/components.tsx';
+import { when } from '../ui/format.ts';
+import type { OrgContext } from '../ui/org.tsx';
+import {
+  generateOrgKeyPair,
+  toB64,
+  unwrapOrgPrivateKey,
+  wrapOrgPrivateKey,
+  type WrappedOrgKey,
+} from '../../lib/private/crypto.ts';
+import { PrivateTradeoffs } from './PrivateSession.tsx';
+
+/** GET /api/orgs/:orgId/private-mode */
+interface PrivateMode {
+  enabled: boolean;
+  enabled_at: string | null;
+  holders: { user_id: string; email: string; display_name: string | null; created_at: string }[];
+  my_wrapped_key: WrappedOrgKey | null;
+}
+
+/** The shortest passphrase accepted (it is the only thing between the key and a guess). */
+const MIN_PASSPHRASE = 12;
+
+type Status = { kind: 'ok' | 'error'; text: string } | null;
+
+/** The private-mode card. */
+export function PrivateModeCard(props: { c: OrgContext }): JSX.Element {
+  const { c } = props;
+  const loaded = useLoad(() => api<PrivateMode>('GET', `/api/orgs/${c.org.id}/private-mode`), [c.org.id]);
+  return (
+    <Card title="Private mode" id="private-mode-card">
+      <Async loaded={loaded} what="Loading private mode…">
+        {(m) =>
+          m.enabled ? (
+            <PrivateModeOn c={c} m={m} reload={loaded.reload} />
+          ) : (
+            <PrivateModeOff c={c} reload={loaded.reload} />
+          )
+        }
+      </Async>
+    </Card>
+  );
+}
+
+function PrivateModeOff(props: { c: OrgContext; reload: () => void }): JSX.Element {
+  const { c } = props;
+  const [pass, setPass] = useState('');
+  const [again, setAgain] = useState('');
+  const [understood, setUnderstood] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState<Status>(null);
+  const turnOn = async (e: Event) => {
+    e.preventDefault();
+    if (pass.length < MIN_PASSPHRASE)
+      return setStatus({ kind: 'error', text: `Use a passphrase of at least ${MIN_PASSPHRASE} characters.` });
+    if (pass !== again) return setStatus({ kind: 'error', text: 'The two passphrases differ.' });
+    setBusy(true);
+    try {
+      const pair = await generateOrgKeyPair();
+      const wrapped = await wrapOrgPrivateKey(pair.privateKey, pass, c.org.id);
+      await api('POST', `/api/orgs/${c.org.id}/private-mode`, {
+        public_key: toB64(pair.publicKey),
+        wrapped_private_key: wrapped,
+      });
+      props.reload();
+    } catch (err) {
+      setStatus({ kind: 'error', text: messageOf(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <p>
+        With private mode on, each recording is sealed to a key only your organisation's key holders can open, once the
+        session has ended and its transcript is made. From then on this service cannot decrypt it: playback, downloads
+        and the transcript are decrypted in the key holder's browser with their passphrase.
+      </p>
+      <PrivateTradeoffs />
+      {c.owner ? (
+        <form id="private-mode-on" onSubmit={(e) => void turnOn(e)}>
+          <Field label="Passphrase" hint={`At least ${MIN_PASSPHRASE} characters. It never leaves this browser.`}>
+            <input
+              type="password"
+              autocomplete="new-password"
+              value={pass}
+              onInput={(e) => setPass(e.currentTarget.value)}
+            />
+          </Field>
+          <Field label="Passphrase again">
+            <input
+              type="password"
+              autocomplete="new-password"
+              value={again}
+              onInput={(e) => setAgain(e.currentTarget.value)}
+            />
+          </Field>
+          <label class="check">
+            <input type="checkbox" checked={understood} onChange={(e) => setUnderstood(e.currentTarget.checked)} /> I
+            understand that if every key holder loses their passphrase, private recordings can never be opened again.
+          </label>
+          <button type="submit" disabled={!understood || busy}>
+            Turn on private mode
+          </button>
+        </form>
+      ) : (
+        <p>Only an owner can turn on private mode.</p>
+      )}
+      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+    </>
+  );
+}
+
+function PrivateModeOn(props: { c: OrgContext; m: PrivateMode; reload: () => void }): JSX.Element {
+  const { c, m } = props;
+  const [status, setStatus] = useState<Status>(null);
+  const remove = async (userId: string, email: string) => {
+    if (!window.confirm(`Remove ${email}'s copy of the private-mode key?`)) return;
+    try {
+      await api('DELETE', `/api/orgs/${c.org.id}/private-mode/holders/${userId}`);
+      props.reload();
+    } catch (err) {
+      setStatus({ kind: 'error', text: messageOf(err) });
+    }
+  };
+  return (
+    <>
+      <p id="private-mode-state">
+        Private mode is on since {when(m.enabled_at ?? '')}. Ended sessions are sealed to the organisation key once
+        their transcript is made.
+      </p>
+      <PrivateTradeoffs />
+      <h3>Key holders</h3>
+      <ul id="private-holders">
+        {m.holders.map((h) => (
+          <li key={h.user_id}>
+            {h.display_name ? `${h.display_name} (${h.email})` : h.email}, since {when(h.created_at)}{' '}
+            {c.owner || h.user_id === c.user.id ? (
+              <button type="button" class="link" onClick={() => void remove(h.user_id, h.email)}>
+                Remove {h.email}
+              </button>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      {m.my_wrapped_key ? (
+        <ChangePassphrase orgId={c.org.id} mine={m.my_wrapped_key} onDone={setStatus} />
+      ) : (
+        <p>You hold no copy of the key. A key holder can open private recordings for the organisation.</p>
+      )}
+      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+    </>
+  );
+}
+
+function ChangePassphrase(props: { orgId: string; mine: WrappedOrgKey; onDone: (s: Status) => void }): JSX.Element {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [busy, setBusy] = useState(false);
+  const change = async (e: Event) => {
+    e.preventDefault();
+    if (next.length < MIN_PASSPHRASE)
+      return props.onDone({ kind: 'error', text: `Use a passphrase of at least ${MIN_PASSPHRASE} characters.` });
+    setBusy(true);
+    try {
+      const key = await unwrapOrgPrivateKey(props.mine, current, props.orgId).catch(() => {
+        throw new Error('Your current passphrase is not right; nothing was changed.');
+      });
+      const wrapped = await wrapOrgPrivateKey(key, next, props.orgId);
+      await api('PUT', `/api/orgs/${props.orgId}/private-mode/holders/me`, { wrapped_private_key: wrapped });
+      setCurrent('');
+      setNext('');
+      props.onDone({ kind: 'ok', text: 'Passphrase changed.' });
+    } catch (err) {
+      props.onDone({ kind: 'error', text: messageOf(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form id="private-passphrase" onSubmit={(e) => void change(e)}>
+      <h3>Change your passphrase</h3>
+      <Field label="Current passphrase">
+        <input
+          type="password"
+          autocomplete="current-password"
+          value={current}
+          onInput={(e) => setCurrent(e.currentTarget.value)}
+        />
+      </Field>
+      <Field label="New passphrase">
+        <input
+          type="password"
+          autocomplete="new-password"
+          value={next}
+          onInput={(e) => setNext(e.currentTarget.value)}
+        />
+      </Field>
+      <button type="submit" disabled={busy}>
+        Change passphrase
+      </button>
+    </form>
+  );
+}
