@@ -33,9 +33,27 @@ create table private_key_holders (
 );
 comment on table private_key_holders is 'Private mode: each key holder''s copy of the org private key, wrapped in their browser under their own passphrase (PBKDF2-SHA-256 + AES-256-GCM). Tenant table.';
 
+-- An owner or admin without a copy asks for one: their browser makes a personal P-256 key
+-- pair and stores its public half here, its private half wrapped under their passphrase. A
+-- key holder's browser then seals the org private key to that public key (grant). Both
+-- sides see a fingerprint of the public key, to compare out of band: a server that swapped
+-- it would be caught there. Finishing stores the requester's own copy and removes the row.
+create table private_key_requests (
+  organization_id uuid not null references org_private_keys (organization_id) on delete cascade,
+  user_id uuid not null references users (id) on delete cascade,
+  public_key bytea not null check (length(public_key) between 64 and 200),
+  wrapped_request_key jsonb not null check (length(wrapped_request_key::text) < 4000),
+  grant_key jsonb check (length(grant_key::text) < 4000),
+  granted_by uuid references users (id) on delete set null,
+  created_at timestamptz not null default now(),
+  granted_at timestamptz,
+  primary key (organization_id, user_id)
+);
+comment on table private_key_requests is 'Private mode: an owner or admin asking for a copy of the org private key (their personal public key), and a key holder''s grant (the org key sealed to it). Tenant table.';
+
 alter table recording_sessions add column private_wrapped_key jsonb, add column private_sealed_at timestamptz;
 comment on column recording_sessions.private_wrapped_key is 'Private mode: the data key wrapped to the org public key (ECIES); only a browser with a key holder''s passphrase unwraps it. Set together with wrapped_key = null.';
 
 -- Down Migration
 alter table recording_sessions drop column private_wrapped_key, drop column private_sealed_at;
-drop table private_key_holders, org_private_keys;
+drop table private_key_requests, private_key_holders, org_private_keys;

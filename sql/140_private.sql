@@ -29,6 +29,31 @@ create policy private_key_holders_delete on private_key_holders for delete
   using (organization_id = (select app.admin_org_id())
          and (user_id = (select app.current_user_id()) or (select app.current_role_in_org()) = 'owner'));
 
+select app.enforce_tenant_rls('private_key_requests');
+-- The requester sees their own request; owners and admins see all (to grant them).
+drop policy if exists private_key_requests_select on private_key_requests;
+create policy private_key_requests_select on private_key_requests for select
+  using (organization_id = (select app.member_org_id())
+         and (user_id = (select app.current_user_id()) or (select app.is_admin())));
+-- Owners and admins ask for themselves only.
+drop policy if exists private_key_requests_insert on private_key_requests;
+create policy private_key_requests_insert on private_key_requests for insert
+  with check (organization_id = (select app.admin_org_id()) and user_id = (select app.current_user_id()) and grant_key is null);
+-- A key holder grants someone else's request; the requester may replace their own ungranted one.
+drop policy if exists private_key_requests_update on private_key_requests;
+create policy private_key_requests_update on private_key_requests for update
+  using (organization_id = (select app.admin_org_id()))
+  with check (organization_id = (select app.admin_org_id())
+              and ((user_id <> (select app.current_user_id()) and granted_by = (select app.current_user_id())
+                    and exists (select 1 from private_key_holders h where h.organization_id = private_key_requests.organization_id
+                                and h.user_id = (select app.current_user_id())))
+                   or (user_id = (select app.current_user_id()) and grant_key is null)));
+drop policy if exists private_key_requests_delete on private_key_requests;
+create policy private_key_requests_delete on private_key_requests for delete
+  using (organization_id = (select app.admin_org_id())
+         and (user_id = (select app.current_user_id()) or (select app.current_role_in_org()) = 'owner'));
+grant select, insert, update, delete on private_key_requests to recorder_app;
+
 create or replace function app.private_keep_last_holder() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin

@@ -28,6 +28,12 @@ import {
   unwrapOrgPrivateKey,
   unwrapSessionKey,
   wrapOrgPrivateKey,
+  generateOrgKeyPair,
+  grantOrgKey,
+  keyFingerprint,
+  openOrgKeyGrant,
+  fromB64,
+  toB64,
   type PrivateSessionKey,
   type WrappedOrgKey,
 } from '../lib/private/crypto.ts';
@@ -35,6 +41,8 @@ import { openChunk } from '../lib/chunks/seal.ts';
 
 const ready = prerequisites('private mode tests', [...missingMediaTools()]);
 const PASSPHRASE = 'correct horse battery staple';
+/** The owner's passphrase now (a test below changes it). */
+let ownerPassphrase = PASSPHRASE;
 
 let ts: TestServer;
 let owner: HttpClient;
@@ -205,6 +213,7 @@ test('passphrase change, holders and turning on are owner/admin acts, audited', 
     wrapped_private_key: next,
   });
   assert.equal(changed.status, 200, changed.text);
+  ownerPassphrase = 'a new passphrase for the owner';
   const self = (await owner.get<{ holders: { user_id: string }[] }>(`/api/orgs/${orgId}/private-mode`)).body.holders;
   assert.equal(self.length, 1);
   assertError(
@@ -257,3 +266,94 @@ test('malformed bodies are 400s with a stable code; other tenants see nothing', 
   // A session that is not sealed serves no raw chunks.
   assertError(await other.get(`/api/orgs/${otherOrg}/sessions/${seeded.sessionId}/private`), 404, 'session_not_found');
 });
+
+test(
+  'an admin asks for a copy, a key holder grants it, and the admin opens the recording with their own passphrase',
+  { skip: !ready },
+  async () => {
+    const admin = await ts.signIn('private-admin@example.com');
+    const adminId = await asOwner(ts, async (c) => {
+      const id = (await c.query<{ id: string }>('select id from users where email = $1', ['private-admin@example.com']))
+        .rows[0]?.id;
+      await c.query(`insert into memberships (organization_id, user_id, role) values ($1, $2, 'admin')`, [orgId, id]);
+      return id ?? '';
+    });
+    const ADMIN_PASS = 'the admin has a passphrase too';
+    // The admin's browser: a personal key pair, its private half under the admin's passphrase.
+    const personal = await generateOrgKeyPair();
+    const asked = await admin.post(`/api/orgs/${orgId}/private-mode/requests`, {
+      public_key: toB64(personal.publicKey),
+      wrapped_request_key: await wrapOrgPrivateKey(
+        personal.privateKey,
+        ADMIN_PASS,
+        orgId,
+        600_000,
+        'holder-request-key',
+      ),
+    });
+    assert.equal(asked.status, 201, asked.text);
+    const myPrint = await keyFingerprint(new Uint8Array(personal.publicKey));
+
+    // The owner's browser: the request's fingerprint matches what the admin sees; grant it.
+    const seen = await owner.get<{
+      my_wrapped_key: WrappedOrgKey;
+      requests: { user_id: string; public_key: string }[];
+    }>(`/api/orgs/${orgId}/private-mode`);
+    const req = seen.body.requests.find((r) => r.user_id === adminId);
+    assert.ok(req);
+    assert.equal(await keyFingerprint(fromB64(req.public_key)), myPrint);
+    const orgKey = await unwrapOrgPrivateKey(seen.body.my_wrapped_key, ownerPassphrase, orgId);
+    const grant = await grantOrgKey(orgKey, fromB64(req.public_key), orgId, adminId);
+    // The admin cannot grant themselves.
+    assertError(
+      await admin.request('PUT', `/api/orgs/${orgId}/private-mode/requests/${adminId}/grant`, {
+        public_key: req.public_key,
+        grant,
+      }),
+      403,
+      'forbidden',
+    );
+    const granted = await owner.request('PUT', `/api/orgs/${orgId}/private-mode/requests/${adminId}/grant`, {
+      public_key: req.public_key,
+      grant,
+    });
+    assert.equal(granted.status, 200, granted.text);
+
+    // The admin's browser finishes: personal key → grant → org key, wrapped under their passphrase.
+    const mine = await admin.get<{
+      my_request: { wrapped_request_key: WrappedOrgKey; grant: PrivateSessionKey };
+    }>(`/api/orgs/${orgId}/private-mode`);
+    const personalKey = await unwrapOrgPrivateKey(
+      mine.body.my_request.wrapped_request_key,
+      ADMIN_PASS,
+      orgId,
+      'holder-request-key',
+    );
+    const adminOrgKey = await openOrgKeyGrant(mine.body.my_request.grant, personalKey, orgId, adminId);
+    const done = await admin.request('PUT', `/api/orgs/${orgId}/private-mode/holders/me`, {
+      wrapped_private_key: await wrapOrgPrivateKey(adminOrgKey, ADMIN_PASS, orgId),
+    });
+    assert.equal(done.status, 200, done.text);
+    const after = await admin.get<{ my_wrapped_key: WrappedOrgKey; my_request: unknown; holders: unknown[] }>(
+      `/api/orgs/${orgId}/private-mode`,
+    );
+    assert.equal(after.body.my_request, null);
+    assert.equal(after.body.holders.length, 2);
+    const fromCopy = await unwrapOrgPrivateKey(after.body.my_wrapped_key, ADMIN_PASS, orgId);
+    const bundle = await admin.get<{ private_wrapped_key: PrivateSessionKey }>(`${base()}/private`);
+    const raw = await unwrapSessionKey(bundle.body.private_wrapped_key, fromCopy, orgId, seeded.sessionId);
+    assert.equal(raw.length, 32, 'the admin opens the session key with their own passphrase');
+
+    // The owner removes the admin's copy (not the last one).
+    assert.equal((await owner.delete(`/api/orgs/${orgId}/private-mode/holders/${adminId}`)).status, 200);
+    const audit = await owner.get<{ entries: { action: string }[] }>(`/api/orgs/${orgId}/audit`);
+    const actions = audit.body.entries.map((e) => e.action);
+    for (const a of [
+      'private_mode.key_requested',
+      'private_mode.key_granted',
+      'private_mode.key_holder_added',
+      'private_mode.key_holder_removed',
+    ])
+      assert.ok(actions.includes(a), `${a} is audited`);
+  },
+);

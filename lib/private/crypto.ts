@@ -102,7 +102,11 @@ async function passphraseKey(
   );
 }
 
-const holderAad = (organizationId: string) => enc.encode(JSON.stringify({ kind: 'org-private-key', organizationId }));
+/** What a passphrase-wrapped private key is: the org key, or a requester's personal key. */
+export type WrappedKeyPurpose = 'org-private-key' | 'holder-request-key';
+
+const holderAad = (organizationId: string, kind: WrappedKeyPurpose = 'org-private-key') =>
+  enc.encode(JSON.stringify({ kind, organizationId }));
 
 /** Wraps the org private key under a holder's passphrase. */
 export async function wrapOrgPrivateKey(
@@ -110,13 +114,14 @@ export async function wrapOrgPrivateKey(
   passphrase: string,
   organizationId: string,
   iterations = PBKDF2_ITERATIONS,
+  purpose: WrappedKeyPurpose = 'org-private-key',
 ): Promise<WrappedOrgKey> {
   const salt = random(16);
   const nonce = random(12);
   const pkcs8 = await subtle().exportKey('pkcs8', privateKey);
   const key = await passphraseKey(passphrase, salt, iterations);
   const ct = await subtle().encrypt(
-    { name: 'AES-GCM', iv: nonce, additionalData: holderAad(organizationId) },
+    { name: 'AES-GCM', iv: nonce, additionalData: holderAad(organizationId, purpose) },
     key,
     pkcs8,
   );
@@ -140,6 +145,7 @@ export async function unwrapOrgPrivateKey(
   record: WrappedOrgKey,
   passphrase: string,
   organizationId: string,
+  purpose: WrappedKeyPurpose = 'org-private-key',
 ): Promise<CryptoKey> {
   if (record.v !== 1 || record.kdf !== 'pbkdf2-sha256' || !(record.iterations >= PBKDF2_MIN_ITERATIONS))
     throw new PrivateCryptoError('malformed_record', 'unknown key record');
@@ -147,7 +153,7 @@ export async function unwrapOrgPrivateKey(
   let pkcs8: ArrayBuffer;
   try {
     pkcs8 = await subtle().decrypt(
-      { name: 'AES-GCM', iv: fromB64(record.nonce), additionalData: holderAad(organizationId) },
+      { name: 'AES-GCM', iv: fromB64(record.nonce), additionalData: holderAad(organizationId, purpose) },
       key,
       fromB64(record.ciphertext),
     );
@@ -168,21 +174,19 @@ async function eciesKey(shared: ArrayBuffer, epk: Uint8Array<ArrayBuffer>, info:
   );
 }
 
-/** Wraps a session's 32-byte data key to the org public key (spki). */
-export async function wrapSessionKey(
+/** ECIES to a P-256 public key (spki): `info` is both the HKDF info and the associated data. */
+async function eciesSeal(
   publicKeySpki: Uint8Array<ArrayBuffer>,
-  dataKey: Uint8Array<ArrayBuffer>,
-  organizationId: string,
-  sessionId: string,
+  plaintext: Uint8Array<ArrayBuffer>,
+  info: string,
 ): Promise<PrivateSessionKey> {
-  const orgPub = await subtle().importKey('spki', publicKeySpki, EC, false, []);
+  const pub = await subtle().importKey('spki', publicKeySpki, EC, false, []);
   const eph = await subtle().generateKey(EC, true, ['deriveBits']);
   const epk = new Uint8Array(await subtle().exportKey('raw', eph.publicKey));
-  const shared = await subtle().deriveBits({ name: 'ECDH', public: orgPub }, eph.privateKey, 256);
-  const info = ctxJson(organizationId, sessionId);
+  const shared = await subtle().deriveBits({ name: 'ECDH', public: pub }, eph.privateKey, 256);
   const key = await eciesKey(shared, epk, info);
   const nonce = random(12);
-  const ct = await subtle().encrypt({ name: 'AES-GCM', iv: nonce, additionalData: enc.encode(info) }, key, dataKey);
+  const ct = await subtle().encrypt({ name: 'AES-GCM', iv: nonce, additionalData: enc.encode(info) }, key, plaintext);
   return {
     v: 1,
     alg: 'ecies-p256-hkdf-sha256-a256gcm',
@@ -190,6 +194,35 @@ export async function wrapSessionKey(
     nonce: toB64(nonce),
     ciphertext: toB64(new Uint8Array(ct)),
   };
+}
+
+/** Opens {@link eciesSeal}. @throws PrivateCryptoError `open_failed`, `malformed_record`. */
+async function eciesOpen(record: PrivateSessionKey, privateKey: CryptoKey, info: string): Promise<ArrayBuffer> {
+  if (record.v !== 1 || record.alg !== 'ecies-p256-hkdf-sha256-a256gcm')
+    throw new PrivateCryptoError('malformed_record', 'unknown key record');
+  const epk = fromB64(record.epk);
+  try {
+    const ephPub = await subtle().importKey('raw', epk, EC, false, []);
+    const shared = await subtle().deriveBits({ name: 'ECDH', public: ephPub }, privateKey, 256);
+    const key = await eciesKey(shared, epk, info);
+    return await subtle().decrypt(
+      { name: 'AES-GCM', iv: fromB64(record.nonce), additionalData: enc.encode(info) },
+      key,
+      fromB64(record.ciphertext),
+    );
+  } catch {
+    throw new PrivateCryptoError('open_failed', 'This key record does not open with this key.');
+  }
+}
+
+/** Wraps a session's 32-byte data key to the org public key (spki). */
+export function wrapSessionKey(
+  publicKeySpki: Uint8Array<ArrayBuffer>,
+  dataKey: Uint8Array<ArrayBuffer>,
+  organizationId: string,
+  sessionId: string,
+): Promise<PrivateSessionKey> {
+  return eciesSeal(publicKeySpki, dataKey, ctxJson(organizationId, sessionId));
 }
 
 /**
@@ -202,26 +235,45 @@ export async function unwrapSessionKey(
   organizationId: string,
   sessionId: string,
 ): Promise<Uint8Array> {
-  if (record.v !== 1 || record.alg !== 'ecies-p256-hkdf-sha256-a256gcm')
-    throw new PrivateCryptoError('malformed_record', 'unknown session key record');
-  const epk = fromB64(record.epk);
-  try {
-    const ephPub = await subtle().importKey('raw', epk, EC, false, []);
-    const shared = await subtle().deriveBits({ name: 'ECDH', public: ephPub }, privateKey, 256);
-    const info = ctxJson(organizationId, sessionId);
-    const key = await eciesKey(shared, epk, info);
-    const raw = await subtle().decrypt(
-      { name: 'AES-GCM', iv: fromB64(record.nonce), additionalData: enc.encode(info) },
-      key,
-      fromB64(record.ciphertext),
-    );
-    return new Uint8Array(raw);
-  } catch {
-    throw new PrivateCryptoError('open_failed', 'The session key does not open with this organisation key.');
-  }
+  return new Uint8Array(await eciesOpen(record, privateKey, ctxJson(organizationId, sessionId)));
 }
 
-/** A session data key for {@link openSealedChunk} (not extractable). */
+const grantInfo = (organizationId: string, userId: string) =>
+  JSON.stringify({ kind: 'org-key-grant', organizationId, userId });
+
+/** A key holder grants the org private key to a requester's personal public key (spki). */
+export async function grantOrgKey(
+  orgPrivateKey: CryptoKey,
+  requesterSpki: Uint8Array<ArrayBuffer>,
+  organizationId: string,
+  userId: string,
+): Promise<PrivateSessionKey> {
+  const pkcs8 = new Uint8Array(await subtle().exportKey('pkcs8', orgPrivateKey));
+  return eciesSeal(requesterSpki, pkcs8, grantInfo(organizationId, userId));
+}
+
+/**
+ * The org private key from a grant, with the requester's personal private key.
+ * @throws PrivateCryptoError `open_failed`.
+ */
+export async function openOrgKeyGrant(
+  grant: PrivateSessionKey,
+  personalKey: CryptoKey,
+  organizationId: string,
+  userId: string,
+): Promise<CryptoKey> {
+  const pkcs8 = await eciesOpen(grant, personalKey, grantInfo(organizationId, userId));
+  return subtle().importKey('pkcs8', pkcs8, EC, true, ['deriveBits']);
+}
+
+/** A short fingerprint of a public key (spki) to compare out of band: 8 groups of 4 hex digits of its SHA-256. */
+export async function keyFingerprint(spki: Uint8Array<ArrayBuffer>): Promise<string> {
+  const h = new Uint8Array(await subtle().digest('SHA-256', spki));
+  const hex = [...h.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex.match(/.{4}/g)?.join(' ') ?? hex;
+}
+
+/** A session data key for {@link openSealed} (not extractable). */
 export function importDataKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   return subtle().importKey('raw', raw, 'AES-GCM', false, ['decrypt']);
 }

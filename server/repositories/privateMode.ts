@@ -148,3 +148,70 @@ export async function sealSession(
   ]);
   return r.ok;
 }
+
+export interface RequestRow {
+  user_id: string;
+  email: string;
+  public_key: Buffer;
+  wrapped_request_key: unknown;
+  grant_key: unknown;
+  granted_by: string | null;
+  created_at: Date;
+  granted_at: Date | null;
+}
+
+/** Requests for a copy the caller may see (RLS: admins all, others their own). */
+export function listRequests(db: Queryable, orgId: string): Promise<RequestRow[]> {
+  return many<RequestRow>(
+    db,
+    `select r.user_id, u.email, r.public_key, r.wrapped_request_key, r.grant_key, r.granted_by, r.created_at, r.granted_at
+       from private_key_requests r join users u on u.id = r.user_id
+      where r.organization_id = $1::uuid order by r.created_at`,
+    [orgId],
+  );
+}
+
+/** Asks (again) for a copy: a new personal key replaces an ungranted request. */
+export async function upsertRequest(
+  db: Queryable,
+  orgId: string,
+  userId: string,
+  publicKey: Buffer,
+  wrapped: unknown,
+): Promise<void> {
+  await exec(
+    db,
+    `insert into private_key_requests (organization_id, user_id, public_key, wrapped_request_key)
+     values ($1::uuid, $2::uuid, $3::bytea, $4::jsonb)
+     on conflict (organization_id, user_id) do update
+       set public_key = excluded.public_key, wrapped_request_key = excluded.wrapped_request_key,
+           grant_key = null, granted_by = null, granted_at = null, created_at = now()`,
+    [orgId, userId, publicKey, JSON.stringify(wrapped)],
+  );
+}
+
+/** A key holder's grant of someone's request; undefined when there is none to grant. */
+export function grantRequest(
+  db: Queryable,
+  orgId: string,
+  userId: string,
+  granterId: string,
+  publicKey: Buffer,
+  grant: unknown,
+): Promise<{ email: string } | undefined> {
+  return maybeOne(
+    db,
+    `update private_key_requests r set grant_key = $5::jsonb, granted_by = $3::uuid, granted_at = now()
+       from users u
+      where r.organization_id = $1::uuid and r.user_id = $2::uuid and u.id = r.user_id and r.public_key = $4::bytea
+      returning u.email`,
+    [orgId, userId, granterId, publicKey, JSON.stringify(grant)],
+  );
+}
+
+export async function deleteRequest(db: Queryable, orgId: string, userId: string): Promise<void> {
+  await exec(db, `delete from private_key_requests where organization_id = $1::uuid and user_id = $2::uuid`, [
+    orgId,
+    userId,
+  ]);
+}

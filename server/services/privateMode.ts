@@ -37,6 +37,8 @@ export async function getPrivateMode(deps: Deps, user: SignedInUser, orgId: stri
     const key = await repo.findOrgKey(tx, orgId);
     const holders = key ? await repo.listHolders(tx, orgId) : [];
     const mine = key ? await repo.findMyWrappedKey(tx, orgId, user.id) : undefined;
+    const requests = key ? await repo.listRequests(tx, orgId) : [];
+    const myRequest = requests.find((r) => r.user_id === user.id);
     return {
       enabled: key !== undefined,
       enabled_at: key?.enabled_at.toISOString() ?? null,
@@ -49,6 +51,22 @@ export async function getPrivateMode(deps: Deps, user: SignedInUser, orgId: stri
         updated_at: h.updated_at.toISOString(),
       })),
       my_wrapped_key: mine?.wrapped ?? null,
+      /** Requests for a copy (admins see all; others their own), each with its public key to fingerprint. */
+      requests: requests.map((r) => ({
+        user_id: r.user_id,
+        email: r.email,
+        public_key: r.public_key.toString('base64'),
+        created_at: r.created_at.toISOString(),
+        granted: r.grant_key !== null,
+      })),
+      /** The caller's own request, with what their browser needs to finish it. */
+      my_request: myRequest
+        ? {
+            public_key: myRequest.public_key.toString('base64'),
+            wrapped_request_key: myRequest.wrapped_request_key,
+            grant: myRequest.grant_key,
+          }
+        : null,
       gives_up: GIVES_UP,
     };
   });
@@ -96,6 +114,7 @@ export async function putMyKey(deps: Deps, user: SignedInUser, orgId: string, ro
     if (!(await repo.findOrgKey(tx, orgId)))
       throw new AppError(409, 'private_mode_off', 'Private mode is not on for this organisation.');
     const replaced = await repo.upsertMyWrappedKey(tx, orgId, user.id, wrapped);
+    await repo.deleteRequest(tx, orgId, user.id); // a granted request is finished by this
     await audit.insertAudit(tx, {
       orgId,
       actorUserId: user.id,
@@ -123,6 +142,69 @@ export async function removeHolder(deps: Deps, user: SignedInUser, orgId: string
       action: 'private_mode.key_holder_removed',
       targetUserId: userId,
       targetEmail: gone.email,
+    });
+  });
+  return getPrivateMode(deps, user, orgId);
+}
+
+/**
+ * An owner or admin without a copy asks for one with a personal public key (spki) whose
+ * private half their browser wrapped under their passphrase.
+ * @throws AppError 403 (members), 409 `private_mode_off`, `already_key_holder`.
+ */
+export async function requestKey(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  publicKey: Buffer,
+  wrapped: WrappedOrgKey,
+) {
+  if (!isAdmin(role)) throw forbidden('Only owners and admins can hold the private-mode key.');
+  await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
+    if (!(await repo.findOrgKey(tx, orgId)))
+      throw new AppError(409, 'private_mode_off', 'Private mode is not on for this organisation.');
+    if (await repo.findMyWrappedKey(tx, orgId, user.id))
+      throw new AppError(409, 'already_key_holder', 'You already hold the private-mode key.');
+    await repo.upsertRequest(tx, orgId, user.id, publicKey, wrapped);
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'private_mode.key_requested',
+    });
+  });
+  return getPrivateMode(deps, user, orgId);
+}
+
+/**
+ * A key holder grants a request: the org private key sealed (in their browser) to the
+ * requester's public key, which must still be the one the holder saw.
+ * @throws AppError 403 (not a holder), 404 `key_request_not_found` (none, or its key changed).
+ */
+export async function grantKey(
+  deps: Deps,
+  user: SignedInUser,
+  orgId: string,
+  role: Role,
+  userId: string,
+  publicKey: Buffer,
+  grant: unknown,
+) {
+  if (!isAdmin(role)) throw forbidden('Only owners and admins can hold the private-mode key.');
+  await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
+    if (!(await repo.findMyWrappedKey(tx, orgId, user.id)))
+      throw forbidden('forbidden', 'Only a key holder can grant the private-mode key.');
+    if (userId === user.id) throw forbidden('forbidden', 'A request is granted by another key holder.');
+    const granted = await repo.grantRequest(tx, orgId, userId, user.id, publicKey, grant);
+    if (!granted) throw notFound('key_request_not_found', 'No such request (or it was made again with a new key).');
+    await audit.insertAudit(tx, {
+      orgId,
+      actorUserId: user.id,
+      actorEmail: user.email,
+      action: 'private_mode.key_granted',
+      targetUserId: userId,
+      targetEmail: granted.email,
     });
   });
   return getPrivateMode(deps, user, orgId);

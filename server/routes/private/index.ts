@@ -12,7 +12,9 @@ import { orgMember, inOrg, inOrgWithRole } from '../../middleware/auth.ts';
 import * as svc from '../../services/privateMode.ts';
 import {
   enableBody,
+  grantBody,
   holderParams,
+  requestBody,
   myKeyBody,
   orgParams,
   rangeQuery,
@@ -48,6 +50,30 @@ export function privateModeRoutes(deps: Deps): Router<AppState> {
     parse(orgParams, ctx.params);
     const body = parse(myKeyBody, bodyOf(ctx));
     ctx.body = await svc.putMyKey(deps, ...inOrgWithRole(ctx), body.wrapped_private_key);
+  });
+
+  r.post('/api/orgs/:orgId/private-mode/requests', member, async (ctx) => {
+    parse(orgParams, ctx.params);
+    const body = parse(requestBody, bodyOf(ctx));
+    ctx.status = 201;
+    ctx.body = await svc.requestKey(
+      deps,
+      ...inOrgWithRole(ctx),
+      Buffer.from(body.public_key, 'base64'),
+      body.wrapped_request_key,
+    );
+  });
+
+  r.put('/api/orgs/:orgId/private-mode/requests/:userId/grant', member, async (ctx) => {
+    const { userId } = parse(holderParams, ctx.params);
+    const body = parse(grantBody, bodyOf(ctx));
+    ctx.body = await svc.grantKey(
+      deps,
+      ...inOrgWithRole(ctx),
+      userId,
+      Buffer.from(body.public_key, 'base64'),
+      body.grant,
+    );
   });
 
   r.delete('/api/orgs/:orgId/private-mode/holders/:userId', member, async (ctx) => {

@@ -41,3 +41,15 @@ export const rangeQuery = z.object({
   from: z.coerce.number().int().min(0).max(2_000_000_000),
   count: z.coerce.number().int().min(1).max(64),
 });
+/** An ECIES record (lib/private/crypto.ts PrivateSessionKey): a grant of the org key. */
+export const eciesRecord = z
+  .object({
+    v: z.literal(1),
+    alg: z.literal('ecies-p256-hkdf-sha256-a256gcm'),
+    epk: b64(65, 65),
+    nonce: b64(12, 12),
+    ciphertext: b64(64, 1024),
+  })
+  .strict();
+export const requestBody = z.object({ public_key: b64(91, 91), wrapped_request_key: wrappedOrgKey }).strict();
+export const grantBody = z.object({ public_key: b64(91, 91), grant: eciesRecord }).strict();
