@@ -15,7 +15,7 @@ import { CHROMIUM, launchChromium } from './helpers/browser.ts';
 import { assertAccessible } from './helpers/axe.ts';
 import { person, type Person } from './helpers/dashboard.ts';
 import type { HttpClient } from './helpers/http.ts';
-import { seedRecordedSession, type SeededSession } from './helpers/recording.ts';
+import { asOwner, seedRecordedSession, type SeededSession } from './helpers/recording.ts';
 import { getBytes } from './helpers/private.ts';
 import { sealPrivateSessions } from '../server/services/privateMode.ts';
 
@@ -145,5 +145,59 @@ test(
       assert.match(download.suggestedFilename(), new RegExp(`^${t.speaker}-take1-audio\\.ogg$`));
     }
     assert.deepEqual(visitor.problems, []);
+  },
+);
+
+test(
+  'an admin asks to hold the key, the owner approves after comparing fingerprints, the admin opens the recording',
+  { skip: !ready, timeout: 180_000 },
+  async () => {
+    const adminEmail = 'private-web-admin@example.com';
+    const adminApi = await ts.signIn(adminEmail);
+    await asOwner(ts, async (c) => {
+      await c.query(
+        `insert into memberships (organization_id, user_id, role)
+         select $1, id, 'admin' from users where email = $2`,
+        [orgId, adminEmail],
+      );
+    });
+    const admin = await person(browser);
+    await admin.ctx.addCookies([...adminApi.cookies].map(([name, value]) => ({ name, value, url: ts.url })));
+    const ADMIN_PASS = 'the admin chose this one';
+    const settings = `${ts.url}/orgs/${orgId}/settings`;
+    await admin.page.goto(settings);
+    await admin.page.getByLabel('Your new private-mode passphrase').fill(ADMIN_PASS);
+    await admin.page.getByRole('button', { name: 'Ask to hold the key' }).click();
+    const waiting = admin.page.locator('#private-request-waiting');
+    await waiting.waitFor({ timeout: 30_000 });
+    await admin.page.waitForFunction(
+      () => (document.querySelector('#private-request-waiting code')?.textContent ?? '') !== '',
+    );
+    const adminPrint = await waiting.locator('code').innerText();
+    assert.match(adminPrint, /^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
+
+    const { page } = visitor;
+    await page.goto(settings);
+    const request = page.locator('form.private-request', { hasText: adminEmail });
+    await request.waitFor();
+    await page.waitForFunction(() => (document.querySelector('form.private-request code')?.textContent ?? '') !== '');
+    assert.equal(await request.locator('code').innerText(), adminPrint, 'both pages show the same fingerprint');
+    await assertAccessible(page, 'settings with a key request');
+    await request.getByLabel(`Your passphrase, to approve ${adminEmail}`).fill(PASSPHRASE);
+    await request.getByRole('button', { name: `Approve ${adminEmail}` }).click();
+    await request.waitFor({ state: 'detached', timeout: 30_000 });
+
+    await admin.page.reload();
+    await admin.page.getByLabel('Your private-mode passphrase').fill(ADMIN_PASS);
+    await admin.page.getByRole('button', { name: 'Finish' }).click();
+    await admin.page.getByRole('heading', { name: 'Change your passphrase' }).waitFor({ timeout: 30_000 });
+    assert.match(await admin.page.locator('#private-holders').innerText(), new RegExp(adminEmail.replace('.', '\\.')));
+
+    await admin.page.goto(`${ts.url}/orgs/${orgId}/sessions/${seeded.sessionId}`);
+    await admin.page.getByLabel('Private-mode passphrase').fill(ADMIN_PASS);
+    await admin.page.getByRole('button', { name: 'Unlock recording' }).click();
+    await admin.page.locator('#private-transcript').waitFor({ timeout: 60_000 });
+    assert.match(await admin.page.locator('#private-transcript').innerText(), /ill disposed young man/);
+    assert.deepEqual(admin.problems, []);
   },
 );

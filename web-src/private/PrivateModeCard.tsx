@@ -4,16 +4,22 @@
  * passphrase, removing a holder (owners). The passphrase never leaves the page.
  */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../ui/api.ts';
 import { Async, Banner, Card, Field, useLoad } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
 import type { OrgContext } from '../ui/org.tsx';
 import {
+  fromB64,
   generateOrgKeyPair,
+  grantOrgKey,
+  keyFingerprint,
+  openOrgKeyGrant,
+  PBKDF2_ITERATIONS,
   toB64,
   unwrapOrgPrivateKey,
   wrapOrgPrivateKey,
+  type PrivateSessionKey,
   type WrappedOrgKey,
 } from '../../lib/private/crypto.ts';
 import { PrivateTradeoffs } from './PrivateSession.tsx';
@@ -24,6 +30,8 @@ interface PrivateMode {
   enabled_at: string | null;
   holders: { user_id: string; email: string; display_name: string | null; created_at: string }[];
   my_wrapped_key: WrappedOrgKey | null;
+  requests: { user_id: string; email: string; public_key: string; created_at: string; granted: boolean }[];
+  my_request: { public_key: string; wrapped_request_key: WrappedOrgKey; grant: PrivateSessionKey | null } | null;
 }
 
 /** The shortest passphrase accepted (it is the only thing between the key and a guess). */
@@ -152,9 +160,16 @@ function PrivateModeOn(props: { c: OrgContext; m: PrivateMode; reload: () => voi
         ))}
       </ul>
       {m.my_wrapped_key ? (
-        <ChangePassphrase orgId={c.org.id} mine={m.my_wrapped_key} onDone={setStatus} />
+        <>
+          {m.requests
+            .filter((r) => !r.granted && r.user_id !== c.user.id)
+            .map((r) => (
+              <GrantRequest key={r.user_id} c={c} mine={m.my_wrapped_key} r={r} onDone={props.reload} />
+            ))}
+          <ChangePassphrase orgId={c.org.id} mine={m.my_wrapped_key} onDone={setStatus} />
+        </>
       ) : (
-        <p>You hold no copy of the key. A key holder can open private recordings for the organisation.</p>
+        <BecomeHolder c={c} m={m} reload={props.reload} />
       )}
       {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
     </>
@@ -208,5 +223,154 @@ function ChangePassphrase(props: { orgId: string; mine: WrappedOrgKey; onDone: (
         Change passphrase
       </button>
     </form>
+  );
+}
+
+/** A public key's fingerprint, computed in the page. */
+function Fingerprint(props: { publicKey: string }): JSX.Element {
+  const [print, setPrint] = useState('');
+  useEffect(() => {
+    void keyFingerprint(fromB64(props.publicKey)).then(setPrint);
+  }, [props.publicKey]);
+  return <code class="fingerprint">{print}</code>;
+}
+
+/** A key holder approves someone's request: the org key sealed to their public key, in this page. */
+function GrantRequest(props: {
+  c: OrgContext;
+  mine: WrappedOrgKey | null;
+  r: PrivateMode['requests'][number];
+  onDone: () => void;
+}): JSX.Element {
+  const { c, r } = props;
+  const [pass, setPass] = useState('');
+  const [status, setStatus] = useState<Status>(null);
+  const grant = async (e: Event) => {
+    e.preventDefault();
+    if (!props.mine) return;
+    try {
+      const key = await unwrapOrgPrivateKey(props.mine, pass, c.org.id).catch(() => {
+        throw new Error('Your passphrase is not right; nothing was granted.');
+      });
+      const sealed = await grantOrgKey(key, fromB64(r.public_key), c.org.id, r.user_id);
+      await api('PUT', `/api/orgs/${c.org.id}/private-mode/requests/${r.user_id}/grant`, {
+        public_key: r.public_key,
+        grant: sealed,
+      });
+      props.onDone();
+    } catch (err) {
+      setStatus({ kind: 'error', text: messageOf(err) });
+    }
+  };
+  return (
+    <form class="private-request" onSubmit={(e) => void grant(e)}>
+      <h3>{r.email} asks to hold the key</h3>
+      <p>
+        Before you approve, ask {r.email} to read you their key fingerprint; it must be{' '}
+        <Fingerprint publicKey={r.public_key} />.
+      </p>
+      <Field label={`Your passphrase, to approve ${r.email}`}>
+        <input
+          type="password"
+          autocomplete="current-password"
+          value={pass}
+          onInput={(e) => setPass(e.currentTarget.value)}
+        />
+      </Field>
+      <button type="submit">Approve {r.email}</button>
+      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+    </form>
+  );
+}
+
+/** An owner or admin without a copy: ask for one, wait, then finish with the same passphrase. */
+function BecomeHolder(props: { c: OrgContext; m: PrivateMode; reload: () => void }): JSX.Element {
+  const { c, m } = props;
+  const [pass, setPass] = useState('');
+  const [status, setStatus] = useState<Status>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (fn: () => Promise<void>) => {
+    setBusy(true);
+    try {
+      await fn();
+      setPass('');
+      props.reload();
+    } catch (err) {
+      setStatus({ kind: 'error', text: messageOf(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const ask = () =>
+    run(async () => {
+      if (pass.length < MIN_PASSPHRASE) throw new Error(`Use a passphrase of at least ${MIN_PASSPHRASE} characters.`);
+      const personal = await generateOrgKeyPair();
+      await api('POST', `/api/orgs/${c.org.id}/private-mode/requests`, {
+        public_key: toB64(personal.publicKey),
+        wrapped_request_key: await wrapOrgPrivateKey(
+          personal.privateKey,
+          pass,
+          c.org.id,
+          PBKDF2_ITERATIONS,
+          'holder-request-key',
+        ),
+      });
+    });
+  const finish = (req: NonNullable<PrivateMode['my_request']>, grant: PrivateSessionKey) =>
+    run(async () => {
+      const personal = await unwrapOrgPrivateKey(req.wrapped_request_key, pass, c.org.id, 'holder-request-key').catch(
+        () => {
+          throw new Error('That is not the passphrase you asked with; nothing was changed.');
+        },
+      );
+      const orgKey = await openOrgKeyGrant(grant, personal, c.org.id, c.user.id);
+      await api('PUT', `/api/orgs/${c.org.id}/private-mode/holders/me`, {
+        wrapped_private_key: await wrapOrgPrivateKey(orgKey, pass, c.org.id),
+      });
+    });
+  const req = m.my_request;
+  const passField = (label: string) => (
+    <Field label={label}>
+      <input type="password" autocomplete="new-password" value={pass} onInput={(e) => setPass(e.currentTarget.value)} />
+    </Field>
+  );
+  return (
+    <div id="private-become-holder">
+      {!req ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void ask();
+          }}
+        >
+          <p>
+            You hold no copy of the key. Ask for one: choose your passphrase, then a key holder approves your request.
+          </p>
+          {passField('Your new private-mode passphrase')}
+          <button type="submit" disabled={busy}>
+            Ask to hold the key
+          </button>
+        </form>
+      ) : req.grant ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (req.grant) void finish(req, req.grant);
+          }}
+        >
+          <p>A key holder approved your request. Enter the passphrase you chose to finish.</p>
+          {passField('Your private-mode passphrase')}
+          <button type="submit" disabled={busy}>
+            Finish
+          </button>
+        </form>
+      ) : (
+        <p id="private-request-waiting">
+          Your request waits for a key holder. Read them your key fingerprint:{' '}
+          <Fingerprint publicKey={req.public_key} />
+        </p>
+      )}
+      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+    </div>
   );
 }
