@@ -106,6 +106,19 @@ begin
   return true;
 end $$;
 
-revoke execute on function app.private_keep_last_holder(), app.private_sessions_pending(int),
+-- Erasure (a deleted recording, retention, org deletion) erases the re-wrapped key too,
+-- whichever path sets key_erased_at: no copy of the data key survives it.
+create or replace function app.private_erase_with_key() returns trigger
+  language plpgsql security definer set search_path = pg_catalog, public as $$
+begin
+  if new.key_erased_at is not null then new.private_wrapped_key := null; end if;
+  return new;
+end $$;
+drop trigger if exists recording_sessions_private_erase on public.recording_sessions;
+create trigger recording_sessions_private_erase before update on public.recording_sessions
+  for each row when (new.key_erased_at is not null and new.private_wrapped_key is not null)
+  execute function app.private_erase_with_key();
+
+revoke execute on function app.private_erase_with_key(), app.private_keep_last_holder(), app.private_sessions_pending(int),
   app.private_seal_session(uuid, bytea, jsonb) from public;
 grant execute on function app.private_sessions_pending(int), app.private_seal_session(uuid, bytea, jsonb) to recorder_sweep;

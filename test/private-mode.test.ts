@@ -357,3 +357,23 @@ test(
       assert.ok(actions.includes(a), `${a} is audited`);
   },
 );
+
+test('deleting a private recording erases its re-wrapped key too', { skip: !ready }, async () => {
+  const other = await seedRecordedSession(ts, orgId, { owner, speakers: ['Cy'] });
+  assert.equal(await sealPrivateSessions(ts.running.deps), 1);
+  const del = await owner.delete(`/api/orgs/${orgId}/sessions/${other.sessionId}`);
+  assert.equal(del.status, 200, del.text);
+  const row = await asOwner(
+    ts,
+    async (c) =>
+      (
+        await c.query<{ wrapped_key: unknown; private_wrapped_key: unknown; key_erased_at: Date | null }>(
+          'select wrapped_key, private_wrapped_key, key_erased_at from recording_sessions where id = $1',
+          [other.sessionId],
+        )
+      ).rows[0],
+  );
+  assert.ok(row?.key_erased_at);
+  assert.equal(row.wrapped_key, null);
+  assert.equal(row.private_wrapped_key, null, 'no copy of the data key survives the deletion');
+});
