@@ -32,6 +32,7 @@ let orgId: string;
 let seeded: SeededSession;
 let visitor: Person;
 const plain = new Map<string, Buffer>();
+let plainTranscriptTxt: Buffer | undefined;
 
 before(async () => {
   if (!ready) return;
@@ -84,6 +85,9 @@ test(
       assert.equal(d.status, 200);
       plain.set(t.trackId, d.body);
     }
+    const txt = await getBytes(owner, `/api/orgs/${orgId}/sessions/${seeded.sessionId}/transcript/export?format=txt`);
+    assert.equal(txt.status, 200);
+    plainTranscriptTxt = txt.body;
     assert.equal(await sealPrivateSessions(ts.running.deps), 1);
   },
 );
@@ -144,6 +148,12 @@ test(
       assert.ok(file.equals(expected), 'byte-identical to the plain download');
       assert.match(download.suggestedFilename(), new RegExp(`^${t.speaker}-take1-audio\\.ogg$`));
     }
+    const [txt] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download Transcript (text)' }).click(),
+    ]);
+    const madeInPage = fs.readFileSync(await txt.path());
+    assert.ok(plainTranscriptTxt && madeInPage.equals(plainTranscriptTxt), "the text export matches the server's");
     assert.deepEqual(visitor.problems, []);
   },
 );

@@ -7,12 +7,15 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Banner, Field } from '../ui/components.tsx';
 import { messageOf } from '../ui/api.ts';
+import { transcriptJson, transcriptTxt } from './transcriptFile.ts';
 import { decryptTrack, decryptTranscript, unlockSession, type PrivateSegment, type UnlockedSession } from './reader.ts';
 
 interface Opened {
   u: UnlockedSession;
   files: { id: string; label: string; kind: string; url: string; filename: string }[];
   transcript: PrivateSegment[] | null;
+  /** Transcript downloads made in the page. */
+  transcriptFiles: { label: string; url: string; filename: string }[];
 }
 
 /** What private mode gives up, in the product's words (the API's `gives_up` says the same). */
@@ -36,7 +39,11 @@ export function PrivateSession(props: { orgId: string; sessionId: string }): JSX
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [opened, setOpened] = useState<Opened | null>(null);
-  useEffect(() => () => opened?.files.forEach((f) => URL.revokeObjectURL(f.url)), [opened]);
+  useEffect(
+    () => () =>
+      [...(opened?.files ?? []), ...(opened?.transcriptFiles ?? [])].forEach((f) => URL.revokeObjectURL(f.url)),
+    [opened],
+  );
 
   const unlock = async (e: Event) => {
     e.preventDefault();
@@ -60,7 +67,22 @@ export function PrivateSession(props: { orgId: string; sessionId: string }): JSX
       }
       setBusy('Decrypting the transcript…');
       const doc = await decryptTranscript(u);
-      setOpened({ u, files, transcript: doc?.segments ?? null });
+      const short = props.sessionId.slice(0, 8);
+      const transcriptFiles = doc
+        ? [
+            {
+              label: 'Transcript (text)',
+              url: URL.createObjectURL(transcriptTxt(doc.segments)),
+              filename: `transcript-${short}.txt`,
+            },
+            {
+              label: 'Transcript (JSON)',
+              url: URL.createObjectURL(transcriptJson(doc.doc)),
+              filename: `transcript-${short}.json`,
+            },
+          ]
+        : [];
+      setOpened({ u, files, transcript: doc?.segments ?? null, transcriptFiles });
     } catch (err) {
       setError(messageOf(err));
     } finally {
@@ -120,6 +142,15 @@ export function PrivateSession(props: { orgId: string; sessionId: string }): JSX
             ))}
           </ul>
           <h3>Transcript</h3>
+          {opened.transcriptFiles.length ? (
+            <p class="row">
+              {opened.transcriptFiles.map((f) => (
+                <a key={f.filename} href={f.url} download={f.filename}>
+                  Download {f.label}
+                </a>
+              ))}
+            </p>
+          ) : null}
           {opened.transcript ? (
             <ol id="private-transcript">
               {opened.transcript.map((s, i) => (

@@ -206,7 +206,7 @@ export interface PrivateSegment {
 /** The session's transcript, opened in the page; null when it has none. */
 export async function decryptTranscript(
   u: UnlockedSession,
-): Promise<{ language: string | null; segments: PrivateSegment[] } | null> {
+): Promise<{ language: string | null; segments: PrivateSegment[]; doc: unknown } | null> {
   const runId = u.sealed.transcript?.run_id;
   if (!runId) return null;
   const sealed = await fetchBytes(`/api/orgs/${u.orgId}/sessions/${u.sessionId}/private/transcripts/${runId}`);
@@ -216,5 +216,5 @@ export async function decryptTranscript(
     new Uint8Array(sealed),
   );
   const doc = JSON.parse(new TextDecoder().decode(plain)) as { language?: string | null; segments?: PrivateSegment[] };
-  return { language: doc.language ?? null, segments: doc.segments ?? [] };
+  return { language: doc.language ?? null, segments: doc.segments ?? [], doc };
 }
