@@ -7,6 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { missingMediaTools } from './helpers/media.ts';
@@ -154,6 +157,29 @@ test(
     ]);
     const madeInPage = fs.readFileSync(await txt.path());
     assert.ok(plainTranscriptTxt && madeInPage.equals(plainTranscriptTxt), "the text export matches the server's");
+
+    // Everything as one tar made in the page: GNU tar reads it, and its files are the same bytes.
+    const [archive] = await Promise.all([page.waitForEvent('download'), page.locator('#private-archive').click()]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'private-tar-'));
+    try {
+      execFileSync('tar', ['-xf', await archive.path(), '-C', dir]);
+      const top = path.join(dir, `session-${seeded.sessionId.slice(0, 8)}`);
+      assert.deepEqual(fs.readdirSync(top).sort(), [
+        'Ada-take1-audio.ogg',
+        'Ben-take1-audio.ogg',
+        'transcript.json',
+        'transcript.txt',
+      ]);
+      for (const t of seeded.tracks)
+        assert.ok(
+          fs
+            .readFileSync(path.join(top, `${t.speaker}-take1-audio.ogg`))
+            .equals(plain.get(t.trackId) ?? Buffer.alloc(0)),
+        );
+      assert.ok(fs.readFileSync(path.join(top, 'transcript.txt')).equals(plainTranscriptTxt));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
     assert.deepEqual(visitor.problems, []);
   },
 );

@@ -8,6 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { Banner, Field } from '../ui/components.tsx';
 import { messageOf } from '../ui/api.ts';
 import { transcriptJson, transcriptTxt } from './transcriptFile.ts';
+import { tarBlob, type TarFile } from './tar.ts';
 import { decryptTrack, decryptTranscript, unlockSession, type PrivateSegment, type UnlockedSession } from './reader.ts';
 
 interface Opened {
@@ -16,6 +17,8 @@ interface Opened {
   transcript: PrivateSegment[] | null;
   /** Transcript downloads made in the page. */
   transcriptFiles: { label: string; url: string; filename: string }[];
+  /** Everything as one .tar, assembled in the page. */
+  archive: { url: string; filename: string };
 }
 
 /** What private mode gives up, in the product's words (the API's `gives_up` says the same). */
@@ -53,6 +56,8 @@ export function PrivateSession(props: { orgId: string; sessionId: string }): JSX
       const u = await unlockSession(props.orgId, props.sessionId, passphrase);
       setPassphrase('');
       const files: Opened['files'] = [];
+      const entries: TarFile[] = [];
+      const now = new Date();
       for (const t of u.sealed.tracks) {
         if (!t.chunks.length) continue;
         setBusy(`Decrypting ${t.participant}'s ${t.kind}…`);
@@ -64,6 +69,7 @@ export function PrivateSession(props: { orgId: string; sessionId: string }): JSX
           url: URL.createObjectURL(f.blob),
           filename: f.filename,
         });
+        entries.push({ name: `session-${props.sessionId.slice(0, 8)}/${f.filename}`, blob: f.blob, mtime: now });
       }
       setBusy('Decrypting the transcript…');
       const doc = await decryptTranscript(u);
@@ -82,7 +88,12 @@ export function PrivateSession(props: { orgId: string; sessionId: string }): JSX
             },
           ]
         : [];
-      setOpened({ u, files, transcript: doc?.segments ?? null, transcriptFiles });
+      if (doc) {
+        entries.push({ name: `session-${short}/transcript.txt`, blob: transcriptTxt(doc.segments), mtime: now });
+        entries.push({ name: `session-${short}/transcript.json`, blob: transcriptJson(doc.doc), mtime: now });
+      }
+      const archive = { url: URL.createObjectURL(tarBlob(entries)), filename: `session-${short}.tar` };
+      setOpened({ u, files, transcript: doc?.segments ?? null, transcriptFiles, archive });
     } catch (err) {
       setError(messageOf(err));
     } finally {
@@ -126,6 +137,11 @@ export function PrivateSession(props: { orgId: string; sessionId: string }): JSX
       ) : null}
       {opened ? (
         <>
+          <p>
+            <a href={opened.archive.url} download={opened.archive.filename} id="private-archive">
+              Download everything (.tar)
+            </a>
+          </p>
           <h3>Tracks</h3>
           <ul class="private-tracks">
             {opened.files.map((f) => (
