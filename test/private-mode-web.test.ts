@@ -237,3 +237,41 @@ test(
     assert.deepEqual(admin.problems, []);
   },
 );
+
+test(
+  'an altered chunk stops the page with a clear message and no file',
+  { skip: !ready, timeout: 120_000 },
+  async () => {
+    const t = seeded.tracks[1];
+    assert.ok(t);
+    const objectKey = await asOwner(
+      ts,
+      async (c) =>
+        (
+          await c.query<{ object_key: string }>(
+            'select object_key from chunks where track_id = $1 order by seq desc limit 1',
+            [t.trackId],
+          )
+        ).rows[0]?.object_key ?? '',
+    );
+    const store = ts.running.deps.storage.objectStore;
+    const sealed = Buffer.from(await store.get(objectKey));
+    sealed[sealed.length - 20]! ^= 0x01;
+    await store.put(objectKey, sealed);
+    // A fresh profile: the first tests cached the chunks this one altered (they are immutable).
+    const fresh = await person(browser);
+    await fresh.ctx.addCookies([...owner.cookies].map(([name, value]) => ({ name, value, url: ts.url })));
+    const { page } = fresh;
+    await page.goto(`${ts.url}/orgs/${orgId}/sessions/${seeded.sessionId}`);
+    await page.getByLabel('Private-mode passphrase').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock recording' }).click();
+    const alert = page.locator('#private-error');
+    await alert.waitFor({ timeout: 60_000 });
+    assert.match(await alert.innerText(), /failed its integrity check/);
+    assert.equal(
+      await page.locator('audio, a[download], #private-transcript').count(),
+      0,
+      'nothing half-decrypted is offered',
+    );
+  },
+);

@@ -52,6 +52,8 @@ let seeded: SeededSession;
 const plainDownloads = new Map<string, Buffer>();
 /** Every chunk's plaintext, opened with the server's key before sealing. */
 const plainChunks = new Map<string, Buffer>();
+/** The session's data key, as the server held it before sealing. */
+let rawSessionKey: Buffer | undefined;
 
 const base = () => `/api/orgs/${orgId}/sessions/${seeded.sessionId}`;
 
@@ -71,6 +73,7 @@ before(async () => {
   const keys = await everyRemainingKey(ts);
   const key = keys.get(seeded.sessionId);
   assert.ok(key, 'before sealing the server holds the session key');
+  rawSessionKey = Buffer.from(key);
   for (const c of seeded.chunks) {
     const sealed = await ts.running.deps.storage.objectStore.get(c.objectKey);
     plainChunks.set(
@@ -129,6 +132,25 @@ test('no secret the server holds opens a chunk or the transcript any more', { sk
   await assert.rejects(
     ts.running.deps.storage.keyProvider.decrypt(privateKey?.k, { organizationId: orgId, sessionId: seeded.sessionId }),
   );
+  // Every row of every table, as the database owner reads it: the data key is nowhere.
+  assert.ok(rawSessionKey);
+  const forms = [rawSessionKey.toString('base64'), rawSessionKey.toString('hex'), rawSessionKey.toString('base64url')];
+  const found = await asOwner(ts, async (c) => {
+    const tables = (
+      await c.query<{ t: string }>(
+        `select quote_ident(table_schema) || '.' || quote_ident(table_name) as t from information_schema.tables
+          where table_schema in ('public', 'app') and table_type = 'BASE TABLE'`,
+      )
+    ).rows;
+    const hits: string[] = [];
+    for (const { t } of tables) {
+      const rows = (await c.query<{ r: string }>(`select row_to_json(x)::text as r from ${t} x`)).rows;
+      if (rows.some((r) => forms.some((f) => r.r.includes(f)))) hits.push(t);
+    }
+    return { hits, tables: tables.length };
+  });
+  assert.ok(found.tables > 10);
+  assert.deepEqual(found.hits, [], 'no table holds the data key in the clear');
 });
 
 test('every server-side reader answers 409 private_session', { skip: !ready }, async () => {
