@@ -68,7 +68,12 @@ async function sweepOnce(deps: Deps): Promise<SweepResult> {
     accounts_purged: await step('account_purge', () => purgeDue(deps)),
     audit_purged: await step('audit_purge', () => withUser(deps.db.sweep, null, (tx) => repo.purgeOrphanedAudit(tx))),
     exports_expired: await step('exports_expired', () => expireExports(deps)),
-    private_sealed: await step('private_mode', () => sealPrivateSessions(deps)),
+    private_sealed: await step('private_mode', async () => {
+      // 50 at a time until none is left (or only ones that fail, logged, for the next sweep).
+      let total = 0;
+      for (let n = await sealPrivateSessions(deps); n > 0; n = await sealPrivateSessions(deps)) total += n;
+      return total;
+    }),
     media_swept: await step('media', async () => {
       let total = 0;
       for (let n = await sweepErased(deps); n > 0; n = await sweepErased(deps)) total += n;
