@@ -136,7 +136,15 @@ function concat(parts: readonly Uint8Array[], total?: number): BrowserBuffer {
  * The global `Buffer` of the browser bundle: the class with Node's static helpers.
  * `alloc` and `allocUnsafe` both zero-fill; `from(ArrayBuffer)` is a view, other inputs copy.
  */
-export const Buffer = Object.assign(BrowserBuffer, {
+interface BufferStatics {
+  alloc(size: number): BrowserBuffer;
+  allocUnsafe(size: number): BrowserBuffer;
+  from(value: string | ArrayLike<number> | ArrayBuffer, encoding?: Encoding): BrowserBuffer;
+  concat(parts: readonly Uint8Array[], total?: number): BrowserBuffer;
+  isBuffer(value: unknown): value is BrowserBuffer;
+}
+
+export const Buffer: BufferStatics & typeof BrowserBuffer = Object.assign(BrowserBuffer, {
   alloc: (size: number) => new BrowserBuffer(size),
   allocUnsafe: (size: number) => new BrowserBuffer(size),
   from: bufferFrom,
