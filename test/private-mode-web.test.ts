@@ -27,6 +27,8 @@ const ready = prerequisites('private mode in Chromium', [
   ...missingMediaTools(),
 ]);
 const PASSPHRASE = 'a passphrase only the owner knows';
+/** Screenshots for people reviewing the pages. */
+const SHOTS = path.join('test-output', 'private');
 
 let ts: TestServer;
 let browser: Browser;
@@ -74,6 +76,8 @@ test(
     await page.locator('#private-mode-state').waitFor({ timeout: 30_000 });
     assert.match(await page.locator('#private-holders').innerText(), /private-web@example\.com/);
     await assertAccessible(page, 'settings with private mode on');
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, 'settings-on.png'), fullPage: true });
     // What the server holds is the public key and a wrapped copy, never the passphrase.
     const mode = await owner.get<{ public_key: string; my_wrapped_key: { iterations: number } }>(
       `/api/orgs/${orgId}/private-mode`,
@@ -120,6 +124,8 @@ test(
     assert.match(await page.locator('#private-transcript').innerText(), /ill disposed young man/);
     assert.equal(await page.locator('#private-error').count(), 0);
     await assertAccessible(page, 'the private session page, unlocked');
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, 'session-unlocked.png'), fullPage: true });
 
     for (const t of seeded.tracks) {
       const audio = page.locator(`audio[data-track="${t.trackId}"]`);
@@ -214,9 +220,9 @@ test(
 
     const { page } = visitor;
     await page.goto(settings);
-    const request = page.locator('form.private-request', { hasText: adminEmail });
+    const request = page.locator('div.private-request', { hasText: adminEmail });
     await request.waitFor();
-    await page.waitForFunction(() => (document.querySelector('form.private-request code')?.textContent ?? '') !== '');
+    await page.waitForFunction(() => (document.querySelector('div.private-request code')?.textContent ?? '') !== '');
     assert.equal(await request.locator('code').innerText(), adminPrint, 'both pages show the same fingerprint');
     await assertAccessible(page, 'settings with a key request');
     await request.getByLabel(`Your passphrase, to approve ${adminEmail}`).fill(PASSPHRASE);

@@ -201,28 +201,30 @@ function ChangePassphrase(props: { orgId: string; mine: WrappedOrgKey; onDone: (
     }
   };
   return (
-    <form id="private-passphrase" onSubmit={(e) => void change(e)}>
+    <>
       <h3>Change your passphrase</h3>
-      <Field label="Current passphrase">
-        <input
-          type="password"
-          autocomplete="current-password"
-          value={current}
-          onInput={(e) => setCurrent(e.currentTarget.value)}
-        />
-      </Field>
-      <Field label="New passphrase">
-        <input
-          type="password"
-          autocomplete="new-password"
-          value={next}
-          onInput={(e) => setNext(e.currentTarget.value)}
-        />
-      </Field>
-      <button type="submit" disabled={busy}>
-        Change passphrase
-      </button>
-    </form>
+      <form id="private-passphrase" onSubmit={(e) => void change(e)}>
+        <Field label="Current passphrase">
+          <input
+            type="password"
+            autocomplete="current-password"
+            value={current}
+            onInput={(e) => setCurrent(e.currentTarget.value)}
+          />
+        </Field>
+        <Field label="New passphrase">
+          <input
+            type="password"
+            autocomplete="new-password"
+            value={next}
+            onInput={(e) => setNext(e.currentTarget.value)}
+          />
+        </Field>
+        <button type="submit" disabled={busy}>
+          Change passphrase
+        </button>
+      </form>
+    </>
   );
 }
 
@@ -263,23 +265,25 @@ function GrantRequest(props: {
     }
   };
   return (
-    <form class="private-request" onSubmit={(e) => void grant(e)}>
+    <div class="private-request">
       <h3>{r.email} asks to hold the key</h3>
       <p>
         Before you approve, ask {r.email} to read you their key fingerprint; it must be{' '}
         <Fingerprint publicKey={r.public_key} />.
       </p>
-      <Field label={`Your passphrase, to approve ${r.email}`}>
-        <input
-          type="password"
-          autocomplete="current-password"
-          value={pass}
-          onInput={(e) => setPass(e.currentTarget.value)}
-        />
-      </Field>
-      <button type="submit">Approve {r.email}</button>
+      <form onSubmit={(e) => void grant(e)}>
+        <Field label={`Your passphrase, to approve ${r.email}`}>
+          <input
+            type="password"
+            autocomplete="current-password"
+            value={pass}
+            onInput={(e) => setPass(e.currentTarget.value)}
+          />
+        </Field>
+        <button type="submit">Approve {r.email}</button>
+      </form>
       {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
-    </form>
+    </div>
   );
 }
 
