@@ -18,6 +18,7 @@ import { transcriptRoutes } from './routes/transcripts/index.ts';
 import { lifecycleRoutes } from './routes/lifecycle/index.ts';
 import { dashboardRoutes } from './routes/dashboard/index.ts';
 import { webhookRoutes } from './routes/webhooks/index.ts';
+import { privateModeRoutes } from './routes/private/index.ts';
 import { STRIPE_WEBHOOK_PATH, type Billing } from './billing/stripe.ts';
 import { webRoutes, notFoundPage } from './web/pages.ts';
 import { apiKeyRoutes } from './routes/apiKeys/index.ts';
@@ -55,6 +56,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Koa<AppState> {
     apiKeyRoutes(deps),
     openApiRoutes(deps),
     fleetRoutes(deps),
+    privateModeRoutes(deps),
     webRoutes(deps),
   ]) {
     app.use(router.routes());

@@ -17,6 +17,7 @@ import { purgeDue } from '../services/accounts.ts';
 import { expireExports, failStaleExports } from '../services/export.ts';
 import { sweepErased } from '../services/sessions.ts';
 import { sweepErasedTranscripts } from '../services/transcripts.ts';
+import { sealPrivateSessions } from '../services/privateMode.ts';
 import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
 import * as webhookRepo from '../repositories/webhooks.ts';
@@ -36,6 +37,7 @@ export interface SweepResult {
   exports_interrupted: number;
   media_swept: number;
   webhook_log_pruned: number;
+  private_sealed: number;
 }
 
 const running = new WeakMap<Deps, Promise<SweepResult>>();
@@ -73,6 +75,12 @@ async function sweepOnce(deps: Deps): Promise<SweepResult> {
     webhook_log_pruned: await step('webhook_log', () =>
       withUser(deps.db.sweep, null, (tx) => webhookRepo.pruneLog(tx)),
     ),
+    private_sealed: await step('private_mode', async () => {
+      // 50 at a time until none is left (or only ones that fail, logged, for the next sweep).
+      let total = 0;
+      for (let n = await sealPrivateSessions(deps); n > 0; n = await sealPrivateSessions(deps)) total += n;
+      return total;
+    }),
     media_swept: await step('media', async () => {
       let total = 0;
       for (let n = await sweepErased(deps); n > 0; n = await sweepErased(deps)) total += n;

@@ -16,10 +16,11 @@ import { loadEngine } from '../transcription/engine.ts';
 import { RunAbortedError, TranscriptionError } from '../transcription/errors.ts';
 import { transcribeTracks, type Stage, type TrackInput } from '../transcription/pipeline.ts';
 import { tidy, type Transcript } from '../transcription/transcript.ts';
-import { log } from '../core/logger.ts';
+import { log, errorFields } from '../core/logger.ts';
 import { raisedError } from '../core/errors.ts';
 import type { Deps } from '../core/context.ts';
 import { storedTrackRecords } from '../services/trackSource.ts';
+import { sealPrivateSessions } from '../services/privateMode.ts';
 
 /** The queue's task name. */
 export const TRANSCRIBE_TASK = 'transcribe';
@@ -176,6 +177,11 @@ export async function runTranscribeJob(deps: Deps, rawPayload: unknown, job: Job
     });
     if (!stored) await deps.storage.objectStore.delete(objectKey); // another attempt's transcript stands
     outcome = 'succeeded';
+    // Private mode: with the transcript stored, the session's key is re-wrapped for key
+    // holders now rather than at the next lifecycle sweep (which catches any left over).
+    await sealPrivateSessions(deps, 10).catch((err: unknown) =>
+      log.error('private mode: sealing after transcription failed', errorFields(err)),
+    );
     log.info('transcription finished', {
       job: TRANSCRIBE_TASK,
       org: deps.metrics.orgLabel(orgId),

@@ -15,12 +15,14 @@ export interface SessionRow {
   key_erased_at: Date | null;
   deleted_at: Date | null;
   wrapped_key: WrappedKey | null;
+  /** Private mode: when the data key was re-wrapped to the org public key (wrapped_key is then null). */
+  private_sealed_at: Date | null;
   participant_count: number;
   track_count: number;
 }
 
 const SESSION_COLS = `s.id, s.organization_id, s.title, s.status, s.created_by, s.created_by_api_key_id, s.created_at, s.ended_at,
-  s.key_erased_at, s.deleted_at, s.wrapped_key,
+  s.key_erased_at, s.deleted_at, s.wrapped_key, s.private_sealed_at,
   (select count(*)::int from participants p where p.session_id = s.id) as participant_count,
   (select count(*)::int from tracks t where t.session_id = s.id) as track_count`;
 

@@ -10,6 +10,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { outsideTransaction, withTenant } from '../core/db/pool.ts';
 import { AppError, notFound } from '../core/errors.ts';
+import { privateSession } from './privateRefusal.ts';
 import { log, errorFields } from '../core/logger.ts';
 import * as repo from '../repositories/sessions.ts';
 import * as audit from '../repositories/audit.ts';
@@ -33,7 +34,10 @@ export async function downloadSessionArchive(deps: Deps, user: SignedInUser, org
   const found = await withTenant(deps.db.app, scope, async (tx) => {
     const s = await repo.findSession(tx, orgId, sessionId);
     if (!s) throw notFound('session_not_found', 'No such session.');
-    if (!s.wrapped_key) throw new AppError(410, 'recording_erased', 'This recording was deleted.');
+    if (!s.wrapped_key)
+      throw s.private_sealed_at
+        ? privateSession()
+        : new AppError(410, 'recording_erased', 'This recording was deleted.');
     const tracks = await repo.listTracks(tx, sessionId);
     // One query at a time on a transaction's client.
     const chunks = new Map<string, repo.ChunkRow[]>();

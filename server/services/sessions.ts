@@ -27,8 +27,10 @@ import { openStoredTrack } from './trackSource.ts';
 import { tenantScope } from '../policies.ts';
 import { hostParticipant, liveStatus } from './studio.ts';
 import { placeForMember } from './fleet.ts';
+import { privateSession } from './privateRefusal.ts';
 
 const sessionNotFound = () => notFound('session_not_found', 'No such session.');
+const recordingErased = () => new AppError(410, 'recording_erased', 'This recording was deleted.');
 const scope = tenantScope;
 
 export interface SessionView {
@@ -108,6 +110,7 @@ export async function getSession(deps: Deps, user: SignedInUser, orgId: string, 
     const events = await repo.listEvents(tx, id);
     return {
       ...present(s),
+      private_sealed_at: s.private_sealed_at?.toISOString() ?? null,
       ...presentSessionDetail(
         { participants, takes, tracks, events },
         {
@@ -248,7 +251,7 @@ export async function downloadTrack(
     if (!s) throw sessionNotFound();
     const t = await repo.findTrack(tx, sessionId, trackId);
     if (!t) throw notFound('track_not_found', 'No such track.');
-    if (!s.wrapped_key) throw new AppError(410, 'recording_erased', 'This recording was deleted.');
+    if (!s.wrapped_key) throw s.private_sealed_at ? privateSession() : recordingErased();
     const chunks = await repo.listChunks(tx, trackId);
     return { s, t, chunks, wrapped: s.wrapped_key };
   });

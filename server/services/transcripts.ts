@@ -11,6 +11,7 @@ import * as audit from '../repositories/audit.ts';
 import { notFound } from '../core/errors.ts';
 import { openBlob } from '../../lib/chunks/seal.ts';
 import { exportTranscript as render, type ExportFormat, type Transcript } from '../transcription/transcript.ts';
+import { privateSession } from './privateRefusal.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
 import type { Role } from '../repositories/orgs.ts';
@@ -86,8 +87,10 @@ async function loadTranscript(
     // Sequential: one query at a time on the transaction's client.
     const run = await repo.latestRun(tx, sessionId);
     const transcript = await repo.latestTranscript(tx, sessionId);
+    // Private mode: the server cannot open it; exports refuse, the view says so.
+    if (transcript && s.private_sealed_at && onFound) throw privateSession();
     if (transcript && s.wrapped_key) await onFound?.(tx);
-    return { run, transcript, wrapped: s.wrapped_key };
+    return { run, transcript, wrapped: s.wrapped_key, sealed: s.private_sealed_at !== null };
   });
   let doc: Transcript | undefined;
   const wrapped = found.wrapped;
@@ -108,7 +111,7 @@ async function loadTranscript(
       key.fill(0);
     }
   }
-  return { run: found.run, doc };
+  return { run: found.run, doc, sealed: found.sealed };
 }
 
 /**
@@ -116,9 +119,11 @@ async function loadTranscript(
  * merged transcript: segments with speaker, start and end (seconds) and text.
  */
 export async function getTranscript(deps: Deps, user: SignedInUser, orgId: string, sessionId: string) {
-  const { run, doc } = await loadTranscript(deps, user, orgId, sessionId);
+  const { run, doc, sealed } = await loadTranscript(deps, user, orgId, sessionId);
   return {
     session_id: sessionId,
+    /** Private mode: the transcript exists sealed; only a key holder's browser opens it. */
+    private: sealed,
     status: run?.status ?? 'none',
     run: run ? presentRun(run) : null,
     transcript: doc
@@ -169,6 +174,8 @@ export async function rerun(deps: Deps, user: SignedInUser, orgId: string, sessi
   return withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const s = await sessions.findSession(tx, orgId, sessionId);
     if (!s) throw sessionNotFound();
+    // Re-running needs the data key; in private mode only a key holder's browser has it.
+    if (s.private_sealed_at) throw privateSession();
     await repo.rerun(tx, sessionId);
     await audit.insertAudit(tx, {
       orgId,

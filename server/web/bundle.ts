@@ -13,7 +13,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const STATIC = path.join(root, 'server', 'web', 'static');
 const ENTRIES = [
   /** Every page but the studio. */
-  { src: path.join(root, 'web-src', 'app.tsx'), out: path.join(STATIC, 'app.bundle.js') },
+  {
+    src: path.join(root, 'web-src', 'app.tsx'),
+    out: path.join(STATIC, 'app.bundle.js'),
+    // Private mode muxes in the page with lib/media, which names Node's global Buffer.
+    inject: [path.join(root, 'web-src', 'private', 'buffer.ts')],
+  },
   /** The studio: green room and room, with mediasoup-client. */
   { src: path.join(root, 'web-src', 'studio', 'main.tsx'), out: path.join(STATIC, 'room.bundle.js') },
   /** The design system, for every page. */
@@ -44,6 +49,7 @@ export async function ensureWebBundles(): Promise<void> {
     if (mtime(e.out) >= sources) continue;
     await build({
       entryPoints: [e.src],
+      ...('inject' in e ? { inject: e.inject } : {}),
       outfile: e.out,
       bundle: true,
       format: 'esm',

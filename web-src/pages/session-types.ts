@@ -41,6 +41,8 @@ export interface SessionDetail {
   ended_at: string | null;
   live_available?: boolean;
   live_unavailable_reason?: string | null;
+  /** Private mode: when the key was sealed to the org key (the page then decrypts in the browser). */
+  private_sealed_at?: string | null;
   /** When a crash cut the recording (null: it was not). */
   interrupted_at?: string | null;
   participants: Participant[];

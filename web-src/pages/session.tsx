@@ -11,6 +11,7 @@ import { PendingDeletion } from '../ui/org.tsx';
 import { size, when } from '../ui/format.ts';
 import { me } from '../ui/session.tsx';
 import { Playback } from './playback.tsx';
+import { PrivateSession } from '../private/PrivateSession.tsx';
 import type { Participant, SessionDetail, Track } from './session-types.ts';
 
 /** The session page. */
@@ -73,10 +74,16 @@ function SessionView(props: { s: SessionDetail; orgId: string; reload: () => voi
           onError={setError}
         />
       ) : null}
-      <h2>Listen</h2>
-      <Playback tracks={s.tracks} orgId={orgId} sessionId={s.id} />
-      <h2>Tracks</h2>
-      {s.tracks.length ? <Downloads s={s} base={base} /> : <Empty>Nothing recorded yet.</Empty>}
+      {s.private_sealed_at ? (
+        <PrivateSession orgId={orgId} sessionId={s.id} />
+      ) : (
+        <>
+          <h2>Listen</h2>
+          <Playback tracks={s.tracks} orgId={orgId} sessionId={s.id} />
+          <h2>Tracks</h2>
+          {s.tracks.length ? <Downloads s={s} base={base} /> : <Empty>Nothing recorded yet.</Empty>}
+        </>
+      )}
       <Participants participants={s.participants} />
       <Timeline s={s} />
       <DeleteRecording orgId={orgId} sessionId={s.id} onError={setError} />

@@ -1,7 +1,7 @@
 /**
  * An organisation's settings (owners and admins): its name, how long recordings are kept
  * (with units, and what the next sweep will erase), automatic transcription and its
- * language, and the danger zone (deleting the organisation, owners only).
+ * language, private mode (web-src/private/), and the danger zone (deleting the organisation, owners only).
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -10,6 +10,7 @@ import { Async, Banner, Card, Empty, Field, StatusBanner, useAct, useLoad } from
 import { day, plural, when } from '../ui/format.ts';
 import { OrgFrame, type OrgContext } from '../ui/org.tsx';
 import { LANGUAGES, languageName } from '../ui/languages.ts';
+import { PrivateModeCard } from '../private/PrivateModeCard.tsx';
 
 /** The settings page. */
 export function SettingsPage(props: { orgId: string }): JSX.Element {
@@ -24,6 +25,7 @@ export function SettingsPage(props: { orgId: string }): JSX.Element {
               <NameCard c={c} />
               <RetentionCard c={c} />
               <TranscriptionCard c={c} />
+              <PrivateModeCard c={c} />
             </fieldset>
             {c.owner ? <DangerZone c={c} /> : null}
           </>
