@@ -13,6 +13,19 @@ import { assertAccessible } from './helpers/axe.ts';
 import { createApp } from '../server/app.ts';
 import { openApiPath } from '../server/routes/openapi/document.ts';
 import type { HttpClient } from './helpers/http.ts';
+import { seedRecordedSession } from './helpers/recording.ts';
+import { missingMediaTools } from './helpers/media.ts';
+import { prerequisites } from './helpers/tools.ts';
+import { sealPrivateSessions } from '../server/services/privateMode.ts';
+import {
+  fromB64,
+  generateOrgKeyPair,
+  grantOrgKey,
+  toB64,
+  unwrapOrgPrivateKey,
+  wrapOrgPrivateKey,
+  type WrappedOrgKey,
+} from '../lib/private/crypto.ts';
 
 let ts: TestServer;
 let doc: Record<string, unknown>;
@@ -24,6 +37,8 @@ type Paths = Record<
   Record<string, { security?: unknown[]; responses: Record<string, unknown> } & Record<string, unknown>>
 >;
 const paths = () => doc.paths as Paths;
+// The private-mode part of the tour records a real session (ffmpeg and the sample speech).
+const mediaReady = prerequisites('the private-mode part of the OpenAPI tour', [...missingMediaTools()]);
 const FLEET_TOKEN = 'fleet-admin-token-for-the-openapi-tour-0123456789';
 const UA =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -280,6 +295,77 @@ test('answers of a tour of real calls (cookie and API key, successes and refusal
   await anon.request('POST', '/api/fleet/nodes/test-node/drain', { state: 'gone' }, op);
   await anon.request('GET', '/api/fleet/nodes', undefined, { authorization: 'Bearer wrong' });
   await alice.get('/api/fleet/nodes');
+  // Private mode (README "Private mode"): turned on with a key pair made as the owner's
+  // browser makes it (lib/private/crypto.ts), a second key holder by request and grant, and a
+  // recorded session sealed by the sweep: its sealed data served, every server-side reader 409.
+  if (mediaReady) {
+    const P = `${O}/private-mode`;
+    const passphrase = 'tour passphrase, long enough';
+    await anon.request('GET', P, undefined, ak);
+    const pair = await generateOrgKeyPair();
+    const wrapped = await wrapOrgPrivateKey(pair.privateKey, passphrase, orgId);
+    const enable = { public_key: toB64(pair.publicKey), wrapped_private_key: wrapped };
+    await anon.request('POST', P, enable, ak);
+    await dave.post(P, enable);
+    await alice.post(P, { ...enable, public_key: 'not base64!' });
+    const on = await alice.post(P, enable);
+    assert.equal(on.status, 201, on.text);
+    await alice.post(P, enable); // 409 private_mode_enabled
+    await alice.request('PUT', `${P}/holders/me`, { wrapped_private_key: wrapped });
+    await anon.request('PUT', `${P}/holders/me`, { wrapped_private_key: wrapped }, ak);
+    // Dave (an admin again) asks for a copy; Alice's browser grants it; Dave's finishes it.
+    await alice.patch(`${O}/members/${daveId}`, { role: 'admin' });
+    const personal = await generateOrgKeyPair();
+    const ask = {
+      public_key: toB64(personal.publicKey),
+      wrapped_request_key: await wrapOrgPrivateKey(personal.privateKey, passphrase, orgId),
+    };
+    assert.equal((await dave.post(`${P}/requests`, ask)).status, 201);
+    await alice.post(`${P}/requests`, ask); // 409 already_key_holder
+    const orgKey = await unwrapOrgPrivateKey(wrapped, passphrase, orgId);
+    const grant = await grantOrgKey(orgKey, fromB64(ask.public_key), orgId, daveId);
+    await dave.request('PUT', `${P}/requests/${daveId}/grant`, { public_key: ask.public_key, grant });
+    const granted = await alice.request('PUT', `${P}/requests/${daveId}/grant`, { public_key: ask.public_key, grant });
+    assert.equal(granted.status, 200, granted.text);
+    const daveCopy = await wrapOrgPrivateKey(orgKey, passphrase, orgId);
+    await dave.request('PUT', `${P}/holders/me`, { wrapped_private_key: daveCopy });
+    const both = await dave.get<{ holders: unknown[]; my_wrapped_key: WrappedOrgKey | null }>(P);
+    assert.deepEqual([both.body.holders.length, both.body.my_wrapped_key?.v], [2, 1], both.text);
+    await dave.delete(`${P}/holders/${(await getMe(alice)).body.user.id}`); // 403 owner_required
+    await dave.delete(`${P}/holders/${daveId}`);
+    await dave.delete(`${P}/holders/${daveId}`); // 404 key_holder_not_found
+    await alice.delete(`${P}/holders/${(await getMe(alice)).body.user.id}`); // 409 last_key_holder
+    // A recorded, transcribed session of the org, sealed by the sweep's step.
+    const rec = await seedRecordedSession(ts, orgId, { owner: alice, speakers: ['Ada', 'Ben'], transcript: true });
+    const S = `${O}/sessions/${rec.sessionId}`;
+    await alice.get(`${S}/private`); // 409 not_private: not sealed yet
+    assert.ok((await sealPrivateSessions(ts.running.deps)) >= 1, 'the session was sealed');
+    const detail = await alice.get<{ private_sealed_at: string | null }>(S);
+    assert.ok(detail.body.private_sealed_at, detail.text);
+    const view = await anon.request<{ private: boolean }>('GET', `${S}/transcript`, undefined, ak);
+    assert.equal(view.body.private, true, view.text);
+    const sealed = await anon.request<{ tracks: { id: string }[]; transcript: { run_id: string } | null }>(
+      'GET',
+      `${S}/private`,
+      undefined,
+      ak,
+    );
+    const track = sealed.body.tracks[0]?.id ?? '';
+    const runId = sealed.body.transcript?.run_id ?? '';
+    assert.ok(track && runId, sealed.text);
+    await alice.get(`${S}/private/tracks/${track}/chunks?from=0&count=4`);
+    await alice.get(`${S}/private/tracks/${track}/chunks?from=0&count=65`);
+    await alice.get(`${S}/private/transcripts/${runId}`);
+    await alice.get(`${S}/private/transcripts/00000000-0000-4000-8000-000000000000`);
+    // Every server-side reader of the sealed session refuses it, as documented.
+    for (const res of [
+      await alice.get(`${S}/tracks/${track}/download`),
+      await alice.get(`${S}/archive`),
+      await alice.get(`${S}/transcript/export?format=txt`),
+      await alice.post(`${S}/transcript/rerun`),
+    ])
+      assert.equal((res.body as { error?: { code: string } }).error?.code, 'private_session', res.text);
+  }
   // Refusals without a session or without the CSRF header.
   await anon.get('/api/me');
   await anon.get(O);
@@ -326,6 +412,23 @@ test('answers of a tour of real calls (cookie and API key, successes and refusal
     'GET /api/fleet/nodes': [200, 401],
     'POST /api/fleet/nodes/{nodeId}/drain': [200, 400, 404],
     'POST /api/fleet/nodes/{nodeId}/activate': [200],
+    ...(mediaReady
+      ? {
+          'GET /api/orgs/{orgId}/private-mode': [200],
+          'POST /api/orgs/{orgId}/private-mode': [201, 400, 403, 409],
+          'PUT /api/orgs/{orgId}/private-mode/holders/me': [200, 403],
+          'POST /api/orgs/{orgId}/private-mode/requests': [201, 409],
+          'PUT /api/orgs/{orgId}/private-mode/requests/{userId}/grant': [200, 403],
+          'DELETE /api/orgs/{orgId}/private-mode/holders/{userId}': [200, 403, 404, 409],
+          'GET /api/orgs/{orgId}/sessions/{id}/private': [200, 409],
+          'GET /api/orgs/{orgId}/sessions/{id}/private/tracks/{trackId}/chunks': [200, 400],
+          'GET /api/orgs/{orgId}/sessions/{id}/private/transcripts/{runId}': [200, 404],
+          'GET /api/orgs/{orgId}/sessions/{id}/tracks/{trackId}/download': [409],
+          'GET /api/orgs/{orgId}/sessions/{id}/archive': [409],
+          'GET /api/orgs/{orgId}/sessions/{id}/transcript/export': [409],
+          'POST /api/orgs/{orgId}/sessions/{id}/transcript/rerun': [409],
+        }
+      : {}),
   }))
     assert.deepEqual(
       want.filter((st) => !checker.covered.get(op)?.has(st)),

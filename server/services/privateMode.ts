@@ -13,7 +13,7 @@ import * as audit from '../repositories/audit.ts';
 import { AppError, forbidden, notFound } from '../core/errors.ts';
 import { parseWrappedKey } from '../../lib/keys/KeyProvider.ts';
 import { wrapSessionKey } from '../../lib/private/crypto.ts';
-import { isAdmin, requireOwner, tenantScope as scope } from '../policies.ts';
+import { requireAdmin, requireOwner, requirePerson, tenantScope as scope } from '../policies.ts';
 import { log, errorFields } from '../core/logger.ts';
 import type { Deps } from '../core/context.ts';
 import type { SignedInUser } from '../context.ts';
@@ -75,7 +75,7 @@ export async function getPrivateMode(deps: Deps, user: SignedInUser, orgId: stri
 /**
  * Turns private mode on with the key pair the owner's browser made: its public half and the
  * owner's passphrase-wrapped copy of the private half.
- * @throws AppError 403 (not an owner), 409 `private_mode_enabled` (already on).
+ * @throws AppError 403 `api_key_forbidden` / `owner_required`, 409 `private_mode_enabled` (already on).
  */
 export async function enablePrivateMode(
   deps: Deps,
@@ -85,6 +85,7 @@ export async function enablePrivateMode(
   publicKey: Buffer,
   wrapped: WrappedOrgKey,
 ) {
+  requirePerson(user, 'An API key cannot turn on private mode; sign in.');
   requireOwner(role, 'Only an owner can turn on private mode.');
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     if (await repo.findOrgKey(tx, orgId))
@@ -106,10 +107,11 @@ export async function enablePrivateMode(
  * Registers the caller's own copy of the org private key (an admin made a key holder), or
  * replaces it (a new passphrase). The browser unwrapped the key with a holder's passphrase
  * and wrapped it under the caller's; the server cannot check that it is the right key.
- * @throws AppError 403 (members), 409 `private_mode_off`.
+ * @throws AppError 403 `api_key_forbidden` / `admin_required`, 409 `private_mode_off`.
  */
 export async function putMyKey(deps: Deps, user: SignedInUser, orgId: string, role: Role, wrapped: WrappedOrgKey) {
-  if (!isAdmin(role)) throw forbidden('Only owners and admins can hold the private-mode key.');
+  requirePerson(user, 'An API key cannot hold the private-mode key; sign in.');
+  requireAdmin(role, 'Only owners and admins can hold the private-mode key.');
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     if (!(await repo.findOrgKey(tx, orgId)))
       throw new AppError(409, 'private_mode_off', 'Private mode is not on for this organisation.');
@@ -131,6 +133,7 @@ export async function putMyKey(deps: Deps, user: SignedInUser, orgId: string, ro
  * @throws AppError 404 `key_holder_not_found`, 409 `last_key_holder`.
  */
 export async function removeHolder(deps: Deps, user: SignedInUser, orgId: string, role: Role, userId: string) {
+  requirePerson(user, 'An API key cannot change the key holders; sign in.');
   if (userId !== user.id) requireOwner(role, 'Only an owner can remove another key holder.');
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     const gone = await repo.deleteHolder(tx, orgId, userId);
@@ -150,7 +153,7 @@ export async function removeHolder(deps: Deps, user: SignedInUser, orgId: string
 /**
  * An owner or admin without a copy asks for one with a personal public key (spki) whose
  * private half their browser wrapped under their passphrase.
- * @throws AppError 403 (members), 409 `private_mode_off`, `already_key_holder`.
+ * @throws AppError 403 `api_key_forbidden` / `admin_required`, 409 `private_mode_off`, `already_key_holder`.
  */
 export async function requestKey(
   deps: Deps,
@@ -160,7 +163,8 @@ export async function requestKey(
   publicKey: Buffer,
   wrapped: WrappedOrgKey,
 ) {
-  if (!isAdmin(role)) throw forbidden('Only owners and admins can hold the private-mode key.');
+  requirePerson(user, 'An API key cannot hold the private-mode key; sign in.');
+  requireAdmin(role, 'Only owners and admins can hold the private-mode key.');
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     if (!(await repo.findOrgKey(tx, orgId)))
       throw new AppError(409, 'private_mode_off', 'Private mode is not on for this organisation.');
@@ -180,7 +184,7 @@ export async function requestKey(
 /**
  * A key holder grants a request: the org private key sealed (in their browser) to the
  * requester's public key, which must still be the one the holder saw.
- * @throws AppError 403 (not a holder), 404 `key_request_not_found` (none, or its key changed).
+ * @throws AppError 403 `api_key_forbidden` / `admin_required` / `forbidden` (not a holder), 404 `key_request_not_found` (none, or its key changed).
  */
 export async function grantKey(
   deps: Deps,
@@ -191,7 +195,8 @@ export async function grantKey(
   publicKey: Buffer,
   grant: unknown,
 ) {
-  if (!isAdmin(role)) throw forbidden('Only owners and admins can hold the private-mode key.');
+  requirePerson(user, 'An API key cannot hold the private-mode key; sign in.');
+  requireAdmin(role, 'Only owners and admins can hold the private-mode key.');
   await withTenant(deps.db.app, scope(orgId, user), async (tx) => {
     if (!(await repo.findMyWrappedKey(tx, orgId, user.id)))
       throw forbidden('forbidden', 'Only a key holder can grant the private-mode key.');

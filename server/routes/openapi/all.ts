@@ -11,6 +11,7 @@ import { apiKeyDocs } from '../apiKeys/openapi.ts';
 import { webhookDocs } from '../webhooks/openapi.ts';
 import { dashboardDocs } from '../dashboard/openapi.ts';
 import { fleetDocs } from '../fleet/openapi.ts';
+import { privateModeDocs } from '../private/openapi.ts';
 
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...systemDocs,
@@ -24,4 +25,5 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...webhookDocs,
   ...dashboardDocs,
   ...fleetDocs,
+  ...privateModeDocs,
 ];

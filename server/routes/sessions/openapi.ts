@@ -41,6 +41,8 @@ const detail = session
   .extend({
     ...live,
     interrupted_at: isoTime.nullable(),
+    /** Private mode: when the sweep re-wrapped its key to the org key (then only a key holder's browser opens it). */
+    private_sealed_at: isoTime.nullable(),
     participants: z.array(participant),
     takes: z.array(z.object({ seq: z.number().int(), started_at: isoTime, stopped_at: isoTime.nullable() })),
     tracks: z.array(track),
@@ -55,7 +57,10 @@ const certificate = z.object({
 });
 const joinToken = z.object({
   token: z.string(),
-  sfu_url: z.string(),
+  /** The placed media node's signalling URL; null when it has none (signal through this server). */
+  sfu_url: z.string().nullable(),
+  /** The media node the session is placed on (the token names it too). */
+  sfu_node: z.string(),
   participant_id: id,
   title: z.string(),
   role: z.enum(['host', 'guest']),
@@ -143,6 +148,7 @@ export const sessionDocs: RouteDoc[] = [
     },
     errors: {
       404: ['session_not_found', 'track_not_found'],
+      409: ['private_session'],
       410: ['recording_erased'],
       415: ['unsupported_codec'],
       416: ['range_not_satisfiable'],
@@ -156,7 +162,7 @@ export const sessionDocs: RouteDoc[] = [
     auth: 'org',
     params: sessionParams,
     responses: { 200: { description: 'The archive', content: ['application/x-tar'] } },
-    errors: { 404: ['session_not_found'], 410: ['recording_erased'] },
+    errors: { 404: ['session_not_found'], 409: ['private_session'], 410: ['recording_erased'] },
   },
   {
     method: 'delete',

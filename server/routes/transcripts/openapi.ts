@@ -30,6 +30,8 @@ export const transcriptDocs: RouteDoc[] = [
         description: 'Status and transcript (null before the first run finished)',
         schema: z.object({
           session_id: id,
+          /** Private mode: the transcript is sealed; only a key holder's browser opens it (then transcript is null). */
+          private: z.boolean(),
           status: z.string(),
           run: run.nullable(),
           transcript: z
@@ -52,7 +54,11 @@ export const transcriptDocs: RouteDoc[] = [
     responses: {
       200: { description: 'The file', content: ['text/plain', 'application/x-subrip', 'text/vtt', 'application/json'] },
     },
-    errors: { 404: ['session_not_found', 'transcript_not_found'], 410: ['recording_erased'] },
+    errors: {
+      404: ['session_not_found', 'transcript_not_found'],
+      409: ['private_session'],
+      410: ['recording_erased'],
+    },
   },
   {
     method: 'post',
@@ -64,7 +70,7 @@ export const transcriptDocs: RouteDoc[] = [
     responses: { 202: { description: 'The queued run', schema: z.object({ run }) } },
     errors: {
       404: ['session_not_found'],
-      409: ['session_open', 'transcription_in_progress'],
+      409: ['session_open', 'transcription_in_progress', 'private_session'],
       410: ['recording_erased'],
     },
   },
