@@ -14,7 +14,7 @@
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
-import { withTenant, withUser } from '../core/db/pool.ts';
+import { outsideTransaction, withTenant, withUser } from '../core/db/pool.ts';
 import * as repo from '../repositories/lifecycleExport.ts';
 import * as audit from '../repositories/audit.ts';
 import { AppError, conflict, notFound } from '../core/errors.ts';
@@ -141,7 +141,11 @@ export async function createExport(
     return j;
   });
   // The job runs on the jobs pool, where no key is proven: it must not name the key as a user.
-  enqueue(deps, { id: row.id, orgId, userId: user.apiKey ? null : user.id, to });
+  // It starts only once the request's transaction has committed the job row: started before,
+  // its 'running' update could miss the row and the job end as done with 0 of 0 sessions.
+  await outsideTransaction(() =>
+    Promise.resolve(enqueue(deps, { id: row.id, orgId, userId: user.apiKey ? null : user.id, to })),
+  );
   return present(row);
 }
 
