@@ -51,7 +51,7 @@ function recorded(c: HttpClient): RecordingClient {
 }
 
 before(async () => {
-  ts = await startTestServer({ FLEET_ADMIN_TOKEN: FLEET_TOKEN });
+  ts = await startTestServer({ FLEET_ADMIN_TOKEN: FLEET_TOKEN, PRIVATE_SEAL_INTERVAL_S: '0' });
   const res = await ts.client().get('/api/openapi.json');
   assert.equal(res.status, 200);
   doc = res.body;

@@ -60,7 +60,8 @@ const base = () => `/api/orgs/${orgId}/sessions/${seeded.sessionId}`;
 
 before(async () => {
   if (!ready) return;
-  ts = await startTestServer();
+  // The test seals by hand (the sweep's step), so the job worker's sealing tick is off.
+  ts = await startTestServer({ PRIVATE_SEAL_INTERVAL_S: '0' });
   owner = await ts.signIn('private-owner@example.com');
   orgId = ((await owner.post('/api/orgs', { name: 'Private' })).body as { id: string }).id;
   const on = await enablePrivateMode(owner, orgId, PASSPHRASE);

@@ -147,6 +147,7 @@ const schema = z
       .min(10)
       .max(7 * 24 * 3600)
       .default(3600),
+    PRIVATE_SEAL_INTERVAL_S: z.coerce.number().int().min(0).max(3600).default(5),
     EXPORT_TTL_S: z.coerce
       .number()
       .int()
@@ -270,9 +271,14 @@ export interface Config {
   /**
    * Data lifecycle: LIFECYCLE_SWEEP_INTERVAL_S (default 3600) between sweeps (retention,
    * org and account deletion, audit purge, expired exports); EXPORT_TTL_S (default 86400)
-   * an export stays downloadable.
+   * an export stays downloadable; PRIVATE_SEAL_INTERVAL_S (default 5) how often a job worker
+   * seals ended private-mode sessions that wait for no transcription (0: only at the sweep).
    */
-  readonly lifecycle: { readonly sweepIntervalS: number; readonly exportTtlS: number };
+  readonly lifecycle: {
+    readonly sweepIntervalS: number;
+    readonly exportTtlS: number;
+    readonly privateSealIntervalS: number;
+  };
   /** Signed webhooks: see {@link WebhooksConfig}. */
   readonly webhooks: WebhooksConfig;
 }
@@ -527,7 +533,11 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       leaseS: v.TRANSCRIBE_LEASE_S,
       maxAttempts: v.TRANSCRIBE_MAX_ATTEMPTS,
     }),
-    lifecycle: Object.freeze({ sweepIntervalS: v.LIFECYCLE_SWEEP_INTERVAL_S, exportTtlS: v.EXPORT_TTL_S }),
+    lifecycle: Object.freeze({
+      sweepIntervalS: v.LIFECYCLE_SWEEP_INTERVAL_S,
+      exportTtlS: v.EXPORT_TTL_S,
+      privateSealIntervalS: v.PRIVATE_SEAL_INTERVAL_S,
+    }),
     webhooks: Object.freeze({
       timeoutMs: v.WEBHOOK_TIMEOUT_MS,
       retryBaseMs: v.WEBHOOK_RETRY_BASE_MS,

@@ -22,6 +22,7 @@ import { deliverEndpoint, WEBHOOK_TASK } from '../services/webhookDelivery.ts';
 import { log, errorFields } from '../core/logger.ts';
 import { closeEngine } from '../transcription/engine.ts';
 import { runTranscribeJob, TRANSCRIBE_TASK } from './transcribe.ts';
+import { sealPrivateSessions } from '../services/privateMode.ts';
 import type { Deps } from '../core/context.ts';
 
 export interface JobsRunner {
@@ -121,6 +122,18 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
   });
   const timer = setInterval(() => void maintain(), Math.max(500, (leaseS * 1000) / 2));
   timer.unref();
+  // Private mode: a session that ended with no transcription to wait for is sealed to its
+  // org's key within seconds, not at the next lifecycle sweep (which still catches any left).
+  const sealEveryS = deps.config.lifecycle.privateSealIntervalS;
+  const sealTimer =
+    sealEveryS > 0
+      ? setInterval(() => {
+          runAlone(pool, SINGLE_RUN.privateSeal, () => sealPrivateSessions(deps)).catch((err: unknown) =>
+            log.warn('private-mode sealing failed', errorFields(err)),
+          );
+        }, sealEveryS * 1000)
+      : undefined;
+  sealTimer?.unref();
   deps.metrics.setJobQueueSource(async () =>
     (await repo.queueStats(pool)).map((s) => ({
       queue: s.queue,
@@ -135,6 +148,7 @@ export async function startJobs(deps: Deps, opts: JobsOptions): Promise<JobsRunn
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);
+        clearInterval(sealTimer);
         deps.metrics.setJobQueueSource(undefined);
         await Promise.all(
           [runner, webhookRunner].map((r) =>

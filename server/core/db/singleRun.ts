@@ -15,6 +15,8 @@ export const SINGLE_RUN = {
   lifecycleSweep: 1,
   /** Job-queue maintenance: expired leases handed back, runs without a job queued (server/jobs/runner.ts). */
   queueMaintenance: 2,
+  /** Private mode: ended sessions waiting for no transcription sealed to their org's key (server/jobs/runner.ts). */
+  privateSeal: 3,
 } as const;
 
 /**
