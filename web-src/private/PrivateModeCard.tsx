@@ -5,8 +5,8 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, messageOf } from '../ui/api.ts';
-import { Async, Banner, Card, Field, useLoad } from '../ui/components.tsx';
+import { api } from '../ui/api.ts';
+import { Async, Card, Field, StatusBanner, useAct, useLoad } from '../ui/components.tsx';
 import { when } from '../ui/format.ts';
 import type { OrgContext } from '../ui/org.tsx';
 import {
@@ -37,7 +37,30 @@ interface PrivateMode {
 /** The shortest passphrase accepted (it is the only thing between the key and a guess). */
 const MIN_PASSPHRASE = 12;
 
-type Status = { kind: 'ok' | 'error'; text: string } | null;
+/** A passphrase input in its labelled field (`current`: one the browser may fill in). */
+function PassphraseField(props: {
+  label: string;
+  value: string;
+  onValue: (v: string) => void;
+  current?: boolean;
+  hint?: string;
+}): JSX.Element {
+  return (
+    <Field label={props.label} {...(props.hint ? { hint: props.hint } : {})}>
+      <input
+        type="password"
+        autocomplete={props.current ? 'current-password' : 'new-password'}
+        value={props.value}
+        onInput={(e) => props.onValue(e.currentTarget.value)}
+      />
+    </Field>
+  );
+}
+
+/** Refuses a passphrase shorter than {@link MIN_PASSPHRASE} (it is the only thing between the key and a guess). */
+function checkLength(pass: string): void {
+  if (pass.length < MIN_PASSPHRASE) throw new Error(`Use a passphrase of at least ${MIN_PASSPHRASE} characters.`);
+}
 
 /** The private-mode card. */
 export function PrivateModeCard(props: { c: OrgContext }): JSX.Element {
@@ -63,54 +86,38 @@ function PrivateModeOff(props: { c: OrgContext; reload: () => void }): JSX.Eleme
   const [pass, setPass] = useState('');
   const [again, setAgain] = useState('');
   const [understood, setUnderstood] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState<Status>(null);
-  const turnOn = async (e: Event) => {
+  const { status, act, busy } = useAct(props.reload);
+  const turnOn = (e: Event) => {
     e.preventDefault();
-    if (pass.length < MIN_PASSPHRASE)
-      return setStatus({ kind: 'error', text: `Use a passphrase of at least ${MIN_PASSPHRASE} characters.` });
-    if (pass !== again) return setStatus({ kind: 'error', text: 'The two passphrases differ.' });
-    setBusy(true);
-    try {
+    return act(async () => {
+      checkLength(pass);
+      if (pass !== again) throw new Error('The two passphrases differ.');
       const pair = await generateOrgKeyPair();
       const wrapped = await wrapOrgPrivateKey(pair.privateKey, pass, c.org.id);
       await api('POST', `/api/orgs/${c.org.id}/private-mode`, {
         public_key: toB64(pair.publicKey),
         wrapped_private_key: wrapped,
       });
-      props.reload();
-    } catch (err) {
-      setStatus({ kind: 'error', text: messageOf(err) });
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <>
       <p>
         With private mode on, each recording is sealed to a key only your organisation's key holders can open, once the
-        session has ended and its transcript is made. From then on this service cannot decrypt it: playback, downloads
-        and the transcript are decrypted in the key holder's browser with their passphrase.
+        session has ended and its transcript is made (within seconds when there is none to make). From then on this
+        service cannot decrypt it: playback, downloads and the transcript are decrypted in the key holder's browser with
+        their passphrase.
       </p>
       <PrivateTradeoffs />
       {c.owner ? (
         <form id="private-mode-on" onSubmit={(e) => void turnOn(e)}>
-          <Field label="Passphrase" hint={`At least ${MIN_PASSPHRASE} characters. It never leaves this browser.`}>
-            <input
-              type="password"
-              autocomplete="new-password"
-              value={pass}
-              onInput={(e) => setPass(e.currentTarget.value)}
-            />
-          </Field>
-          <Field label="Passphrase again">
-            <input
-              type="password"
-              autocomplete="new-password"
-              value={again}
-              onInput={(e) => setAgain(e.currentTarget.value)}
-            />
-          </Field>
+          <PassphraseField
+            label="Passphrase"
+            hint={`At least ${MIN_PASSPHRASE} characters. It never leaves this browser.`}
+            value={pass}
+            onValue={setPass}
+          />
+          <PassphraseField label="Passphrase again" value={again} onValue={setAgain} />
           <label class="check">
             <input type="checkbox" checked={understood} onChange={(e) => setUnderstood(e.currentTarget.checked)} /> I
             understand that if every key holder loses their passphrase, private recordings can never be opened again.
@@ -122,28 +129,27 @@ function PrivateModeOff(props: { c: OrgContext; reload: () => void }): JSX.Eleme
       ) : (
         <p>Only an owner can turn on private mode.</p>
       )}
-      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+      <StatusBanner status={status} />
     </>
   );
 }
 
 function PrivateModeOn(props: { c: OrgContext; m: PrivateMode; reload: () => void }): JSX.Element {
   const { c, m } = props;
-  const [status, setStatus] = useState<Status>(null);
+  // Removing a holder reloads the card; a changed passphrase only says so.
+  const { status, act, busy } = useAct();
   const remove = async (userId: string, email: string) => {
     if (!window.confirm(`Remove ${email}'s copy of the private-mode key?`)) return;
-    try {
+    await act(async () => {
       await api('DELETE', `/api/orgs/${c.org.id}/private-mode/holders/${userId}`);
       props.reload();
-    } catch (err) {
-      setStatus({ kind: 'error', text: messageOf(err) });
-    }
+    });
   };
   return (
     <>
       <p id="private-mode-state">
         Private mode is on since {when(m.enabled_at ?? '')}. Ended sessions are sealed to the organisation key once
-        their transcript is made.
+        their transcript is made, or within seconds when there is none to make.
       </p>
       <PrivateTradeoffs />
       <h3>Key holders</h3>
@@ -166,26 +172,29 @@ function PrivateModeOn(props: { c: OrgContext; m: PrivateMode; reload: () => voi
             .map((r) => (
               <GrantRequest key={r.user_id} c={c} mine={m.my_wrapped_key} r={r} onDone={props.reload} />
             ))}
-          <ChangePassphrase orgId={c.org.id} mine={m.my_wrapped_key} onDone={setStatus} />
+          <ChangePassphrase orgId={c.org.id} mine={m.my_wrapped_key} act={act} busy={busy} />
         </>
       ) : (
         <BecomeHolder c={c} m={m} reload={props.reload} />
       )}
-      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+      <StatusBanner status={status} />
     </>
   );
 }
 
-function ChangePassphrase(props: { orgId: string; mine: WrappedOrgKey; onDone: (s: Status) => void }): JSX.Element {
+/** Changes one's own passphrase; reports through the card's `act` (its banner). */
+function ChangePassphrase(props: {
+  orgId: string;
+  mine: WrappedOrgKey;
+  act: ReturnType<typeof useAct>['act'];
+  busy: boolean;
+}): JSX.Element {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
-  const [busy, setBusy] = useState(false);
-  const change = async (e: Event) => {
+  const change = (e: Event) => {
     e.preventDefault();
-    if (next.length < MIN_PASSPHRASE)
-      return props.onDone({ kind: 'error', text: `Use a passphrase of at least ${MIN_PASSPHRASE} characters.` });
-    setBusy(true);
-    try {
+    return props.act(async () => {
+      checkLength(next);
       const key = await unwrapOrgPrivateKey(props.mine, current, props.orgId).catch(() => {
         throw new Error('Your current passphrase is not right; nothing was changed.');
       });
@@ -193,34 +202,15 @@ function ChangePassphrase(props: { orgId: string; mine: WrappedOrgKey; onDone: (
       await api('PUT', `/api/orgs/${props.orgId}/private-mode/holders/me`, { wrapped_private_key: wrapped });
       setCurrent('');
       setNext('');
-      props.onDone({ kind: 'ok', text: 'Passphrase changed.' });
-    } catch (err) {
-      props.onDone({ kind: 'error', text: messageOf(err) });
-    } finally {
-      setBusy(false);
-    }
+    }, 'Passphrase changed.');
   };
   return (
     <>
       <h3>Change your passphrase</h3>
       <form id="private-passphrase" onSubmit={(e) => void change(e)}>
-        <Field label="Current passphrase">
-          <input
-            type="password"
-            autocomplete="current-password"
-            value={current}
-            onInput={(e) => setCurrent(e.currentTarget.value)}
-          />
-        </Field>
-        <Field label="New passphrase">
-          <input
-            type="password"
-            autocomplete="new-password"
-            value={next}
-            onInput={(e) => setNext(e.currentTarget.value)}
-          />
-        </Field>
-        <button type="submit" disabled={busy}>
+        <PassphraseField label="Current passphrase" current value={current} onValue={setCurrent} />
+        <PassphraseField label="New passphrase" value={next} onValue={setNext} />
+        <button type="submit" disabled={props.busy}>
           Change passphrase
         </button>
       </form>
@@ -246,12 +236,13 @@ function GrantRequest(props: {
 }): JSX.Element {
   const { c, r } = props;
   const [pass, setPass] = useState('');
-  const [status, setStatus] = useState<Status>(null);
-  const grant = async (e: Event) => {
+  const { status, act } = useAct(props.onDone);
+  const grant = (e: Event) => {
     e.preventDefault();
-    if (!props.mine) return;
-    try {
-      const key = await unwrapOrgPrivateKey(props.mine, pass, c.org.id).catch(() => {
+    const mine = props.mine;
+    if (!mine) return;
+    return act(async () => {
+      const key = await unwrapOrgPrivateKey(mine, pass, c.org.id).catch(() => {
         throw new Error('Your passphrase is not right; nothing was granted.');
       });
       const sealed = await grantOrgKey(key, fromB64(r.public_key), c.org.id, r.user_id);
@@ -259,10 +250,7 @@ function GrantRequest(props: {
         public_key: r.public_key,
         grant: sealed,
       });
-      props.onDone();
-    } catch (err) {
-      setStatus({ kind: 'error', text: messageOf(err) });
-    }
+    });
   };
   return (
     <div class="private-request">
@@ -272,17 +260,10 @@ function GrantRequest(props: {
         <Fingerprint publicKey={r.public_key} />.
       </p>
       <form onSubmit={(e) => void grant(e)}>
-        <Field label={`Your passphrase, to approve ${r.email}`}>
-          <input
-            type="password"
-            autocomplete="current-password"
-            value={pass}
-            onInput={(e) => setPass(e.currentTarget.value)}
-          />
-        </Field>
+        <PassphraseField label={`Your passphrase, to approve ${r.email}`} current value={pass} onValue={setPass} />
         <button type="submit">Approve {r.email}</button>
       </form>
-      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+      <StatusBanner status={status} />
     </div>
   );
 }
@@ -291,23 +272,15 @@ function GrantRequest(props: {
 function BecomeHolder(props: { c: OrgContext; m: PrivateMode; reload: () => void }): JSX.Element {
   const { c, m } = props;
   const [pass, setPass] = useState('');
-  const [status, setStatus] = useState<Status>(null);
-  const [busy, setBusy] = useState(false);
-  const run = async (fn: () => Promise<void>) => {
-    setBusy(true);
-    try {
+  const { status, act, busy } = useAct(props.reload);
+  const run = (fn: () => Promise<void>) =>
+    act(async () => {
       await fn();
       setPass('');
-      props.reload();
-    } catch (err) {
-      setStatus({ kind: 'error', text: messageOf(err) });
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const ask = () =>
     run(async () => {
-      if (pass.length < MIN_PASSPHRASE) throw new Error(`Use a passphrase of at least ${MIN_PASSPHRASE} characters.`);
+      checkLength(pass);
       const personal = await generateOrgKeyPair();
       await api('POST', `/api/orgs/${c.org.id}/private-mode/requests`, {
         public_key: toB64(personal.publicKey),
@@ -333,11 +306,7 @@ function BecomeHolder(props: { c: OrgContext; m: PrivateMode; reload: () => void
       });
     });
   const req = m.my_request;
-  const passField = (label: string) => (
-    <Field label={label}>
-      <input type="password" autocomplete="new-password" value={pass} onInput={(e) => setPass(e.currentTarget.value)} />
-    </Field>
-  );
+  const passField = (label: string) => <PassphraseField label={label} value={pass} onValue={setPass} />;
   return (
     <div id="private-become-holder">
       {!req ? (
@@ -374,7 +343,7 @@ function BecomeHolder(props: { c: OrgContext; m: PrivateMode; reload: () => void
           <Fingerprint publicKey={req.public_key} />
         </p>
       )}
-      {status ? <Banner kind={status.kind}>{status.text}</Banner> : null}
+      <StatusBanner status={status} />
     </div>
   );
 }

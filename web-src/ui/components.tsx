@@ -112,18 +112,24 @@ export type Status = { kind: 'ok' | 'error'; text: string } | null;
 export function useAct(after?: () => void): {
   status: Status;
   act: (fn: () => Promise<unknown>, done?: string) => Promise<void>;
+  /** An action is running (for disabling its button). */
+  busy: boolean;
 } {
   const [status, setStatus] = useState<Status>(null);
+  const [busy, setBusy] = useState(false);
   const act = async (fn: () => Promise<unknown>, done?: string) => {
+    setBusy(true);
     try {
       await fn();
       setStatus(done ? { kind: 'ok', text: done } : null);
       after?.();
     } catch (err) {
       setStatus({ kind: 'error', text: messageOf(err) });
+    } finally {
+      setBusy(false);
     }
   };
-  return { status, act };
+  return { status, act, busy };
 }
 
 /** A {@link Status} as a banner (nothing when there is none). */
