@@ -385,7 +385,16 @@ test(
 
 test('deleting a private recording erases its re-wrapped key too', { skip: !ready }, async () => {
   const other = await seedRecordedSession(ts, orgId, { owner, speakers: ['Cy'] });
-  assert.equal(await sealPrivateSessions(ts.running.deps), 1);
+  // Its end queued a transcription run: the job worker seals the session when that run ends,
+  // and the sweep's step (by hand here) seals it once none is pending. Sealed it must be.
+  const detail = `/api/orgs/${orgId}/sessions/${other.sessionId}`;
+  let sealedAt: string | null = null;
+  for (let i = 0; i < 120 && !sealedAt; i++) {
+    await sealPrivateSessions(ts.running.deps);
+    sealedAt = (await owner.get<{ private_sealed_at: string | null }>(detail)).body.private_sealed_at;
+    if (!sealedAt) await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(sealedAt, 'the recording is sealed before it is deleted');
   const del = await owner.delete(`/api/orgs/${orgId}/sessions/${other.sessionId}`);
   assert.equal(del.status, 200, del.text);
   const row = await asOwner(
